@@ -1,0 +1,269 @@
+//! `git orchestrate approve plan|phase`: the human pause points. A plan approval is pinned to the
+//! plan's blob, so editing the plan voids it. A phase approval squashes the phase branch into one
+//! commit on the integration branch, with a message rendered from the template.
+
+use serde::Serialize;
+
+use super::{confirm_human, Ctx};
+use crate::error::{Error, Result};
+use crate::git::{self, ObjectId};
+use crate::output;
+use crate::render::Renderer;
+use crate::state::What;
+use crate::workflow::{FeatureView, PhaseState};
+use minijinja::value::Serde;
+
+/// Record a pause-point approval (a person, in a terminal).
+///
+/// Approvals are refused inside an AI agent's environment; without a terminal they need --yes.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: ApproveWhat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The feature (default: the one whose branch is checked out).
+    #[arg(long)]
+    pub feature: Option<String>,
+    /// Confirm without being asked (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// A note recorded with the approval.
+    #[arg(long, short = 'm', value_name = "NOTE")]
+    pub message: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ApproveWhat {
+    /// Approve the plan as committed on the integration branch. Editing it later voids this.
+    #[command(
+        after_help = "Examples:\n  git orchestrate approve plan\n  git orchestrate approve plan --feature jwt-auth --yes -m \"reviewed with the team\""
+    )]
+    Plan(Common),
+    /// Approve a phase: squash its branch into one commit on the integration branch.
+    #[command(after_help = "Examples:\n  git orchestrate approve phase\n  git orchestrate approve phase 2 --yes")]
+    Phase {
+        /// The phase (default: the one checked out, or the one awaiting review).
+        phase: Option<u32>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Serialize)]
+struct Approved {
+    feature: String,
+    approved: String,
+    by: String,
+    object: String,
+    already: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    match &args.what {
+        ApproveWhat::Plan(common) => plan(ctx, common),
+        ApproveWhat::Phase { phase: n, common } => phase(ctx, *n, common),
+    }
+}
+
+fn emit(json: bool, a: &Approved, next: Option<&str>) -> Result<()> {
+    if json {
+        return Ok(output::json(a)?);
+    }
+    if a.already {
+        output::status(&format!("{} of {} was already approved by {}", a.approved, a.feature, a.by));
+    } else {
+        output::success(&format!("approved {} of {} ({})", a.approved, a.feature, a.by));
+    }
+    if let Some(next) = next {
+        output::hint(&format!("next: {next}"));
+    }
+    Ok(())
+}
+
+fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
+    let flow = ctx.workflow();
+    let name = ctx.feature(c.feature.as_deref())?;
+    let loaded = flow.load(&name)?;
+    let (plan, blob) = match &loaded.plan {
+        Ok(p) => p.clone(),
+        Err(e) => {
+            return Err(Error::blocked(format!("the plan cannot be approved: {}", e.message))
+                .hint(format!("fix it and commit: git orchestrate plan lint --feature {name}")))
+        }
+    };
+    let f = &loaded.feature;
+    if let Some(a) = f.plan_approval.as_ref().filter(|a| a.what == blob.to_string()) {
+        let done = Approved {
+            feature: name.clone(),
+            approved: "plan".into(),
+            by: a.by.clone(),
+            object: blob.to_string(),
+            already: true,
+        };
+        return emit(c.json, &done, Some("git orchestrate phase start next"));
+    }
+    if ctx.repo.head()?.branch() == Some(f.branch.as_str()) {
+        let on_disk = std::fs::read(ctx.repo.workdir().join(&f.plan)).ok();
+        if on_disk.is_some_and(|b| git::blob_id(&b) != blob) {
+            return Err(Error::blocked(format!("{} has edits that are not committed", f.plan)).hint(format!(
+                "commit them first (git commit {}): the approval is pinned to the committed plan",
+                f.plan
+            )));
+        }
+    }
+    let question = format!("Approve the plan of {name} ({}, {} phases)?", plan.title, plan.phases.len());
+    confirm_human(&ctx.repo, c.yes, &question)?;
+    let event =
+        flow.record(&name, &loaded.log, What::PlanApproved { plan_blob: blob.to_string(), note: c.message.clone() })?;
+    let done =
+        Approved { feature: name, approved: "plan".into(), by: event.by, object: blob.to_string(), already: false };
+    emit(c.json, &done, Some("git orchestrate phase start next"))
+}
+
+/// The phase meant when none is named: the checked-out one, else the only one awaiting review.
+fn pick_phase(ctx: &Ctx, view: &FeatureView) -> Result<u32> {
+    let head = ctx.repo.head()?;
+    if let Some(p) = view.phases.iter().find(|p| Some(p.branch.as_str()) == head.branch() && p.fork.is_some()) {
+        return Ok(p.id);
+    }
+    let waiting: Vec<u32> =
+        view.phases.iter().filter(|p| p.state == PhaseState::AwaitingReview).map(|p| p.id).collect();
+    match waiting.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::blocked(format!("no phase of {} awaits review", view.name))
+            .hint("commit the phase's work on its branch first; `git orchestrate status` shows where things stand")),
+        many => Err(Error::usage(format!("phases {} await review: say which", join(many)))
+            .hint(format!("git orchestrate approve phase {}", many[0]))),
+    }
+}
+
+fn join(ids: &[u32]) -> String {
+    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
+    let flow = ctx.workflow();
+    let repo = &ctx.repo;
+    let name = ctx.feature(c.feature.as_deref())?;
+    let loaded = flow.load(&name)?;
+    let view = flow.view_of(&loaded)?;
+    let (plan, _) = loaded.plan.as_ref().map_err(|e| Error::blocked(e.message.clone()))?;
+    let f = &loaded.feature;
+    let id = match n {
+        Some(id) => id,
+        None => pick_phase(ctx, &view)?,
+    };
+    let def = plan
+        .phase(id)
+        .ok_or_else(|| Error::usage(format!("{name} has no phase {id}")).hint(format!("phases are {}", plan.ids())))?;
+    if view.plan_approval_void || view.plan_approved_by.is_none() {
+        return Err(Error::blocked(format!("the plan of {name} awaits approval"))
+            .hint(format!("git orchestrate approve plan --feature {name}")));
+    }
+    let Some(rec) = f.phases.get(&id) else {
+        return Err(Error::blocked(format!("phase {id} of {name} has not started"))
+            .hint(format!("git orchestrate phase start {id} --feature {name}")));
+    };
+    if let Some(a) = &rec.approval {
+        let done = Approved {
+            feature: name,
+            approved: format!("phase {id}"),
+            by: a.by.clone(),
+            object: a.what.clone(),
+            already: true,
+        };
+        return emit(c.json, &done, None);
+    }
+    let tip = repo.branch_tip(&rec.branch)?.ok_or_else(|| {
+        Error::blocked(format!("branch {} of phase {id} is gone", rec.branch))
+            .hint(format!("recreate it from its fork point: git branch {} {}", rec.branch, rec.fork))
+    })?;
+    if tip.to_string() == rec.fork {
+        return Err(Error::blocked(format!("phase {id} has no commits on {} yet: nothing to approve", rec.branch))
+            .hint(format!("commit the phase's work first; `git orchestrate phase brief {id}` says what it is")));
+    }
+    let integration = repo
+        .branch_tip(&f.branch)?
+        .ok_or_else(|| Error::blocked(format!("integration branch {} is gone", f.branch)))?;
+    let here = repo.head()?.branch() == Some(f.branch.as_str());
+    if !here {
+        if let Some((_, path)) = repo.checked_out_branches()?.into_iter().find(|(b, _)| *b == f.branch) {
+            return Err(Error::blocked(format!(
+                "{} is checked out in another worktree ({})",
+                f.branch,
+                path.display()
+            ))
+            .hint("switch that worktree to another branch, or approve from there"));
+        }
+    }
+
+    // Recovery: a squash made by an approval that was interrupted before it was recorded.
+    let trailer = format!("Phase: {id}/{}", plan.phases.len());
+    let message_at_tip = repo.commit_message(integration)?;
+    let (commit, tree) = if message_at_tip.contains(&format!("Feature: {name}\n")) && message_at_tip.contains(&trailer)
+    {
+        (integration, repo.commit_tree(integration)?)
+    } else {
+        let tree = squash_tree(repo, integration, tip)?;
+        let question = format!("Approve phase {id} of {name} ({}) and squash it into {}?", def.title, f.branch);
+        confirm_human(repo, c.yes, &question)?;
+        let by = repo.identity()?.to_string();
+        let message = Renderer::new(Some(repo.workdir())).render(
+            "phase-commit.txt",
+            minijinja::context! {
+                feature => &name, phase => Serde(def), phase_count => plan.phases.len(),
+                plan_path => &f.plan, approved_by => by, changes => "",
+            },
+        )?;
+        let commit = repo.write_commit(tree, &[integration], &message)?;
+        if here {
+            // Moving the checked-out branch must move the index and files with it.
+            repo.cli().args(["merge", "--ff-only", "--quiet", &commit.to_string()]).run()?;
+        } else {
+            repo.cas_ref(
+                &format!("refs/heads/{}", f.branch),
+                Some(integration),
+                commit,
+                &format!("orchestrate: approve phase {id}"),
+            )?;
+        }
+        (commit, tree)
+    };
+    let event = flow.record(
+        &name,
+        &loaded.log,
+        What::PhaseApproved { phase: id, commit: commit.to_string(), tree: tree.to_string(), note: c.message.clone() },
+    )?;
+    let next = if plan.phases.iter().any(|p| p.id != id && f.phases.get(&p.id).is_none_or(|r| r.approval.is_none())) {
+        "git orchestrate phase start next".to_string()
+    } else {
+        format!("all phases are approved: merge {} into {}", f.branch, f.base)
+    };
+    let done = Approved {
+        feature: name,
+        approved: format!("phase {id}"),
+        by: event.by,
+        object: commit.to_string(),
+        already: false,
+    };
+    emit(c.json, &done, Some(&next))
+}
+
+/// The tree of the phase's work on top of the integration branch: the phase tip's own tree when
+/// it already contains the integration tip, else a three-way merge (no work tree involved).
+fn squash_tree(repo: &git::Repo, integration: ObjectId, tip: ObjectId) -> Result<ObjectId> {
+    let base = repo.merge_base(integration, tip)?;
+    if base == Some(integration) {
+        return Ok(repo.commit_tree(tip)?);
+    }
+    let base = base.ok_or_else(|| Error::blocked("the phase branch shares no history with the integration branch"))?;
+    Ok(repo.merge_trees(base, integration, tip).map_err(|e| {
+        Error::from(e).hint("rebase the phase branch onto the integration branch, resolve, and approve again")
+    })?)
+}

@@ -1,0 +1,62 @@
+//! `git orchestrate log`: a feature's event history, oldest first.
+
+use std::fmt::Write as _;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output::{self, Paint};
+use crate::state::What;
+
+/// Print a feature's event history (from git notes), oldest first.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  git orchestrate log\n  git orchestrate log --feature jwt-auth --json")]
+pub struct Args {
+    /// The feature (default: the one whose branch is checked out).
+    #[arg(long)]
+    pub feature: Option<String>,
+    /// Print the events as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    let name = ctx.feature(args.feature.as_deref())?;
+    let log = ctx.workflow().log(&name)?;
+    if log.is_empty() {
+        return Err(
+            Error::usage(format!("unknown feature `{name}`")).hint("`git orchestrate status` lists the features")
+        );
+    }
+    if args.json {
+        return Ok(output::json(&log)?);
+    }
+    let mut text = String::new();
+    for e in &log {
+        let detail = match &e.what {
+            What::Created { title, base, branch, .. } => format!("{title} ({branch} from {base})"),
+            What::PlanApproved { plan_blob, note } => {
+                format!(
+                    "plan {}{}",
+                    &plan_blob[..plan_blob.len().min(12)],
+                    note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+                )
+            }
+            What::PhaseStarted { phase, branch, .. } => format!("phase {phase} on {branch}"),
+            What::PhaseApproved { phase, commit, note, .. } => format!(
+                "phase {phase} as {}{}",
+                &commit[..commit.len().min(12)],
+                note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            ),
+            What::Unknown => "(an event from a newer version)".into(),
+        };
+        let _ = writeln!(
+            text,
+            "{}  {:<15} {}  {}",
+            output::paint(Paint::Dim, &e.ts),
+            e.what.name(),
+            detail,
+            output::paint(Paint::Dim, &e.by)
+        );
+    }
+    Ok(output::out(text.trim_end())?)
+}

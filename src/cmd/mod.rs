@@ -1,0 +1,115 @@
+//! One file per subcommand, each with its `Args` and a `run`. Commands turn arguments into calls
+//! on the domain (`workflow`, `plan`, `state`) and hand results to `output`.
+
+pub mod approve;
+pub mod completions;
+pub mod init;
+pub mod log;
+pub mod phase;
+pub mod plan;
+pub mod start;
+pub mod status;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
+use crate::error::{Error, Result};
+use crate::git::{notes::EVENTS_REF, Repo};
+use crate::state;
+use crate::workflow::Workflow;
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let dir = match &cli.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&dir, &args),
+        Command::Start(args) => start::run(&Ctx::open(&dir)?, &args),
+        Command::Plan(args) => plan::run(&Ctx::open(&dir)?, &args),
+        Command::Approve(args) => approve::run(&Ctx::open(&dir)?, &args),
+        Command::Phase(args) => phase::run(&Ctx::open(&dir)?, &args),
+        Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
+        Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => completions::man(&args),
+    }
+}
+
+/// An open repository and its configuration: what every command works on.
+pub struct Ctx {
+    pub repo: Repo,
+    pub config: Config,
+}
+
+impl Ctx {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let repo = Repo::discover(dir)?;
+        let config = load_config(repo.workdir())?;
+        Ok(Self { repo, config })
+    }
+
+    pub fn workflow(&self) -> Workflow<'_> {
+        Workflow::new(&self.repo, &self.config)
+    }
+
+    /// The feature named with `--feature`, else the one whose branch is checked out.
+    pub fn feature(&self, explicit: Option<&str>) -> Result<String> {
+        if let Some(f) = explicit {
+            return Ok(f.to_string());
+        }
+        let head = self.repo.head()?;
+        let branch = head.branch().map(str::to_string);
+        let mut names = Vec::new();
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
+            let Some(f) = state::fold(&log) else { continue };
+            if branch.as_deref().is_some_and(|b| b == f.branch || f.phases.values().any(|p| p.branch == b)) {
+                return Ok(f.name);
+            }
+            names.push(f.name);
+        }
+        let on = branch.map_or_else(|| "a detached HEAD".to_string(), |b| format!("branch {b}"));
+        let mut err = Error::usage(format!("{on} belongs to no feature"));
+        err = if names.is_empty() {
+            err.hint("start one with: git orchestrate start <feature>")
+        } else {
+            names.sort();
+            err.hint(format!("name one with --feature: {}", names.join(", ")))
+        };
+        Err(err)
+    }
+}
+
+pub fn load_config(root: &Path) -> Result<Config> {
+    let path: PathBuf = root.join(config::FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Config::parse(config::FILE, &text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(Error::usage(format!("cannot read {}: {e}", config::FILE))),
+    }
+}
+
+/// Approvals are human pause points: refuse inside an agent's environment, and ask on a
+/// terminal unless `--yes` was given; without a terminal, `--yes` is required.
+pub fn confirm_human(repo: &Repo, yes: bool, question: &str) -> Result<()> {
+    if let Some(agent) = crate::env::agent() {
+        if !repo.config_bool("orchestrate.allowAgentApprovals") {
+            return Err(Error::blocked(format!("approvals are human pause points, and this runs inside {agent}"))
+                .hint("a person approves, from their own terminal; to let agents approve in this repository, set `git config orchestrate.allowAgentApprovals true`"));
+        }
+    }
+    if yes {
+        return Ok(());
+    }
+    if !crate::output::interactive() {
+        return Err(Error::usage("approving needs a terminal to ask on, or --yes")
+            .hint("run it in a terminal, or add --yes to confirm without one"));
+    }
+    if crate::output::confirm(question)? {
+        Ok(())
+    } else {
+        Err(Error::blocked("not approved"))
+    }
+}

@@ -1,0 +1,242 @@
+//! `git orchestrate phase start|brief`: branch off for a phase (only when its pause points
+//! allow), and render the hand-off brief for its owner.
+
+use serde::Serialize;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::render::Renderer;
+use crate::state::What;
+use crate::workflow::{FeatureView, Loaded, PhaseState};
+use minijinja::value::Serde;
+
+/// Work on one phase of a plan.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: PhaseCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PhaseCommand {
+    /// Create and check out the phase's branch from the integration branch's tip.
+    ///
+    /// Refused while the plan awaits approval or a phase it depends on is not approved. Starting
+    /// a phase that already started checks its branch out again.
+    #[command(
+        after_help = "Examples:\n  git orchestrate phase start next\n  git orchestrate phase start 2 --feature jwt-auth"
+    )]
+    Start {
+        /// A phase id, or `next` for the first phase that can start.
+        #[arg(default_value = "next")]
+        which: String,
+        /// The feature (default: the one whose branch is checked out).
+        #[arg(long)]
+        feature: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the hand-off brief for the phase's owner: requirements, test requirements, paths in
+    /// scope, gates and the coverage target.
+    #[command(after_help = "Examples:\n  git orchestrate phase brief\n  git orchestrate phase brief 2 --json")]
+    Brief {
+        /// The phase (default: the one checked out, else the first active one).
+        phase: Option<u32>,
+        /// The feature (default: the one whose branch is checked out).
+        #[arg(long)]
+        feature: Option<String>,
+        /// Print the brief inside a JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Started {
+    feature: String,
+    phase: u32,
+    branch: String,
+    fork: String,
+    resumed: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    match &args.command {
+        PhaseCommand::Start { which, feature, json } => start(ctx, which, feature.as_deref(), *json),
+        PhaseCommand::Brief { phase, feature, json } => brief(ctx, *phase, feature.as_deref(), *json),
+    }
+}
+
+fn state_of(view: &FeatureView, id: u32) -> PhaseState {
+    view.phases.iter().find(|p| p.id == id).map_or(PhaseState::Planned, |p| p.state)
+}
+
+fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()> {
+    let flow = ctx.workflow();
+    let repo = &ctx.repo;
+    let name = ctx.feature(feature)?;
+    let loaded = flow.load(&name)?;
+    let view = flow.view_of(&loaded)?;
+    let (plan, _) = loaded.plan.as_ref().map_err(|e| Error::blocked(e.message.clone()))?;
+    if view.plan_approved_by.is_none() {
+        let why =
+            if view.plan_approval_void { "the plan changed since it was approved" } else { "the plan awaits approval" };
+        return Err(Error::blocked(format!("cannot start a phase of {name}: {why}"))
+            .hint(format!("a person approves it first: git orchestrate approve plan --feature {name}")));
+    }
+    let approved = |id: u32| state_of(&view, id) == PhaseState::Approved;
+    let id = if which == "next" {
+        let candidate = plan.phases.iter().find(|p| state_of(&view, p.id) == PhaseState::Planned);
+        match candidate {
+            None => {
+                let active: Vec<_> = view
+                    .phases
+                    .iter()
+                    .filter(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview))
+                    .collect();
+                return Err(match active.first() {
+                    Some(p) => {
+                        Error::blocked(format!("no phase left to start: phase {} is {}", p.id, p.state.as_str()))
+                            .hint(format!("finish it and approve it: git orchestrate approve phase {}", p.id))
+                    }
+                    None => {
+                        Error::blocked(format!("every phase of {name} is approved")).hint("the feature awaits finish")
+                    }
+                });
+            }
+            Some(p) => p.id,
+        }
+    } else {
+        which.parse::<u32>().map_err(|_| {
+            Error::usage(format!("`{which}` is not a phase id"))
+                .hint(format!("use a number ({}) or `next`", plan.ids()))
+        })?
+    };
+    let def = plan
+        .phase(id)
+        .ok_or_else(|| Error::usage(format!("{name} has no phase {id}")).hint(format!("phases are {}", plan.ids())))?;
+    if let Some(rec) = loaded.feature.phases.get(&id) {
+        if rec.approval.is_some() {
+            return Err(Error::blocked(format!("phase {id} of {name} is already approved"))
+                .hint("git orchestrate phase start next"));
+        }
+        // Started before: check its branch out again.
+        repo.cli().args(["switch", "--no-guess", &rec.branch]).run()?;
+        let s = Started { feature: name, phase: id, branch: rec.branch.clone(), fork: rec.fork.clone(), resumed: true };
+        return report(&s, json);
+    }
+    let waiting: Vec<u32> = def.depends_on.iter().copied().filter(|d| !approved(*d)).collect();
+    if !waiting.is_empty() {
+        let list = waiting.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let first = waiting[0];
+        let hint = match state_of(&view, first) {
+            PhaseState::Planned => format!("start it: git orchestrate phase start {first}"),
+            PhaseState::Active => format!("finish it: git orchestrate phase brief {first}"),
+            _ => format!("approve it: git orchestrate approve phase {first}"),
+        };
+        return Err(Error::blocked(format!("phase {id} depends on phase {list}, which is not approved yet")).hint(hint));
+    }
+    let fork = repo
+        .branch_tip(&loaded.feature.branch)?
+        .ok_or_else(|| Error::blocked(format!("integration branch {} is gone", loaded.feature.branch)))?;
+    let branch = ctx.config.branches.phase(&name, id, &def.slug());
+    crate::git::Repo::validate_branch_name(&branch)?;
+    if repo.branch_tip(&branch)?.is_some() {
+        return Err(Error::blocked(format!("branch {branch} already exists, but phase {id} never started"))
+            .hint(format!("rename or delete it first (git branch -m {branch} {branch}-old)")));
+    }
+    let full = format!("refs/heads/{branch}");
+    repo.cas_ref(&full, None, fork, &format!("orchestrate: start phase {id}"))?;
+    if let Err(err) = repo.cli().args(["switch", "--no-guess", &branch]).run() {
+        repo.delete_ref(&full, fork)?;
+        return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
+    }
+    flow.record(&name, &loaded.log, What::PhaseStarted { phase: id, branch: branch.clone(), fork: fork.to_string() })?;
+    report(&Started { feature: name, phase: id, branch, fork: fork.to_string(), resumed: false }, json)
+}
+
+fn report(s: &Started, json: bool) -> Result<()> {
+    if json {
+        return Ok(output::json(s)?);
+    }
+    let verb = if s.resumed { "back on" } else { "started" };
+    output::success(&format!("{verb} phase {} of {} on {}", s.phase, s.feature, s.branch));
+    output::hint(&format!("the brief for its owner: git orchestrate phase brief {}", s.phase));
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Brief {
+    feature: String,
+    phase: u32,
+    owner: String,
+    branch: String,
+    brief: String,
+}
+
+fn pick(ctx: &Ctx, view: &FeatureView) -> Result<u32> {
+    let head = ctx.repo.head()?;
+    if let Some(p) = view.phases.iter().find(|p| Some(p.branch.as_str()) == head.branch()) {
+        return Ok(p.id);
+    }
+    view.phases
+        .iter()
+        .find(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview))
+        .or_else(|| view.phases.iter().find(|p| p.state == PhaseState::Planned))
+        .map(|p| p.id)
+        .ok_or_else(|| {
+            Error::usage("every phase is approved: there is nothing to brief")
+                .hint("name a phase: git orchestrate phase brief <N>")
+        })
+}
+
+fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Result<()> {
+    let flow = ctx.workflow();
+    let name = ctx.feature(feature)?;
+    let loaded: Loaded = flow.load(&name)?;
+    let view = flow.view_of(&loaded)?;
+    let (plan, _) = loaded.plan.as_ref().map_err(|e| Error::blocked(e.message.clone()))?;
+    let id = match phase {
+        Some(id) => id,
+        None => pick(ctx, &view)?,
+    };
+    let def = plan
+        .phase(id)
+        .ok_or_else(|| Error::usage(format!("{name} has no phase {id}")).hint(format!("phases are {}", plan.ids())))?;
+    let pv = view.phases.iter().find(|p| p.id == id).expect("the view lists every phase of the plan");
+    let depends_on: Vec<_> = def
+        .depends_on
+        .iter()
+        .filter_map(|d| view.phases.iter().find(|p| p.id == *d))
+        .map(|p| minijinja::context! { id => p.id, title => &p.title, state => p.state.as_str() })
+        .collect();
+    let gates: Vec<_> = ctx
+        .config
+        .gates
+        .iter()
+        .map(|(n, g)| {
+            let stage = g.stage.map(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)));
+            minijinja::context! { name => n, run => &g.run, stage => stage.flatten() }
+        })
+        .collect();
+    let text = Renderer::new(Some(ctx.repo.workdir())).render(
+        "brief.md",
+        minijinja::context! {
+            feature => &name, title => &plan.title, plan_path => &loaded.feature.plan,
+            phase => Serde(def), phase_count => plan.phases.len(), branch => &pv.branch,
+            depends_on, gates, coverage_min => ctx.config.coverage_min(&def.gates),
+        },
+    )?;
+    if json {
+        return Ok(output::json(&Brief {
+            feature: name,
+            phase: id,
+            owner: def.owner.clone(),
+            branch: pv.branch.clone(),
+            brief: text,
+        })?);
+    }
+    Ok(output::out(&text)?)
+}

@@ -1,0 +1,87 @@
+//! `git orchestrate status`: where every feature and phase stands and who must act next, derived
+//! from the notes and branch tips in one process.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output::{self, Paint};
+use crate::workflow::{FeatureState, FeatureView, PhaseState};
+
+/// Show every feature and phase: state, what it waits for, who acts next.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  git orchestrate status\n  git orchestrate status --feature jwt-auth\n  git orchestrate status --json | jq '.features[].state'"
+)]
+pub struct Args {
+    /// Only this feature.
+    #[arg(long)]
+    pub feature: Option<String>,
+    /// Print JSON: {\"features\": [{name, title, state, base, branch, phases: [...]}, ...]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    features: &'a [FeatureView],
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    let mut features = ctx.workflow().overview()?;
+    if let Some(name) = &args.feature {
+        features.retain(|f| &f.name == name);
+        if features.is_empty() {
+            return Err(
+                Error::usage(format!("unknown feature `{name}`")).hint("`git orchestrate status` lists the features")
+            );
+        }
+    }
+    if args.json {
+        return Ok(output::json(&Status { features: &features })?);
+    }
+    if features.is_empty() {
+        output::status("no features yet");
+        output::hint("start one with: git orchestrate start <feature>");
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let state = match f.state {
+            FeatureState::AwaitingFinish => output::paint(Paint::Ok, f.state.as_str()),
+            FeatureState::InProgress => output::paint(Paint::Bold, f.state.as_str()),
+            FeatureState::AwaitingPlanApproval => output::paint(Paint::Warn, f.state.as_str()),
+        };
+        let _ = writeln!(text, "{} — {}  [{state}]", output::paint(Paint::Bold, &f.name), f.title);
+        let _ = writeln!(text, "  {} → {}", f.branch, f.base);
+        if let Some(problem) = &f.problem {
+            let _ = writeln!(text, "  {} {problem}", output::paint(Paint::Bad, "problem:"));
+        }
+        if f.plan_approval_void {
+            let _ = writeln!(text, "  {} the plan changed after it was approved", output::paint(Paint::Warn, "void:"));
+        }
+        let width = f.phases.iter().map(|p| p.title.chars().count()).max().unwrap_or(0);
+        let owner_width = f.phases.iter().map(|p| p.owner.chars().count()).max().unwrap_or(0) + 1;
+        for p in &f.phases {
+            let state = match p.state {
+                PhaseState::Approved => output::paint(Paint::Ok, p.state.as_str()),
+                PhaseState::AwaitingReview => output::paint(Paint::Warn, p.state.as_str()),
+                PhaseState::Active => output::paint(Paint::Bold, p.state.as_str()),
+                PhaseState::Planned => output::paint(Paint::Dim, p.state.as_str()),
+            };
+            let owner = format!("@{}", p.owner);
+            let _ = writeln!(text, "  {:>2}  {:<width$}  {:<owner_width$}  {state}", p.id, p.title, owner);
+        }
+        let _ = write!(text, "  waiting for: {}", f.waiting_for);
+        if let Some(next) = &f.next {
+            let _ = write!(text, "\n  next: {}", output::paint(Paint::Dim, next));
+        }
+        text.push('\n');
+    }
+    Ok(output::out(text.trim_end())?)
+}

@@ -1,0 +1,187 @@
+//! `.orchestrate.toml`: the repository's configuration, with defaults for every key. Errors name
+//! `file:line:col` and the fix. This module parses text; it does not read git or print.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const FILE: &str = ".orchestrate.toml";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{col}: {message}")]
+pub struct Error {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    hint: Option<String>,
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub branches: Branches,
+    #[serde(default)]
+    pub gates: BTreeMap<String, Gate>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Role>,
+}
+
+/// Branch layout. `{feature}`, `{phase}` and `{slug}` are filled in. The defaults keep the
+/// integration branch and the phase branches side by side, because git cannot have both
+/// `refs/heads/a/b` and `refs/heads/a/b/c`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branches {
+    #[serde(default = "default_integration")]
+    pub integration: String,
+    #[serde(default = "default_phase")]
+    pub phase: String,
+}
+
+fn default_integration() -> String {
+    "orchestrate/{feature}/main".into()
+}
+
+fn default_phase() -> String {
+    "orchestrate/{feature}/{phase}-{slug}".into()
+}
+
+impl Default for Branches {
+    fn default() -> Self {
+        Self { integration: default_integration(), phase: default_phase() }
+    }
+}
+
+impl Branches {
+    pub fn integration(&self, feature: &str) -> String {
+        self.integration.replace("{feature}", feature)
+    }
+
+    pub fn phase(&self, feature: &str, phase: u32, slug: &str) -> String {
+        self.phase.replace("{feature}", feature).replace("{phase}", &phase.to_string()).replace("{slug}", slug)
+    }
+}
+
+/// One gate's configuration (SPEC §8). The gate engine gives these keys their meaning.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    pub run: Option<String>,
+    pub stage: Option<Stage>,
+    pub report: Option<String>,
+    pub format: Option<String>,
+    pub min: Option<f64>,
+    pub min_changed: Option<f64>,
+    /// Seconds.
+    pub timeout: Option<u64>,
+    pub required: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    PreCommit,
+    PrePush,
+    Review,
+}
+
+/// A role that can be handed a phase: a person, or a command that runs an agent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub command: Option<Vec<String>>,
+    pub description: Option<String>,
+}
+
+impl Config {
+    /// Parse the file's text. `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let (line, col) = line_col(text, span.start);
+            Error {
+                file: file.into(),
+                line,
+                col,
+                message: e.message().trim().replace('\n', " "),
+                hint: Some("see the commented example that `git orchestrate init` writes".into()),
+            }
+        })?;
+        config.check(file, text)?;
+        Ok(config)
+    }
+
+    fn check(&self, file: &str, text: &str) -> Result<(), Error> {
+        let place = |key: &str| {
+            let at = text.find(&format!("{key} ")).or_else(|| text.find(key)).unwrap_or(0);
+            line_col(text, at)
+        };
+        let fail = |key: &str, message: String, hint: &str| {
+            let (line, col) = place(key);
+            Err(Error { file: file.into(), line, col, message, hint: Some(hint.into()) })
+        };
+        let b = &self.branches;
+        if !b.integration.contains("{feature}") {
+            return fail(
+                "integration",
+                "branches.integration must contain {feature}".into(),
+                "for example: integration = \"orchestrate/{feature}/main\"",
+            );
+        }
+        if !b.phase.contains("{feature}") || !b.phase.contains("{phase}") {
+            return fail(
+                "phase",
+                "branches.phase must contain {feature} and {phase}".into(),
+                "for example: phase = \"orchestrate/{feature}/{phase}-{slug}\"",
+            );
+        }
+        let integration = b.integration("sample-feature");
+        let phase = b.phase("sample-feature", 1, "sample-phase");
+        for (key, name) in [("integration", &integration), ("phase", &phase)] {
+            if let Err(e) = crate::git::Repo::validate_branch_name(name) {
+                return fail(
+                    key,
+                    format!("branches.{key} does not make a valid branch name: {e}"),
+                    "use letters, digits, `-`, `_` and `/` only",
+                );
+            }
+        }
+        if phase.starts_with(&format!("{integration}/"))
+            || integration.starts_with(&format!("{phase}/"))
+            || integration == phase
+        {
+            return fail("phase", format!("branch `{phase}` cannot live beside `{integration}`: git cannot store a ref inside another ref"), "make them siblings, e.g. integration = \"orchestrate/{feature}/main\", phase = \"orchestrate/{feature}/{phase}-{slug}\"");
+        }
+        Ok(())
+    }
+
+    /// Names of the gates this configuration defines.
+    pub fn gate_names(&self) -> Vec<String> {
+        self.gates.keys().cloned().collect()
+    }
+
+    /// The coverage floor for a phase: the plan's override, else the configured gate.
+    pub fn coverage_min(&self, phase_gates: &toml::Table) -> Option<f64> {
+        phase_gates
+            .get("coverage")
+            .and_then(|g| g.get("min"))
+            .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+            .or_else(|| self.gates.get("coverage").and_then(|g| g.min))
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

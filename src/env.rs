@@ -1,0 +1,55 @@
+//! Every environment variable the tool reads, in one place (clippy.toml bans `std::env::var`
+//! elsewhere). Nothing here writes the environment.
+
+#![allow(clippy::disallowed_methods)]
+
+use std::ffi::OsString;
+
+/// Variables set by AI coding agents' shells. Approvals are human pause points, so they are
+/// refused where one of these is present (SPEC §8).
+const AGENT_MARKERS: &[(&str, &str)] = &[
+    ("CLAUDECODE", "Claude Code"),
+    ("CLAUDE_CODE_ENTRYPOINT", "Claude Code"),
+    ("CODEX_SANDBOX", "Codex"),
+    ("CODEX_SANDBOX_NETWORK_DISABLED", "Codex"),
+    ("CODEX_MANAGED_BY_NPM", "Codex"),
+    ("CURSOR_AGENT", "Cursor"),
+    ("GEMINI_CLI", "Gemini CLI"),
+    ("AIDER_MODEL", "aider"),
+    ("OPENCODE", "opencode"),
+    ("GOOSE_TERMINAL", "goose"),
+    ("CLINE_ACTIVE", "Cline"),
+    ("COPILOT_AGENT", "Copilot agent"),
+    ("ORCHESTRATE_AGENT", "an agent (ORCHESTRATE_AGENT is set)"),
+];
+
+/// The name of the agent whose environment we run in, if any.
+pub fn agent() -> Option<&'static str> {
+    AGENT_MARKERS
+        .iter()
+        .find(|(var, _)| std::env::var_os(var).is_some_and(|v| !v.is_empty() && v != "0"))
+        .map(|(_, name)| *name)
+}
+
+/// `NO_COLOR` set to anything non-empty turns colour off (https://no-color.org).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// `PATH`, for finding `git` with `which`.
+pub fn path() -> Option<OsString> {
+    std::env::var_os("PATH")
+}
+
+/// Git's own variables that point a child process at a repository. Inside a hook git exports
+/// them; they must be stripped before running git anywhere else.
+pub const GIT_REPO_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+];

@@ -1,0 +1,398 @@
+//! The only door to git. gix does the reads and the ref, object and notes writes in-process;
+//! [`cli`] runs the `git` binary for what gix cannot do (switching a work tree, `merge-tree`,
+//! config writes). No other module touches a repository or spawns a process.
+
+pub mod cli;
+pub mod notes;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::{FullName, Target};
+
+pub use gix::ObjectId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{context}: {source}")]
+    Gix { context: String, source: gix::Error },
+    #[error("not inside a git repository: {0}")]
+    NotARepo(String),
+    #[error("this repository has no work tree (it is bare)")]
+    Bare,
+    #[error("`{command}` failed{}", if .stderr.is_empty() { String::new() } else { format!(": {}", .stderr) })]
+    Cli { command: String, stderr: String },
+    #[error("could not run git: {0}")]
+    Spawn(String),
+    #[error("no git identity: user.name and user.email are not set")]
+    Identity,
+    #[error("{name} kept moving while we updated it ({tries} tries)")]
+    Contended { name: String, tries: u32 },
+    #[error("{name} moved from {expected} to {actual} while we worked")]
+    Moved { name: String, expected: String, actual: String },
+    #[error("{0} already exists")]
+    RefExists(String),
+    #[error("merge conflict in {}", .0.join(", "))]
+    Conflict(Vec<String>),
+    #[error("invalid branch name `{name}`: {reason}")]
+    BadRefName { name: String, reason: String },
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotARepo(_) => Some("run this inside a git repository, or `git init` one first".into()),
+            Error::Identity => {
+                Some("set it with: git config user.name \"Your Name\" && git config user.email you@example.com".into())
+            }
+            Error::Spawn(_) => Some("install git (2.38 or newer) and make sure it is on PATH".into()),
+            Error::Contended { .. } => Some("another process is writing the same ref; try again".into()),
+            Error::Moved { .. } => Some("someone else updated it; run the command again to see the new state".into()),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+trait Context<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: Into<gix::Error>> Context<T> for std::result::Result<T, E> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::Gix { context: context(), source: e.into() })
+    }
+}
+
+/// Where HEAD points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    /// On a branch (short name) that has commits.
+    Branch {
+        name: String,
+        id: ObjectId,
+    },
+    /// On a branch with no commits yet.
+    Unborn {
+        name: String,
+    },
+    Detached {
+        id: ObjectId,
+    },
+}
+
+impl Head {
+    pub fn branch(&self) -> Option<&str> {
+        match self {
+            Head::Branch { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// An author or committer: `Name <email>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} <{}>", self.name, self.email)
+    }
+}
+
+/// An open repository with a work tree.
+pub struct Repo {
+    repo: gix::Repository,
+    workdir: PathBuf,
+}
+
+impl Repo {
+    /// Find the repository that contains `dir`, honouring `GIT_DIR` and friends as git does
+    /// (inside a hook they name the repository being committed to).
+    pub fn discover(dir: &Path) -> Result<Self> {
+        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+            .map_err(|_| Error::NotARepo(dir.display().to_string()))?
+            .to_thread_local();
+        let workdir = repo.workdir().ok_or(Error::Bare)?.to_path_buf();
+        Ok(Self { repo, workdir })
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    pub fn git_dir(&self) -> &Path {
+        self.repo.git_dir()
+    }
+
+    /// The directory shared by all worktrees (where refs and objects live).
+    pub fn common_dir(&self) -> &Path {
+        self.repo.common_dir()
+    }
+
+    pub fn cli(&self) -> cli::Git {
+        cli::Git::new(&self.workdir)
+    }
+
+    pub fn head(&self) -> Result<Head> {
+        let head = self.repo.head().ctx(|| "reading HEAD".into())?;
+        if let Some(name) = head.referent_name() {
+            let name = name.shorten().to_str_lossy().into_owned();
+            return Ok(match head.id() {
+                Some(id) => Head::Branch { name, id: id.detach() },
+                None => Head::Unborn { name },
+            });
+        }
+        match head.id() {
+            Some(id) => Ok(Head::Detached { id: id.detach() }),
+            None => Err(Error::NotARepo("HEAD points nowhere".into())),
+        }
+    }
+
+    /// The commit a branch (short name) points to, if it exists.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<ObjectId>> {
+        self.ref_id(&format!("refs/heads/{branch}"))
+    }
+
+    /// The object a full ref name points to, peeled, if the ref exists.
+    pub fn ref_id(&self, full_name: &str) -> Result<Option<ObjectId>> {
+        let found = self.repo.try_find_reference(full_name).ctx(|| format!("reading {full_name}"))?;
+        match found {
+            None => Ok(None),
+            Some(mut r) => Ok(Some(r.peel_to_id().ctx(|| format!("peeling {full_name}"))?.detach())),
+        }
+    }
+
+    /// Resolve a revision such as a branch name or `HEAD~1` to a commit.
+    pub fn resolve_commit(&self, spec: &str) -> Result<Option<ObjectId>> {
+        let Ok(id) = self.repo.rev_parse_single(spec) else { return Ok(None) };
+        let Ok(commit) = id.object().map(gix::Object::peel_to_commit) else { return Ok(None) };
+        Ok(commit.ok().map(|c| c.id))
+    }
+
+    /// All local branches under `prefix` (short names) with their tips, read in one pass.
+    pub fn branches_under(&self, prefix: &str) -> Result<HashMap<String, ObjectId>> {
+        let platform = self.repo.references().ctx(|| "listing refs".into())?;
+        let full = format!("refs/heads/{prefix}");
+        let iter = platform.prefixed(full.as_str()).ctx(|| format!("listing {full}"))?;
+        let mut out = HashMap::new();
+        for r in iter {
+            let Ok(mut r) = r else { continue };
+            let name = r.name().shorten().to_str_lossy().into_owned();
+            if let Ok(id) = r.peel_to_id() {
+                out.insert(name, id.detach());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Check a short branch name the way git does.
+    pub fn validate_branch_name(name: &str) -> Result<()> {
+        FullName::try_from(format!("refs/heads/{name}"))
+            .map(|_| ())
+            .map_err(|e| Error::BadRefName { name: name.into(), reason: e.to_string() })
+    }
+
+    /// The committer identity git would use, honouring `GIT_COMMITTER_*` and `user.*`.
+    pub fn identity(&self) -> Result<Identity> {
+        let sig = self.repo.committer().ok_or(Error::Identity)?.ctx(|| "reading the committer identity".into())?;
+        if sig.name.is_empty() || sig.email.is_empty() {
+            return Err(Error::Identity);
+        }
+        Ok(Identity { name: sig.name.to_str_lossy().into_owned(), email: sig.email.to_str_lossy().into_owned() })
+    }
+
+    pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId> {
+        Ok(self.repo.write_blob(data).ctx(|| "writing a blob".into())?.detach())
+    }
+
+    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        let blob = self.repo.find_blob(id).ctx(|| format!("reading blob {id}"))?;
+        Ok(blob.data.clone())
+    }
+
+    pub fn commit_tree(&self, commit: ObjectId) -> Result<ObjectId> {
+        let c = self.repo.find_commit(commit).ctx(|| format!("reading commit {commit}"))?;
+        Ok(c.tree_id().ctx(|| format!("reading the tree of {commit}"))?.detach())
+    }
+
+    pub fn commit_message(&self, commit: ObjectId) -> Result<String> {
+        let c = self.repo.find_commit(commit).ctx(|| format!("reading commit {commit}"))?;
+        Ok(c.message_raw_sloppy().to_str_lossy().into_owned())
+    }
+
+    pub fn commit_parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>> {
+        let c = self.repo.find_commit(commit).ctx(|| format!("reading commit {commit}"))?;
+        Ok(c.parent_ids().map(gix::Id::detach).collect())
+    }
+
+    /// The blob at `path` (slash-separated, relative to the root) in `commit`'s tree.
+    pub fn blob_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .ctx(|| format!("reading commit {commit}"))?
+            .tree()
+            .ctx(|| format!("reading the tree of {commit}"))?;
+        let entry = tree.lookup_entry_by_path(path).ctx(|| format!("looking up {path}"))?;
+        Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
+    }
+
+    /// A copy of `tree` with `path` set to `blob` (intermediate trees created as needed).
+    pub fn tree_with_file(&self, tree: ObjectId, path: &str, blob: ObjectId) -> Result<ObjectId> {
+        let mut editor = self.repo.edit_tree(tree).ctx(|| "editing a tree".into())?;
+        editor.upsert(path, EntryKind::Blob, blob).ctx(|| format!("adding {path}"))?;
+        Ok(editor.write().ctx(|| "writing a tree".into())?.detach())
+    }
+
+    /// Write a commit object (no ref is moved) as the current identity.
+    pub fn write_commit(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId> {
+        self.identity()?;
+        let commit = self.repo.new_commit(message, tree, parents.iter().copied()).ctx(|| "writing a commit".into())?;
+        Ok(commit.id)
+    }
+
+    /// The best common ancestor of two commits.
+    pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>> {
+        Ok(self.repo.merge_base(a, b).ctx(|| format!("finding the merge base of {a} and {b}"))?.map(gix::Id::detach))
+    }
+
+    /// Move (or create, with `expected = None`) a ref only if it still has the value we saw:
+    /// compare-and-swap. Lock contention waits with backoff.
+    pub fn cas_ref(&self, full_name: &str, expected: Option<ObjectId>, new: ObjectId, reason: &str) -> Result<()> {
+        let name = FullName::try_from(full_name)
+            .map_err(|e| Error::BadRefName { name: full_name.into(), reason: e.to_string() })?;
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: reason.into() },
+                expected: match expected {
+                    Some(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
+                    None => PreviousValue::MustNotExist,
+                },
+                new: Target::Object(new),
+            },
+            name,
+            deref: false,
+        };
+        let timeout = gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(5));
+        let committer = self.identity().ok();
+        let sig = committer.as_ref().map(|c| gix::actor::Signature {
+            name: c.name.as_str().into(),
+            email: c.email.as_str().into(),
+            time: gix::date::Time::now_local_or_utc(),
+        });
+        let mut buf = gix::date::parse::TimeBuf::default();
+        let sig_ref = sig.as_ref().map(|s| s.to_ref(&mut buf));
+        let result = self.repo.refs.transaction().prepare(Some(edit), timeout, timeout).and_then(|t| t.commit(sig_ref));
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let actual = self.ref_id(full_name)?;
+                if actual == expected {
+                    Err(Error::Gix { context: format!("updating {full_name}"), source: gix::Error::from_error(err) })
+                } else if let (Some(_), None) = (expected, actual) {
+                    Err(Error::Moved { name: full_name.into(), expected: short(expected), actual: "nothing".into() })
+                } else if expected.is_none() {
+                    Err(Error::RefExists(full_name.into()))
+                } else {
+                    Err(Error::Moved { name: full_name.into(), expected: short(expected), actual: short(actual) })
+                }
+            }
+        }
+    }
+
+    /// Delete a ref if it still points at `expected`.
+    pub fn delete_ref(&self, full_name: &str, expected: ObjectId) -> Result<()> {
+        let name = FullName::try_from(full_name)
+            .map_err(|e| Error::BadRefName { name: full_name.into(), reason: e.to_string() })?;
+        let edit = RefEdit {
+            change: Change::Delete {
+                expected: PreviousValue::MustExistAndMatch(Target::Object(expected)),
+                log: RefLog::AndReference,
+            },
+            name,
+            deref: false,
+        };
+        self.repo.edit_reference(edit).ctx(|| format!("deleting {full_name}"))?;
+        Ok(())
+    }
+
+    /// Which branches are checked out in any worktree of this repository (short names).
+    pub fn checked_out_branches(&self) -> Result<Vec<(String, PathBuf)>> {
+        let text = self.cli().args(["worktree", "list", "--porcelain"]).read()?;
+        let mut out = Vec::new();
+        let mut path = PathBuf::new();
+        for line in text.lines() {
+            if let Some(p) = line.strip_prefix("worktree ") {
+                path = PathBuf::from(p);
+            } else if let Some(b) = line.strip_prefix("branch refs/heads/") {
+                out.push((b.to_string(), path.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn gix(&self) -> &gix::Repository {
+        &self.repo
+    }
+}
+
+fn short(id: Option<ObjectId>) -> String {
+    id.map_or_else(|| "nothing".into(), |id| id.to_hex_with_len(12).to_string())
+}
+
+/// The id git would give a blob with these bytes, without writing it.
+pub fn blob_id(data: &[u8]) -> ObjectId {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, data)
+        .expect("sha1 is compiled in, so hashing cannot fail")
+}
+
+impl Repo {
+    /// A boolean from git's configuration; unset or unparsable is `false`.
+    pub fn config_bool(&self, key: &str) -> bool {
+        self.repo.config_snapshot().boolean(key).unwrap_or(false)
+    }
+
+    /// A string from git's configuration.
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo.config_snapshot().string(key).map(|s| s.to_str_lossy().into_owned())
+    }
+}
+
+impl Repo {
+    /// Where a symbolic ref points (full name), if it is symbolic.
+    pub fn symbolic_target(&self, full_name: &str) -> Result<Option<String>> {
+        let found = self.repo.try_find_reference(full_name).ctx(|| format!("reading {full_name}"))?;
+        Ok(found.and_then(|r| match r.target() {
+            gix::refs::TargetRef::Symbolic(name) => Some(name.as_bstr().to_str_lossy().into_owned()),
+            gix::refs::TargetRef::Object(_) => None,
+        }))
+    }
+}
+
+impl Repo {
+    /// Three-way merge of two commits into a tree, without touching any work tree
+    /// (`git merge-tree --write-tree`).
+    pub fn merge_trees(&self, base: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<ObjectId> {
+        let out = self
+            .cli()
+            .args(["merge-tree", "--write-tree", "--name-only", "--no-messages"])
+            .arg_pair("--merge-base", &base.to_string())
+            .args([ours.to_string(), theirs.to_string()])
+            .output()?;
+        let mut lines = out.stdout.lines();
+        let tree = lines.next().and_then(|l| ObjectId::from_hex(l.trim().as_bytes()).ok());
+        match (out.success, tree) {
+            (true, Some(tree)) => Ok(tree),
+            (false, Some(_)) => Err(Error::Conflict(lines.take_while(|l| !l.is_empty()).map(str::to_string).collect())),
+            _ => Err(Error::Cli { command: "git merge-tree".into(), stderr: out.stderr }),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The only module that writes to the terminal. stdout carries results (and `--json`); stderr
+//! carries status, warnings and errors. Colour comes from anstream, which honours `NO_COLOR`,
+//! `CLICOLOR_FORCE` and whether the stream is a terminal.
+
+use std::io::{self, IsTerminal, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use crate::error::Error;
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARN: Style = AnsiColor::Yellow.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default();
+const OK: Style = AnsiColor::Green.on_default();
+const DIM: Style = Style::new().dimmed();
+
+/// How colour is chosen: `--color auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn set_color(choice: ColorChoice) {
+    let choice = match choice {
+        ColorChoice::Auto if crate::env::no_color() => anstream::ColorChoice::Never,
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// Write a result line to stdout. A closed pipe (`… | head`) is not an error worth a message:
+/// the caller gets `BrokenPipe` and the process exits quietly.
+pub fn out(text: &str) -> io::Result<()> {
+    let mut stdout = anstream::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn json<T: serde::Serialize>(value: &T) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    out(&text)
+}
+
+/// A status line on stderr ("created branch …").
+pub fn status(text: &str) {
+    let _ = writeln!(anstream::stderr(), "{text}");
+}
+
+pub fn success(text: &str) {
+    let _ = writeln!(anstream::stderr(), "{OK}{text}{OK:#}");
+}
+
+pub fn warn(text: &str) {
+    let _ = writeln!(anstream::stderr(), "{WARN}warning:{WARN:#} {text}");
+}
+
+pub fn hint(text: &str) {
+    let _ = writeln!(anstream::stderr(), "{HINT}hint:{HINT:#} {text}");
+}
+
+pub fn error(err: &Error) {
+    let mut stderr = anstream::stderr().lock();
+    let _ = writeln!(stderr, "{ERROR}error:{ERROR:#} {}", err.message);
+    for cause in &err.causes {
+        let _ = writeln!(stderr, "caused by: {cause}");
+    }
+    for hint in &err.hints {
+        let _ = writeln!(stderr, "{HINT}hint:{HINT:#} {hint}");
+    }
+}
+
+/// Styles for result text composed by commands (tables): applied only where colour is on.
+pub fn paint(style: Paint, text: &str) -> String {
+    let s = match style {
+        Paint::Ok => OK,
+        Paint::Warn => WARN,
+        Paint::Bad => ERROR,
+        Paint::Dim => DIM,
+        Paint::Bold => Style::new().bold(),
+    };
+    format!("{s}{text}{s:#}")
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Paint {
+    Ok,
+    Warn,
+    Bad,
+    Dim,
+    Bold,
+}
+
+/// Whether we may ask the user a question: only when stdin is a terminal.
+pub fn interactive() -> bool {
+    io::stdin().is_terminal()
+}
+
+/// Ask a yes/no question on stderr and read the answer from stdin. Anything but y/yes is no.
+pub fn confirm(question: &str) -> io::Result<bool> {
+    {
+        let mut stderr = anstream::stderr().lock();
+        write!(stderr, "{question} [y/N] ")?;
+        stderr.flush()?;
+    }
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}

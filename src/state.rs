@@ -1,0 +1,263 @@
+//! The event log and what it folds into. Each feature's log is a git note of JSON lines, one
+//! event a line, so logs written in two clones merge by union. Nothing "current" is stored:
+//! state is always derived by folding the log. This module knows events, not git.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{place}: line {line} of the event log is not a valid event: {reason}")]
+pub struct Error {
+    pub place: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl Error {
+    pub fn hint(&self) -> String {
+        format!(
+            "the note was edited by hand or damaged; inspect it with `git notes --ref=orchestrate show {}` and remove or repair line {}",
+            self.place.rsplit(' ').next().unwrap_or_default(),
+            self.line
+        )
+    }
+}
+
+/// One record of the log. `seq` is a Lamport clock (one more than the highest seen when it was
+/// written), so merged logs keep causal order even when clocks disagree; `id` breaks ties.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub seq: u64,
+    pub ts: String,
+    pub id: String,
+    pub by: String,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum What {
+    Created {
+        feature: String,
+        title: String,
+        base: String,
+        branch: String,
+        plan: String,
+        commit: String,
+    },
+    PlanApproved {
+        plan_blob: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    PhaseStarted {
+        phase: u32,
+        branch: String,
+        fork: String,
+    },
+    PhaseApproved {
+        phase: u32,
+        commit: String,
+        tree: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// An event written by a newer version: kept in the log, ignored by the fold.
+    #[serde(other)]
+    Unknown,
+}
+
+impl What {
+    pub fn name(&self) -> &'static str {
+        match self {
+            What::Created { .. } => "created",
+            What::PlanApproved { .. } => "plan-approved",
+            What::PhaseStarted { .. } => "phase-started",
+            What::PhaseApproved { .. } => "phase-approved",
+            What::Unknown => "unknown",
+        }
+    }
+}
+
+/// A unique id: time, process and a counter, mixed with per-process randomness.
+fn new_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(jiff::Timestamp::now().as_nanosecond().unsigned_abs());
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let mut id = String::new();
+    let _ = write!(id, "{:016x}{:08x}", h.finish(), std::process::id());
+    id
+}
+
+impl Event {
+    /// A new event that follows everything in `log`.
+    pub fn new(log: &[Event], by: &str, what: What) -> Self {
+        let seq = log.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+        let ts = jiff::Timestamp::now().round(jiff::Unit::Microsecond).unwrap_or_else(|_| jiff::Timestamp::now());
+        Self { seq, ts: ts.to_string(), id: new_id(), by: by.into(), what }
+    }
+
+    /// The line stored in the note.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("events always serialize");
+        line.push('\n');
+        line
+    }
+}
+
+/// Parse a note's lines into events in log order. `place` names the note in errors.
+pub fn parse_log(place: &str, text: &[u8]) -> Result<Vec<Event>, Error> {
+    let text = std::str::from_utf8(text).map_err(|e| Error { place: place.into(), line: 1, reason: e.to_string() })?;
+    let mut events = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Event = serde_json::from_str(line).map_err(|e| Error {
+            place: place.into(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        // A union merge can leave the same record twice; it happened once.
+        if seen.insert(event.id.clone()) {
+            events.push(event);
+        }
+    }
+    events.sort_by(|a, b| (a.seq, &a.ts, &a.id).cmp(&(b.seq, &b.ts, &b.id)));
+    Ok(events)
+}
+
+/// A feature as its log tells it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Feature {
+    pub name: String,
+    pub title: String,
+    pub base: String,
+    pub branch: String,
+    pub plan: String,
+    /// The commit that added the plan: where the plan is read when the branch is gone.
+    pub created_commit: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub plan_approval: Option<Approval>,
+    pub phases: BTreeMap<u32, PhaseRecord>,
+    pub events: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub by: String,
+    pub at: String,
+    /// What was approved: the plan blob, or the phase's squash commit.
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhaseRecord {
+    pub branch: String,
+    pub fork: String,
+    pub started_by: String,
+    pub started_at: String,
+    pub approval: Option<Approval>,
+}
+
+/// Fold a feature's log into its state. Returns `None` when the log has no `created` event.
+pub fn fold(events: &[Event]) -> Option<Feature> {
+    let mut feature: Option<Feature> = None;
+    for e in events {
+        if let What::Created { feature: name, title, base, branch, plan, commit } = &e.what {
+            feature = Some(Feature {
+                name: name.clone(),
+                title: title.clone(),
+                base: base.clone(),
+                branch: branch.clone(),
+                plan: plan.clone(),
+                created_commit: commit.clone(),
+                created_by: e.by.clone(),
+                created_at: e.ts.clone(),
+                ..Feature::default()
+            });
+        }
+        let Some(f) = feature.as_mut() else { continue };
+        f.events += 1;
+        match &e.what {
+            What::PlanApproved { plan_blob, .. } => {
+                f.plan_approval = Some(Approval { by: e.by.clone(), at: e.ts.clone(), what: plan_blob.clone() });
+            }
+            What::PhaseStarted { phase, branch, fork } => {
+                let p = f.phases.entry(*phase).or_default();
+                *p = PhaseRecord {
+                    branch: branch.clone(),
+                    fork: fork.clone(),
+                    started_by: e.by.clone(),
+                    started_at: e.ts.clone(),
+                    approval: p.approval.clone(),
+                };
+            }
+            What::PhaseApproved { phase, commit, .. } => {
+                f.phases.entry(*phase).or_default().approval =
+                    Some(Approval { by: e.by.clone(), at: e.ts.clone(), what: commit.clone() });
+            }
+            What::Created { .. } | What::Unknown => {}
+        }
+    }
+    feature
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created() -> What {
+        What::Created {
+            feature: "f".into(),
+            title: "T".into(),
+            base: "main".into(),
+            branch: "orchestrate/f/main".into(),
+            plan: "plans/f/plan.md".into(),
+            commit: "0".repeat(40),
+        }
+    }
+
+    #[test]
+    fn union_merged_logs_fold_in_causal_order() {
+        let a = Event::new(&[], "A <a@x>", created());
+        let b = Event::new(
+            std::slice::from_ref(&a),
+            "B <b@x>",
+            What::PlanApproved { plan_blob: "1".repeat(40), note: None },
+        );
+        // A union merge (cat_sort_uniq) sorts lines and may duplicate them.
+        let mut lines = vec![b.to_line(), a.to_line(), b.to_line()];
+        lines.sort();
+        let log = parse_log("test", lines.concat().as_bytes()).unwrap();
+        assert_eq!(log, vec![a, b]);
+        let f = fold(&log).unwrap();
+        assert_eq!(f.plan_approval.unwrap().by, "B <b@x>");
+        assert_eq!(f.events, 2);
+    }
+
+    #[test]
+    fn unknown_events_are_kept_but_ignored() {
+        let line = r#"{"seq":1,"ts":"2026-01-01T00:00:00Z","id":"x","by":"A","event":"from-the-future","extra":1}"#;
+        let log = parse_log("test", line.as_bytes()).unwrap();
+        assert_eq!(log[0].what, What::Unknown);
+        assert!(fold(&log).is_none());
+    }
+
+    #[test]
+    fn corrupt_line_names_its_place() {
+        let good = Event::new(&[], "A", created()).to_line();
+        let err = parse_log("feature f", format!("{good}not json\n").as_bytes()).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.to_string().starts_with("feature f: line 2"));
+    }
+}

@@ -1,0 +1,325 @@
+//! The workflow's domain: a repository's features, their plans and where each stands, derived
+//! from the event log (notes), the plan file and branch tips. Commands call this; it calls git.
+//! It never prints and never asks the user anything.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::git::{notes::EVENTS_REF, ObjectId, Repo};
+use crate::plan::{self, Plan};
+use crate::state::{self, Event, Feature, What};
+
+/// The object a feature's log is attached to: a blob whose content names the feature, so every
+/// clone computes the same id without any branch existing.
+pub fn feature_key(feature: &str) -> ObjectId {
+    crate::git::blob_id(key_content(feature).as_bytes())
+}
+
+fn key_content(feature: &str) -> String {
+    format!("git-orchestrate feature {feature}\n")
+}
+
+pub fn plan_path(feature: &str) -> String {
+    format!("plans/{feature}/plan.md")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureState {
+    AwaitingPlanApproval,
+    InProgress,
+    AwaitingFinish,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseState {
+    Planned,
+    Active,
+    AwaitingReview,
+    Approved,
+}
+
+impl FeatureState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureState::AwaitingPlanApproval => "awaiting-plan-approval",
+            FeatureState::InProgress => "in-progress",
+            FeatureState::AwaitingFinish => "awaiting-finish",
+        }
+    }
+}
+
+impl PhaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseState::Planned => "planned",
+            PhaseState::Active => "active",
+            PhaseState::AwaitingReview => "awaiting-review",
+            PhaseState::Approved => "approved",
+        }
+    }
+}
+
+/// Where a feature stands: what `status` shows and what commands decide on.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureView {
+    pub name: String,
+    pub title: String,
+    pub state: FeatureState,
+    pub base: String,
+    pub branch: String,
+    pub plan: String,
+    /// The plan approval is recorded but the plan changed since: it no longer counts.
+    pub plan_approval_void: bool,
+    pub plan_approved_by: Option<String>,
+    /// Who must act next, and on what.
+    pub waiting_for: String,
+    /// The command that moves the feature on.
+    pub next: Option<String>,
+    pub phases: Vec<PhaseView>,
+    pub events: usize,
+    pub created_at: String,
+    /// Set when the plan could not be read or is invalid.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseView {
+    pub id: u32,
+    pub title: String,
+    pub owner: String,
+    pub state: PhaseState,
+    pub branch: String,
+    pub fork: Option<String>,
+    pub depends_on: Vec<u32>,
+    pub approved_by: Option<String>,
+    pub commit: Option<String>,
+    /// Each configured gate's verdict for the phase: `pass`, `fail`, `stale` or `none`.
+    pub gates: BTreeMap<String, &'static str>,
+}
+
+/// A repository seen as a set of orchestrated features.
+pub struct Workflow<'r> {
+    pub repo: &'r Repo,
+    pub config: &'r Config,
+}
+
+/// A feature's log, its fold, and its plan as committed on the integration branch.
+pub struct Loaded {
+    pub log: Vec<Event>,
+    pub feature: Feature,
+    pub plan: Result<(Plan, ObjectId)>,
+}
+
+impl<'r> Workflow<'r> {
+    pub fn new(repo: &'r Repo, config: &'r Config) -> Self {
+        Self { repo, config }
+    }
+
+    /// The feature's event log, in fold order (empty if the feature is unknown).
+    pub fn log(&self, feature: &str) -> Result<Vec<Event>> {
+        let key = feature_key(feature);
+        let note = self.repo.note(EVENTS_REF, key)?;
+        let place = format!("{EVENTS_REF} note for feature `{feature}`, object {key}");
+        Ok(match note {
+            Some(bytes) => state::parse_log(&place, &bytes)?,
+            None => Vec::new(),
+        })
+    }
+
+    /// Append an event that follows `log`.
+    pub fn record(&self, feature: &str, log: &[Event], what: What) -> Result<Event> {
+        let by = self.repo.identity()?.to_string();
+        let event = Event::new(log, &by, what);
+        let key = feature_key(feature);
+        if log.is_empty() {
+            // Make the key object real, so `git notes show` and friends can resolve it.
+            self.repo.write_blob(key_content(feature).as_bytes())?;
+        }
+        let message = format!("orchestrate: {} {}", feature, event.what.name());
+        self.repo.append_note(EVENTS_REF, key, &event.to_line(), &message)?;
+        Ok(event)
+    }
+
+    pub fn load(&self, feature: &str) -> Result<Loaded> {
+        let log = self.log(feature)?;
+        let folded = state::fold(&log).ok_or_else(|| {
+            Error::usage(format!("unknown feature `{feature}`"))
+                .hint("`git orchestrate status` lists the features; `git orchestrate start <feature>` creates one")
+        })?;
+        let plan = self.committed_plan(&folded);
+        Ok(Loaded { log, feature: folded, plan })
+    }
+
+    /// The plan as committed at the tip of the integration branch (or, if that branch is gone,
+    /// in the commit that created the feature), with its blob id.
+    pub fn committed_plan(&self, f: &Feature) -> Result<(Plan, ObjectId)> {
+        let tip = match self.repo.branch_tip(&f.branch)? {
+            Some(tip) => tip,
+            None => self
+                .repo
+                .resolve_commit(&state_commit(f))?
+                .ok_or_else(|| Error::blocked(format!("branch {} is gone and the plan cannot be found", f.branch)))?,
+        };
+        let blob = self.repo.blob_at(tip, &f.plan)?.ok_or_else(|| {
+            Error::blocked(format!("{} is missing on {}", f.plan, f.branch))
+                .hint(format!("restore it: git checkout {} -- {}", f.branch, f.plan))
+        })?;
+        let bytes = self.repo.read_blob(blob)?;
+        let plan = plan::parse(&f.plan, &bytes, Some(&f.name), &self.config.gate_names())?;
+        Ok((plan, blob))
+    }
+
+    /// Every feature that has a log, folded and joined with its plan and branches.
+    pub fn overview(&self) -> Result<Vec<FeatureView>> {
+        let branches = self.repo.branches_under("")?;
+        let mut out = Vec::new();
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let place = format!("{EVENTS_REF} note on {key}");
+            let log = state::parse_log(&place, &bytes)?;
+            let Some(feature) = state::fold(&log) else { continue };
+            let plan = self.committed_plan_with(&feature, &branches);
+            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), &branches));
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn committed_plan_with(&self, f: &Feature, branches: &HashMap<String, ObjectId>) -> Result<(Plan, ObjectId)> {
+        if branches.contains_key(&f.branch) {
+            self.committed_plan(f)
+        } else {
+            self.committed_plan(f)
+                .map_err(|e| Error::blocked(format!("{} (branch {} is missing)", e.message, f.branch)))
+        }
+    }
+
+    /// The view of one loaded feature.
+    pub fn view_of(&self, loaded: &Loaded) -> Result<FeatureView> {
+        let branches = self.repo.branches_under("")?;
+        Ok(self.view(&loaded.feature, loaded.plan.as_ref().map_err(|e| e.message.clone()), &branches))
+    }
+
+    fn view(
+        &self,
+        f: &Feature,
+        plan: std::result::Result<&(Plan, ObjectId), String>,
+        branches: &HashMap<String, ObjectId>,
+    ) -> FeatureView {
+        let (plan, plan_blob, problem) = match plan {
+            Ok((p, blob)) => (Some(p), Some(*blob), None),
+            Err(e) => (None, None, Some(e)),
+        };
+        let approved = f
+            .plan_approval
+            .as_ref()
+            .is_some_and(|a| Some(a.what.as_str()) == plan_blob.map(|b| b.to_string()).as_deref());
+        let void = f.plan_approval.is_some() && !approved && plan_blob.is_some();
+        let gates: BTreeMap<String, &'static str> = self.config.gates.keys().map(|g| (g.clone(), "none")).collect();
+
+        let mut phases = Vec::new();
+        let ids: Vec<u32> = match plan {
+            Some(p) => p.phases.iter().map(|p| p.id).collect(),
+            None => f.phases.keys().copied().collect(),
+        };
+        for id in ids {
+            let def = plan.and_then(|p| p.phase(id));
+            let rec = f.phases.get(&id);
+            let state = match rec {
+                Some(r) if r.approval.is_some() => PhaseState::Approved,
+                Some(r) => match branches.get(&r.branch) {
+                    Some(tip) if tip.to_string() != r.fork => PhaseState::AwaitingReview,
+                    _ => PhaseState::Active,
+                },
+                None => PhaseState::Planned,
+            };
+            let branch = match (rec, def) {
+                (Some(r), _) => r.branch.clone(),
+                (None, Some(d)) => self.config.branches.phase(&f.name, id, &d.slug()),
+                (None, None) => String::new(),
+            };
+            phases.push(PhaseView {
+                id,
+                title: def.map(|d| d.title.clone()).unwrap_or_default(),
+                owner: def.map(|d| d.owner.clone()).unwrap_or_default(),
+                state,
+                branch,
+                fork: rec.map(|r| r.fork.clone()),
+                depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
+                approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
+                commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
+                gates: gates.clone(),
+            });
+        }
+
+        let state = if !approved {
+            FeatureState::AwaitingPlanApproval
+        } else if !phases.is_empty() && phases.iter().all(|p| p.state == PhaseState::Approved) {
+            FeatureState::AwaitingFinish
+        } else {
+            FeatureState::InProgress
+        };
+        let flag = format!(" --feature {}", f.name);
+        let (waiting_for, next) = match state {
+            FeatureState::AwaitingPlanApproval if problem.is_some() => {
+                ("a valid plan (author)".to_string(), Some(format!("git orchestrate plan lint{flag}")))
+            }
+            FeatureState::AwaitingPlanApproval => {
+                let why = if void { "re-approval of the changed plan (human)" } else { "plan approval (human)" };
+                (why.to_string(), Some(format!("git orchestrate approve plan{flag}")))
+            }
+            FeatureState::AwaitingFinish => {
+                ("finish (human)".to_string(), Some(format!("git switch {} && git merge {}", f.base, f.branch)))
+            }
+            FeatureState::InProgress => next_step(&phases, &flag),
+        };
+        FeatureView {
+            name: f.name.clone(),
+            title: plan.map_or_else(|| f.title.clone(), |p| p.title.clone()),
+            state,
+            base: f.base.clone(),
+            branch: f.branch.clone(),
+            plan: f.plan.clone(),
+            plan_approval_void: void,
+            plan_approved_by: f.plan_approval.as_ref().filter(|_| approved).map(|a| a.by.clone()),
+            waiting_for,
+            next,
+            phases,
+            events: f.events,
+            created_at: f.created_at.clone(),
+            problem,
+        }
+    }
+}
+
+fn state_commit(f: &Feature) -> String {
+    f.created_commit.clone()
+}
+
+fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
+    let approved = |id: u32| phases.iter().any(|p| p.id == id && p.state == PhaseState::Approved);
+    if let Some(p) = phases.iter().find(|p| p.state == PhaseState::AwaitingReview) {
+        return (
+            format!("review of phase {} (human)", p.id),
+            Some(format!("git orchestrate approve phase {}{flag}", p.id)),
+        );
+    }
+    if let Some(p) = phases.iter().find(|p| p.state == PhaseState::Active) {
+        return (
+            format!("phase {} work (@{})", p.id, p.owner),
+            Some(format!("git orchestrate phase brief {}{flag}", p.id)),
+        );
+    }
+    if let Some(p) = phases.iter().find(|p| p.state == PhaseState::Planned && p.depends_on.iter().all(|d| approved(*d)))
+    {
+        return (
+            format!("start of phase {} (@{})", p.id, p.owner),
+            Some(format!("git orchestrate phase start {}{flag}", p.id)),
+        );
+    }
+    ("nothing startable".to_string(), None)
+}
