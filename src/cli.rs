@@ -30,7 +30,7 @@ Exit codes: 0 success, 1 blocked or a check failed, 2 usage or configuration err
 #[command(name = "git-orchestrate", bin_name = "git orchestrate", version, after_help = EXAMPLES)]
 #[command(propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// When to colour output (NO_COLOR is honoured by `auto`).
+    /// When to colour output (`NO_COLOR` is honoured by `auto`).
     #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
     pub color: ColorChoice,
 
@@ -53,4 +53,13 @@ pub enum Command {
     Log(cmd::log::Args),
     Completions(cmd::completions::Args),
     Man(cmd::completions::ManArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -173,7 +173,7 @@ impl Config {
         phase_gates
             .get("coverage")
             .and_then(|g| g.get("min"))
-            .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+            .and_then(|v| v.as_float().or_else(|| v.as_integer().and_then(|i| i32::try_from(i).ok()).map(f64::from)))
             .or_else(|| self.gates.get("coverage").and_then(|g| g.min))
     }
 }

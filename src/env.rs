@@ -31,7 +31,7 @@ pub fn agent() -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-/// `NO_COLOR` set to anything non-empty turns colour off (https://no-color.org).
+/// `NO_COLOR` set to anything non-empty turns colour off (<https://no-color.org>).
 pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

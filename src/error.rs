@@ -70,7 +70,12 @@ impl std::error::Error for Error {}
 impl From<crate::git::Error> for Error {
     fn from(err: crate::git::Error) -> Self {
         let hint = err.hint();
-        let mut out = Error::blocked(err.to_string());
+        let mut out = match err {
+            crate::git::Error::NotARepo(_) | crate::git::Error::Bare | crate::git::Error::BadRefName { .. } => {
+                Error::usage(err.to_string())
+            }
+            _ => Error::blocked(err.to_string()),
+        };
         if let Some(h) = hint {
             out = out.hint(h);
         }

@@ -236,7 +236,7 @@ mod tests {
             What::PlanApproved { plan_blob: "1".repeat(40), note: None },
         );
         // A union merge (cat_sort_uniq) sorts lines and may duplicate them.
-        let mut lines = vec![b.to_line(), a.to_line(), b.to_line()];
+        let mut lines = [b.to_line(), a.to_line(), b.to_line()];
         lines.sort();
         let log = parse_log("test", lines.concat().as_bytes()).unwrap();
         assert_eq!(log, vec![a, b]);

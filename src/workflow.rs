@@ -232,7 +232,7 @@ impl<'r> Workflow<'r> {
             let state = match rec {
                 Some(r) if r.approval.is_some() => PhaseState::Approved,
                 Some(r) => match branches.get(&r.branch) {
-                    Some(tip) if tip.to_string() != r.fork => PhaseState::AwaitingReview,
+                    Some(tip) if ObjectId::from_hex(r.fork.as_bytes()).ok() != Some(*tip) => PhaseState::AwaitingReview,
                     _ => PhaseState::Active,
                 },
                 None => PhaseState::Planned,

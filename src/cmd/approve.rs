@@ -98,7 +98,7 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         }
     };
     let f = &loaded.feature;
-    if let Some(a) = f.plan_approval.as_ref().filter(|a| a.what == blob.to_string()) {
+    if let Some(a) = f.plan_approval.as_ref().filter(|a| ObjectId::from_hex(a.what.as_bytes()).ok() == Some(blob)) {
         let done = Approved {
             feature: name.clone(),
             approved: "plan".into(),
@@ -184,7 +184,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
         Error::blocked(format!("branch {} of phase {id} is gone", rec.branch))
             .hint(format!("recreate it from its fork point: git branch {} {}", rec.branch, rec.fork))
     })?;
-    if tip.to_string() == rec.fork {
+    if ObjectId::from_hex(rec.fork.as_bytes()).ok() == Some(tip) {
         return Err(Error::blocked(format!("phase {id} has no commits on {} yet: nothing to approve", rec.branch))
             .hint(format!("commit the phase's work first; `git orchestrate phase brief {id}` says what it is")));
     }
@@ -263,7 +263,7 @@ fn squash_tree(repo: &git::Repo, integration: ObjectId, tip: ObjectId) -> Result
         return Ok(repo.commit_tree(tip)?);
     }
     let base = base.ok_or_else(|| Error::blocked("the phase branch shares no history with the integration branch"))?;
-    Ok(repo.merge_trees(base, integration, tip).map_err(|e| {
+    repo.merge_trees(base, integration, tip).map_err(|e| {
         Error::from(e).hint("rebase the phase branch onto the integration branch, resolve, and approve again")
-    })?)
+    })
 }

@@ -88,26 +88,25 @@ fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()
     }
     let approved = |id: u32| state_of(&view, id) == PhaseState::Approved;
     let id = if which == "next" {
-        let candidate = plan.phases.iter().find(|p| state_of(&view, p.id) == PhaseState::Planned);
-        match candidate {
-            None => {
-                let active: Vec<_> = view
-                    .phases
-                    .iter()
-                    .filter(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview))
-                    .collect();
-                return Err(match active.first() {
-                    Some(p) => {
-                        Error::blocked(format!("no phase left to start: phase {} is {}", p.id, p.state.as_str()))
-                            .hint(format!("finish it and approve it: git orchestrate approve phase {}", p.id))
-                    }
-                    None => {
-                        Error::blocked(format!("every phase of {name} is approved")).hint("the feature awaits finish")
-                    }
-                });
-            }
-            Some(p) => p.id,
-        }
+        // The first planned phase whose dependencies are all approved.
+        let candidate = plan
+            .phases
+            .iter()
+            .find(|p| state_of(&view, p.id) == PhaseState::Planned && p.depends_on.iter().all(|d| approved(*d)));
+        let Some(p) = candidate else {
+            let busy = view.phases.iter().find(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview));
+            return Err(match busy {
+                Some(p) if p.state == PhaseState::Active => {
+                    Error::blocked(format!("no phase can start now: phase {} is active", p.id))
+                        .hint(format!("finish it first: git orchestrate phase brief {}", p.id))
+                }
+                Some(p) => Error::blocked(format!("no phase can start now: phase {} is awaiting-review", p.id))
+                    .hint(format!("a person reviews it: git orchestrate approve phase {}", p.id)),
+                None => Error::blocked(format!("every phase of {name} is approved"))
+                    .hint(format!("merge {} into {}", view.branch, view.base)),
+            });
+        };
+        p.id
     } else {
         which.parse::<u32>().map_err(|_| {
             Error::usage(format!("`{which}` is not a phase id"))

@@ -20,7 +20,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum PlanCommand {
     /// Validate the plan: schema, phase ids 1..N, dependencies and cycles, overlapping paths,
-    /// unknown gates. Every problem names file:line:col and the fix. Exit 1 on any error.
+    /// unknown gates. Every problem names `file:line:col` and the fix. Exit 1 on any error.
     #[command(
         after_help = "Examples:\n  git orchestrate plan lint\n  git orchestrate plan lint --file drafts/plan.md --json"
     )]
@@ -65,13 +65,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
 }
 
 fn lint(ctx: &Ctx, feature: Option<&str>, file: Option<&PathBuf>, json: bool) -> Result<()> {
-    let (shown, path, expected) = match file {
-        Some(f) => (f.display().to_string(), f.clone(), feature.map(str::to_string)),
-        None => {
-            let feature = ctx.feature(feature)?;
-            let rel = crate::workflow::plan_path(&feature);
-            (rel.clone(), ctx.repo.workdir().join(&rel), Some(feature))
-        }
+    let (shown, path, expected) = if let Some(f) = file {
+        (f.display().to_string(), f.clone(), feature.map(str::to_string))
+    } else {
+        let feature = ctx.feature(feature)?;
+        let rel = crate::workflow::plan_path(&feature);
+        (rel.clone(), ctx.repo.workdir().join(&rel), Some(feature))
     };
     let bytes = std::fs::read(&path).map_err(|e| Error::usage(format!("cannot read {shown}: {e}")))?;
     let report = plan::lint(&shown, &bytes, expected.as_deref(), &ctx.config.gate_names());

@@ -26,18 +26,18 @@ impl Repo {
     pub fn notes(&self, notes_ref: &str) -> Result<Vec<(ObjectId, Vec<u8>)>> {
         let Some(tip) = self.ref_id(notes_ref)? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
-        self.walk_notes(self.commit_tree(tip)?, String::new(), &mut out)?;
+        self.walk_notes(self.commit_tree(tip)?, "", &mut out)?;
         Ok(out)
     }
 
-    fn walk_notes(&self, tree: ObjectId, prefix: String, out: &mut Vec<(ObjectId, Vec<u8>)>) -> Result<()> {
+    fn walk_notes(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(ObjectId, Vec<u8>)>) -> Result<()> {
         let tree =
             self.gix().find_tree(tree).map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
         for entry in tree.iter() {
-            let entry = entry.map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e.into() })?;
+            let entry = entry.map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
             let name = format!("{prefix}{}", entry.filename().to_str_lossy());
             if entry.mode().is_tree() && name.len() < 40 {
-                self.walk_notes(entry.object_id(), name, out)?;
+                self.walk_notes(entry.object_id(), &name, out)?;
             } else if entry.mode().is_blob() {
                 // Other files in a notes tree (not a hex object name) are not notes.
                 if let Ok(key) = ObjectId::from_hex(name.as_bytes()) {

@@ -83,7 +83,7 @@ impl Checker<'_> {
     }
 
     /// A place before the front matter starts: the opening fence.
-    fn fence(&self) -> Range<usize> {
+    fn fence() -> Range<usize> {
         usize::MAX..usize::MAX
     }
 }
@@ -187,7 +187,7 @@ fn text_value(
 
 #[allow(clippy::too_many_lines)]
 fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, known_gates: &[String]) -> Option<Plan> {
-    let top = c.fence();
+    let top = Checker::fence();
     let feature = match raw.feature {
         None => {
             c.error(top.clone(), "missing key `feature`".into(), "add `feature = \"<slug>\"` to the front matter");
@@ -271,15 +271,15 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
                     None
                 } else {
                     seen.insert(v, span.clone());
-                    if v != expected_id {
+                    if v == expected_id {
+                        u32::try_from(v).ok()
+                    } else {
                         c.error(
                             span,
                             format!("phase ids must be 1..N in order: expected {expected_id}, found {v}"),
                             &format!("set `id = {expected_id}` (phases are numbered in the order they appear)"),
                         );
                         None
-                    } else {
-                        u32::try_from(v).ok()
                     }
                 }
             }
@@ -346,6 +346,13 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
             }
         }
         let Some(id) = id else { continue };
+        if p.paths.is_empty() {
+            c.warn(
+                phase_span.clone(),
+                format!("phase {id} lists no `paths`"),
+                "list the paths the phase may touch, so the scope gate can check it",
+            );
+        }
         if let Some(deps) = p.depends_on.as_ref() {
             dep_spans.push((id, deps.clone()));
         }
@@ -411,52 +418,39 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
             }
         }
     }
-    for p in &phases {
-        if p.paths.is_empty() {
-            let span = top.clone();
-            c.warn(
-                span,
-                format!("phase {} lists no `paths`", p.id),
-                "list the paths the phase may touch, so the scope gate can check it",
-            );
-        }
-    }
 
     Some(Plan { feature: feature?, title: title?, base, phases, body: body.to_string() })
+}
+
+/// Depth-first search for a cycle; `state` is 0 unvisited, 1 on the stack, 2 done.
+fn visit(n: u32, deps: &BTreeMap<u32, &[u32]>, state: &mut HashMap<u32, u8>, stack: &mut Vec<u32>) -> Option<Vec<u32>> {
+    state.insert(n, 1);
+    stack.push(n);
+    for &d in deps.get(&n).copied().unwrap_or(&[]) {
+        match state.get(&d).copied().unwrap_or(0) {
+            1 => {
+                let from = stack.iter().position(|&x| x == d).unwrap_or(0);
+                let mut cycle = stack[from..].to_vec();
+                cycle.push(d);
+                return Some(cycle);
+            }
+            0 if deps.contains_key(&d) => {
+                if let Some(c) = visit(d, deps, state, stack) {
+                    return Some(c);
+                }
+            }
+            _ => {}
+        }
+    }
+    stack.pop();
+    state.insert(n, 2);
+    None
 }
 
 fn find_cycle(phases: &[Phase]) -> Option<Vec<u32>> {
     let deps: BTreeMap<u32, &[u32]> = phases.iter().map(|p| (p.id, p.depends_on.as_slice())).collect();
     // 0 = unvisited, 1 = on the stack, 2 = done.
     let mut state: HashMap<u32, u8> = HashMap::new();
-    fn visit(
-        n: u32,
-        deps: &BTreeMap<u32, &[u32]>,
-        state: &mut HashMap<u32, u8>,
-        stack: &mut Vec<u32>,
-    ) -> Option<Vec<u32>> {
-        state.insert(n, 1);
-        stack.push(n);
-        for &d in deps.get(&n).copied().unwrap_or(&[]) {
-            match state.get(&d).copied().unwrap_or(0) {
-                1 => {
-                    let from = stack.iter().position(|&x| x == d).unwrap_or(0);
-                    let mut cycle = stack[from..].to_vec();
-                    cycle.push(d);
-                    return Some(cycle);
-                }
-                0 if deps.contains_key(&d) => {
-                    if let Some(c) = visit(d, deps, state, stack) {
-                        return Some(c);
-                    }
-                }
-                _ => {}
-            }
-        }
-        stack.pop();
-        state.insert(n, 2);
-        None
-    }
     for &n in deps.keys() {
         if state.get(&n).copied().unwrap_or(0) == 0 {
             if let Some(c) = visit(n, &deps, &mut state, &mut Vec::new()) {
