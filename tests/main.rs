@@ -1,1 +1,10 @@
+//! The one integration-test binary: real git, real repositories in temp dirs, the real binary.
 
+mod common;
+
+mod cli;
+mod notes;
+mod plan_lint;
+mod refusals;
+mod status;
+mod workflow;

@@ -1,0 +1,91 @@
+//! The command line's contract: help with examples, exit codes, completions, man page.
+
+use crate::common::TestRepo;
+
+#[test]
+fn help_snapshot() {
+    let t = TestRepo::empty();
+    let run = t.run(["--help"]).ok();
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn every_subcommand_has_help_with_examples() {
+    let t = TestRepo::empty();
+    for cmd in [
+        vec!["init"],
+        vec!["start"],
+        vec!["plan", "lint"],
+        vec!["plan", "show"],
+        vec!["approve", "plan"],
+        vec!["approve", "phase"],
+        vec!["phase", "start"],
+        vec!["phase", "brief"],
+        vec!["status"],
+        vec!["log"],
+        vec!["completions"],
+        vec!["man"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let run = t.run(&args).ok();
+        assert!(run.stdout.contains("Examples:"), "{cmd:?} has no examples:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let t = TestRepo::empty();
+    let run = t.run(["frobnicate"]).code(2);
+    assert!(run.stderr.contains("error: unrecognized subcommand 'frobnicate'"), "{}", run.stderr);
+    t.run(["start", "x", "--phases", "0"]).code(2);
+}
+
+#[test]
+fn completions_and_man_page() {
+    let t = TestRepo::empty();
+    let bash = t.run(["completions", "bash"]).ok().stdout;
+    assert!(bash.contains("approve") && bash.contains("phase"), "{bash}");
+    let man = t.run(["man"]).ok().stdout;
+    assert!(
+        man.starts_with(".ie \\n(.g .ds Aq") || man.contains(".TH git-orchestrate"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_quiet() {
+    let t = TestRepo::empty();
+    let mut child = t
+        .command(crate::common::BIN, &t.dir)
+        .args(["completions", "zsh"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn init_is_idempotent_and_keeps_a_users_config() {
+    let t = TestRepo::new();
+    t.write("Cargo.toml", "[package]\nname = \"x\"\n");
+    let first = t.run(["init", "--json"]).ok().json();
+    assert_eq!(first["config_written"], true);
+    assert_eq!(first["kinds"], serde_json::json!(["cargo"]));
+    let config = t.read(".orchestrate.toml");
+    assert!(config.contains("[gates.tests]\nrun   = \"cargo test --all-targets\""), "{config}");
+    assert_eq!(t.git(["config", "notes.orchestrate.mergeStrategy"]).trim(), "cat_sort_uniq");
+    assert_eq!(t.git(["config", "--get-all", "notes.rewriteRef"]).trim(), "refs/notes/orchestrate*");
+    let second = t.run(["init", "--json"]).ok().json();
+    assert_eq!(second["config_written"], false);
+    assert_eq!(second["git_config"], serde_json::json!([]));
+    assert_eq!(t.git(["config", "--get-all", "notes.rewriteRef"]).trim(), "refs/notes/orchestrate*");
+    t.write(".orchestrate.toml", "# mine\n[branches]\n");
+    t.run(["init"]).ok();
+    assert_eq!(t.read(".orchestrate.toml"), "# mine\n[branches]\n");
+}

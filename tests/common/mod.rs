@@ -1,0 +1,242 @@
+//! `TestRepo`: a throwaway repository driven through the real binary and real git, isolated
+//! from the surrounding environment. Every variable of the calling process is dropped (a test
+//! run from inside a git hook must never touch the real repository), HOME and XDG point into the
+//! temp dir, system and global git config are off, identities and dates are fixed.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-orchestrate");
+
+pub struct TestRepo {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub dir: PathBuf,
+    home: PathBuf,
+    clock: AtomicU64,
+}
+
+/// What a command did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)]
+/// The one variable passed through: where git is.
+#[allow(clippy::disallowed_methods)]
+fn path() -> std::ffi::OsString {
+    std::env::var_os("PATH").unwrap_or_default()
+}
+
+#[allow(clippy::needless_pass_by_value)]
+fn from_output(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl TestRepo {
+    /// An empty temp dir (no repository yet).
+    pub fn empty() -> Self {
+        let tmp = tempfile::Builder::new().prefix("orchestrate-test").tempdir().expect("temp dir");
+        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let home = root.join("home");
+        let dir = root.join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { _tmp: tmp, root, dir, home, clock: AtomicU64::new(0) }
+    }
+
+    /// A repository on `main` with one commit.
+    pub fn new() -> Self {
+        let t = Self::empty();
+        t.git(["init", "-q", "-b", "main"]);
+        t.write("README.md", "hello\n");
+        t.git(["add", "README.md"]);
+        t.git(["commit", "-q", "-m", "chore: initial commit"]);
+        t
+    }
+
+    /// A command with the isolated environment, run in `dir`.
+    pub fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        let date = format!("{} +0000", 1_700_000_000 + tick * 60);
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("PATH", path())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_EDITOR", ":")
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run git in the repository; panics on failure and returns stdout.
+    #[track_caller]
+    pub fn git<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.git_in(&self.dir, args)
+    }
+
+    #[track_caller]
+    pub fn git_in<I, S>(&self, dir: &Path, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.command("git", dir).args(args).output().expect("git runs");
+        let run = from_output(out);
+        assert_eq!(run.code, 0, "git failed:\n{}", run.stderr);
+        run.stdout
+    }
+
+    /// Run git and return what happened, success or not.
+    pub fn git_try<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        from_output(self.command("git", &self.dir).args(args).output().expect("git runs"))
+    }
+
+    /// Run `git-orchestrate` in the repository.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.run_in(&self.dir, args)
+    }
+
+    pub fn run_in<I, S>(&self, dir: &Path, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        from_output(self.command(BIN, dir).args(args).output().expect("binary runs"))
+    }
+
+    /// Run `git-orchestrate` with extra environment variables.
+    pub fn run_env<I, S>(&self, env: &[(&str, &str)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command(BIN, &self.dir);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        from_output(cmd.args(args).output().expect("binary runs"))
+    }
+
+    pub fn write(&self, path: &str, text: &str) {
+        let p = self.dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.join(path)).unwrap()
+    }
+
+    /// Write, stage and commit one file.
+    pub fn commit_file(&self, path: &str, text: &str, message: &str) {
+        self.write(path, text);
+        self.git(["add", "--", path]);
+        self.git(["commit", "-q", "-m", message]);
+    }
+
+    pub fn head_branch(&self) -> String {
+        self.git(["rev-parse", "--abbrev-ref", "HEAD"]).trim().to_string()
+    }
+
+    pub fn rev(&self, spec: &str) -> String {
+        self.git(["rev-parse", spec]).trim().to_string()
+    }
+
+    /// The feature's event log as stored in the notes (one JSON object a line).
+    pub fn events(&self, feature: &str) -> Vec<serde_json::Value> {
+        let key = self.hash_blob(&format!("git-orchestrate feature {feature}\n"));
+        let note = self.git(["notes", "--ref=orchestrate", "show", &key]);
+        note.lines().map(|l| serde_json::from_str(l).expect("each note line is JSON")).collect()
+    }
+
+    pub fn hash_blob(&self, content: &str) -> String {
+        let mut cmd = self.command("git", &self.dir);
+        cmd.args(["hash-object", "-w", "--stdin"]).stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), content.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// A plan with `n` phases, each with disjoint paths, committed-ready text.
+    pub fn plan_text(feature: &str, n: u32) -> String {
+        let mut s = format!(
+            "+++\nfeature = \"{feature}\"\ntitle = \"JWT authentication with refresh tokens\"\nbase = \"main\"\n"
+        );
+        let titles = ["Database schema", "Backend services", "Frontend integration", "Docs", "Rollout"];
+        let owners = ["maat", "hermes", "aphrodite", "mnemosyne", "zeus"];
+        for i in 1..=n {
+            let t = titles[(i as usize - 1) % titles.len()];
+            let o = owners[(i as usize - 1) % owners.len()];
+            let _ = write!(
+                s,
+                "\n[[phase]]\nid = {i}\ntitle = \"{t}\"\nowner = \"{o}\"\ntasks = [\"task {i}a\", \"task {i}b\"]\ntests = [\"test {i}\"]\npaths = [\"area{i}/**\"]\nrisks = [\"risk {i}\"]\n"
+            );
+        }
+        s.push_str("+++\n\n# JWT authentication\n");
+        s
+    }
+
+    /// Start `feature` from a plan file with `n` phases and approve the plan.
+    pub fn started_and_approved(&self, feature: &str, n: u32) {
+        let file = self.root.join(format!("{feature}-plan.md"));
+        std::fs::write(&file, Self::plan_text(feature, n)).unwrap();
+        self.run(["start", feature, "--plan", file.to_str().unwrap()]).ok();
+        self.run(["approve", "plan", "--yes"]).ok();
+    }
+}

@@ -1,0 +1,89 @@
+//! The event log in notes: concurrent writers lose nothing, other notes are left alone.
+
+use std::process::Stdio;
+
+use crate::common::TestRepo;
+
+const WRITERS: usize = 8;
+const EACH: u32 = 50;
+
+/// Not a test on its own: the body of one writer process, started by
+/// `eight_processes_writing_fifty_events_each_keep_all_400`.
+#[test]
+#[ignore = "run as a child process by the concurrency test"]
+fn concurrent_writer_child() {
+    use git_orchestrate::{config::Config, git::Repo, state::What, workflow::Workflow};
+    #[allow(clippy::disallowed_methods)]
+    let (Ok(repo), Ok(writer)) = (std::env::var("ORCH_TEST_REPO"), std::env::var("ORCH_TEST_WRITER")) else {
+        return;
+    };
+    let writer: u32 = writer.parse().unwrap();
+    let repo = Repo::discover(std::path::Path::new(&repo)).unwrap();
+    let config = Config::default();
+    let flow = Workflow::new(&repo, &config);
+    for i in 0..EACH {
+        let log = flow.log("race").unwrap();
+        let what = What::PhaseStarted { phase: writer * 1000 + i, branch: format!("w{writer}"), fork: "0".repeat(40) };
+        flow.record("race", &log, what).unwrap();
+    }
+}
+
+#[test]
+fn eight_processes_writing_fifty_events_each_keep_all_400() {
+    let t = TestRepo::new();
+    let me = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            t.command(&me, &t.dir)
+                .args(["--exact", "notes::concurrent_writer_child", "--ignored", "--quiet", "--test-threads=1"])
+                .env("ORCH_TEST_REPO", &t.dir)
+                .env("ORCH_TEST_WRITER", w.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "writer failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let events = t.events("race");
+    assert_eq!(events.len(), WRITERS * EACH as usize, "every record is kept");
+    let mut phases: Vec<u64> = events.iter().map(|e| e["phase"].as_u64().unwrap()).collect();
+    phases.sort_unstable();
+    phases.dedup();
+    assert_eq!(phases.len(), 400, "each record exactly once");
+    // The notes ref is a plain history of single-parent commits: one per append.
+    let count = t.git(["rev-list", "--count", "refs/notes/orchestrate"]);
+    assert_eq!(count.trim(), "400");
+}
+
+#[test]
+fn other_notes_are_left_alone() {
+    let t = TestRepo::new();
+    t.git(["notes", "add", "-m", "a reviewer's note", "HEAD"]);
+    t.git(["notes", "--ref=review", "add", "-m", "another tool", "HEAD"]);
+    let before = t.git(["for-each-ref", "refs/notes/commits", "refs/notes/review"]);
+    t.started_and_approved("x", 1);
+    assert_eq!(t.git(["for-each-ref", "refs/notes/commits", "refs/notes/review"]), before);
+    assert_eq!(t.git(["notes", "show", "main"]).trim(), "a reviewer's note");
+}
+
+#[test]
+fn a_log_written_by_git_with_fanout_is_still_read() {
+    let t = TestRepo::new();
+    t.run(["start", "x"]).ok();
+    // Enough unrelated notes in the same ref make git rewrite the tree with fanout.
+    for i in 0..300 {
+        let blob = t.hash_blob(&format!("filler {i}\n"));
+        let line = format!(r#"{{"seq":1,"ts":"2026-01-01T00:00:00Z","id":"f{i}","by":"x","event":"other-tool"}}"#);
+        t.git(["notes", "--ref=orchestrate", "add", "-m", &line, &blob]);
+    }
+    let tree = t.git(["ls-tree", "refs/notes/orchestrate"]);
+    assert!(tree.lines().any(|l| l.contains(" tree ")), "git used fanout:\n{}", &tree[..tree.len().min(400)]);
+    t.run(["approve", "plan", "--yes"]).ok();
+    let events = t.events("x");
+    assert_eq!(events.len(), 2);
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["state"], "in-progress");
+}

@@ -1,0 +1,205 @@
+//! The core loop end to end: start → approve plan → phase by phase → one commit per phase.
+
+use crate::common::TestRepo;
+
+fn trailers(t: &TestRepo, rev: &str) -> Vec<String> {
+    let msg = t.git(["log", "-1", "--format=%B", rev]);
+    let mut cmd = t.command("git", &t.dir);
+    cmd.args(["interpret-trailers", "--parse"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), msg.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn three_phase_loop_end_to_end() {
+    let t = TestRepo::new();
+    t.run(["init"]).ok();
+    let main = t.rev("main");
+    let file = t.root.join("plan.md");
+    std::fs::write(&file, TestRepo::plan_text("jwt-auth", 3)).unwrap();
+
+    t.run(["start", "jwt-auth", "--plan", file.to_str().unwrap()]).ok();
+    assert_eq!(t.head_branch(), "orchestrate/jwt-auth/main");
+    assert_eq!(t.rev("orchestrate/jwt-auth/main~1"), main, "the plan commit sits on the base");
+    assert_eq!(
+        t.git(["log", "-1", "--format=%s"]).trim(),
+        "docs(jwt-auth): plan JWT authentication with refresh tokens"
+    );
+    assert_eq!(t.read("plans/jwt-auth/plan.md"), TestRepo::plan_text("jwt-auth", 3));
+    let status = t.run(["status", "--json"]).ok().json();
+    assert_eq!(status["features"][0]["state"], "awaiting-plan-approval");
+
+    t.run(["approve", "plan", "--yes", "-m", "looks good"]).ok();
+    let slugs = ["database-schema", "backend-services", "frontend-integration"];
+    let subjects =
+        ["feat(jwt-auth): database schema", "feat(jwt-auth): backend services", "feat(jwt-auth): frontend integration"];
+    for n in 1..=3u32 {
+        let before = t.rev("orchestrate/jwt-auth/main");
+        let started = t.run(["phase", "start", "next", "--json"]).ok().json();
+        let branch = format!("orchestrate/jwt-auth/{n}-{}", slugs[n as usize - 1]);
+        assert_eq!(started["branch"], branch.as_str());
+        assert_eq!(t.head_branch(), branch);
+        assert_eq!(started["fork"], before.as_str());
+
+        // Two commits of work: the approval squashes them into one.
+        t.commit_file(&format!("area{n}/a.txt"), "first\n", "wip 1");
+        t.commit_file(&format!("area{n}/b.txt"), "second\n", "wip 2");
+        let phase_tree = t.rev(&format!("{branch}^{{tree}}"));
+        let s = t.run(["status", "--json"]).ok().json();
+        assert_eq!(s["features"][0]["phases"][n as usize - 1]["state"], "awaiting-review");
+
+        t.run(["approve", "phase", "--yes"]).ok();
+        let tip = t.rev("orchestrate/jwt-auth/main");
+        assert_eq!(t.rev("orchestrate/jwt-auth/main~1"), before, "one commit per phase");
+        assert_eq!(t.rev("orchestrate/jwt-auth/main^{tree}"), phase_tree, "the squash carries the phase's tree");
+        assert_eq!(t.git(["log", "-1", "--format=%s", &tip]).trim(), subjects[n as usize - 1]);
+        let body = t.git(["log", "-1", "--format=%b", &tip]);
+        assert!(body.contains(&format!("- task {n}a\n- task {n}b")), "tasks in the body:\n{body}");
+        assert_eq!(
+            trailers(&t, &tip),
+            vec![
+                "Feature: jwt-auth".to_string(),
+                format!("Phase: {n}/3"),
+                "Approved-by: Ada Lovelace <ada@example.com>".to_string()
+            ]
+        );
+    }
+    assert_eq!(t.git(["rev-list", "--count", "main..orchestrate/jwt-auth/main"]).trim(), "4");
+    assert_eq!(t.rev("main"), main, "the base is not touched before finish");
+
+    let status = t.run(["status", "--json"]).ok().json();
+    let f = &status["features"][0];
+    assert_eq!(f["state"], "awaiting-finish");
+    for p in f["phases"].as_array().unwrap() {
+        assert_eq!(p["state"], "approved");
+        assert_eq!(p["approved_by"], "Ada Lovelace <ada@example.com>");
+    }
+
+    // The notes hold the whole history, one JSON record a line, in causal order.
+    let events = t.events("jwt-auth");
+    let kinds: Vec<_> = events.iter().map(|e| e["event"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "plan-approved",
+            "phase-started",
+            "phase-approved",
+            "phase-started",
+            "phase-approved",
+            "phase-started",
+            "phase-approved"
+        ]
+    );
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq grows: {seqs:?}");
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "ids are unique");
+    assert_eq!(events[1]["note"], "looks good");
+    assert_eq!(events[1]["plan_blob"], t.rev("orchestrate/jwt-auth/main:plans/jwt-auth/plan.md").as_str());
+    assert_eq!(events[7]["commit"], t.rev("orchestrate/jwt-auth/main").as_str());
+    assert!(events.iter().all(|e| e["by"] == "Ada Lovelace <ada@example.com>"));
+
+    let log = t.run(["log", "--json"]).ok().json();
+    assert_eq!(log.as_array().unwrap().len(), 8);
+    let text = t.run(["log"]).ok().stdout;
+    assert!(text.contains("phase-approved  phase 3 as"), "{text}");
+}
+
+#[test]
+fn scaffolded_plan_lints_and_names_the_phases() {
+    let t = TestRepo::new();
+    t.run(["start", "billing", "--title", "Billing: \"quotes\" & stuff", "--phases", "2"]).ok();
+    let plan = t.read("plans/billing/plan.md");
+    assert!(
+        plan.contains("title   = 'Billing: \"quotes\" & stuff'")
+            || plan.contains(r#"title   = "Billing: \"quotes\" & stuff""#),
+        "{plan}"
+    );
+    t.run(["plan", "lint"]).ok();
+    let shown = t.run(["plan", "show", "--json"]).ok().json();
+    assert_eq!(shown["title"], "Billing: \"quotes\" & stuff");
+    assert_eq!(shown["phases"].as_array().unwrap().len(), 2);
+    assert_eq!(shown["phases"][1]["depends_on"], serde_json::json!([1]));
+}
+
+#[test]
+fn start_and_phase_start_keep_unstaged_and_untracked_work() {
+    let t = TestRepo::new();
+    t.write("README.md", "hello\nmy unstaged edit\n");
+    t.write("notes/todo me.txt", "untracked ✓\n");
+    t.started_and_approved("keep", 2);
+    assert_eq!(t.read("README.md"), "hello\nmy unstaged edit\n");
+    assert_eq!(t.read("notes/todo me.txt"), "untracked ✓\n");
+    t.run(["phase", "start"]).ok();
+    assert_eq!(t.read("README.md"), "hello\nmy unstaged edit\n");
+    assert_eq!(t.read("notes/todo me.txt"), "untracked ✓\n");
+    assert_eq!(t.git(["status", "--porcelain"]), " M README.md\n?? notes/\n");
+}
+
+#[test]
+fn parallel_phases_squash_through_a_three_way_merge() {
+    let t = TestRepo::new();
+    let plan = TestRepo::plan_text("par", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n");
+    let file = t.root.join("p.md");
+    std::fs::write(&file, plan).unwrap();
+    t.run(["start", "par", "--plan", file.to_str().unwrap()]).ok();
+    t.run(["approve", "plan", "--yes"]).ok();
+    t.run(["phase", "start", "1"]).ok();
+    t.commit_file("area1/x.txt", "1\n", "one");
+    t.run(["approve", "phase", "1", "--yes"]).ok();
+    // Phases 2 and 3 both fork after phase 1.
+    t.run(["phase", "start", "2"]).ok();
+    t.commit_file("area2/x.txt", "2\n", "two");
+    t.run(["phase", "start", "3"]).ok();
+    t.commit_file("area3/x.txt", "3\n", "three");
+    t.run(["approve", "phase", "2", "--yes"]).ok();
+    t.run(["approve", "phase", "3", "--yes"]).ok();
+    let files = t.git(["ls-tree", "-r", "--name-only", "orchestrate/par/main"]);
+    for f in ["area1/x.txt", "area2/x.txt", "area3/x.txt"] {
+        assert!(files.contains(f), "{f} missing:\n{files}");
+    }
+    assert_eq!(t.git(["rev-list", "--count", "main..orchestrate/par/main"]).trim(), "4");
+}
+
+#[test]
+fn conflicting_parallel_phase_is_refused_and_nothing_moves() {
+    let t = TestRepo::new();
+    let plan = TestRepo::plan_text("clash", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n");
+    let file = t.root.join("p.md");
+    std::fs::write(&file, plan).unwrap();
+    t.run(["start", "clash", "--plan", file.to_str().unwrap()]).ok();
+    t.run(["approve", "plan", "--yes"]).ok();
+    t.run(["phase", "start", "1"]).ok();
+    t.commit_file("shared.txt", "base\n", "one");
+    t.run(["approve", "phase", "1", "--yes"]).ok();
+    t.run(["phase", "start", "2"]).ok();
+    t.commit_file("shared.txt", "from two\n", "two");
+    t.run(["phase", "start", "3"]).ok();
+    t.commit_file("shared.txt", "from three\n", "three");
+    t.run(["approve", "phase", "2", "--yes"]).ok();
+    let before = t.rev("orchestrate/clash/main");
+    let run = t.run(["approve", "phase", "3", "--yes"]).code(1);
+    assert!(run.stderr.contains("merge conflict in shared.txt"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: rebase the phase branch"), "{}", run.stderr);
+    assert_eq!(t.rev("orchestrate/clash/main"), before);
+    let s = t.run(["status", "--json"]).ok().json();
+    assert_eq!(s["features"][0]["phases"][2]["state"], "awaiting-review");
+}
+
+#[test]
+fn approving_from_the_integration_branch_moves_the_work_tree_too() {
+    let t = TestRepo::new();
+    t.started_and_approved("here", 1);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/f.txt", "x\n", "work");
+    t.git(["switch", "-q", "orchestrate/here/main"]);
+    t.run(["approve", "phase", "1", "--yes"]).ok();
+    assert_eq!(t.read("area1/f.txt"), "x\n");
+    assert_eq!(t.git(["status", "--porcelain"]), "");
+}
