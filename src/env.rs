@@ -36,6 +36,11 @@ pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
+/// `TZ`, for the local time of commits and reflogs.
+pub fn tz() -> Option<String> {
+    std::env::var_os("TZ").map(|v| v.to_string_lossy().into_owned())
+}
+
 /// `PATH`, for finding `git` with `which`.
 pub fn path() -> Option<OsString> {
     std::env::var_os("PATH")

@@ -44,10 +44,14 @@ pub fn out(text: &str) -> io::Result<()> {
     stdout.flush()
 }
 
-/// Print a value as pretty JSON on stdout.
+/// Print a value as pretty JSON on stdout. JSON never carries colour, so it bypasses the
+/// escape-stripping stream.
 pub fn json<T: serde::Serialize>(value: &T) -> io::Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    out(&text)
+    let mut text = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    text.push(b'\n');
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(&text)?;
+    stdout.flush()
 }
 
 /// A status line on stderr ("created branch …").

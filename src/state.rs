@@ -28,17 +28,19 @@ impl Error {
 
 /// One record of the log. `seq` is a Lamport clock (one more than the highest seen when it was
 /// written), so merged logs keep causal order even when clocks disagree; `id` breaks ties.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+///
+/// On disk an event is one flat JSON object: `{"seq":…,"ts":…,"id":…,"by":…,"event":"…",…}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Wire", try_from = "Wire")]
 pub struct Event {
     pub seq: u64,
     pub ts: String,
     pub id: String,
     pub by: String,
-    #[serde(flatten)]
     pub what: What,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum What {
     Created {
@@ -51,7 +53,6 @@ pub enum What {
     },
     PlanApproved {
         plan_blob: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
     PhaseStarted {
@@ -63,12 +64,99 @@ pub enum What {
         phase: u32,
         commit: String,
         tree: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
     /// An event written by a newer version: kept in the log, ignored by the fold.
-    #[serde(other)]
     Unknown,
+}
+
+/// The flat shape of an event on disk. Parsing this directly (rather than a flattened, tagged
+/// enum, which serde buffers field by field) keeps `status` on a 10 000-event log fast.
+#[derive(Default, Serialize, Deserialize)]
+struct Wire {
+    seq: u64,
+    ts: String,
+    id: String,
+    by: String,
+    event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plan_blob: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fork: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tree: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+impl From<Event> for Wire {
+    fn from(e: Event) -> Self {
+        let mut w = Wire { seq: e.seq, ts: e.ts, id: e.id, by: e.by, event: e.what.name().into(), ..Wire::default() };
+        match e.what {
+            What::Created { feature, title, base, branch, plan, commit } => {
+                (w.feature, w.title, w.base, w.branch, w.plan, w.commit) =
+                    (Some(feature), Some(title), Some(base), Some(branch), Some(plan), Some(commit));
+            }
+            What::PlanApproved { plan_blob, note } => (w.plan_blob, w.note) = (Some(plan_blob), note),
+            What::PhaseStarted { phase, branch, fork } => {
+                (w.phase, w.branch, w.fork) = (Some(phase), Some(branch), Some(fork));
+            }
+            What::PhaseApproved { phase, commit, tree, note } => {
+                (w.phase, w.commit, w.tree, w.note) = (Some(phase), Some(commit), Some(tree), note);
+            }
+            What::Unknown => {}
+        }
+        w
+    }
+}
+
+impl TryFrom<Wire> for Event {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Self, String> {
+        fn need<T>(value: Option<T>, event: &str, field: &str) -> Result<T, String> {
+            value.ok_or_else(|| format!("a `{event}` event needs `{field}`"))
+        }
+        let e = w.event.as_str();
+        let what = match e {
+            "created" => What::Created {
+                feature: need(w.feature, e, "feature")?,
+                title: need(w.title, e, "title")?,
+                base: need(w.base, e, "base")?,
+                branch: need(w.branch, e, "branch")?,
+                plan: need(w.plan, e, "plan")?,
+                commit: need(w.commit, e, "commit")?,
+            },
+            "plan-approved" => What::PlanApproved { plan_blob: need(w.plan_blob, e, "plan_blob")?, note: w.note },
+            "phase-started" => What::PhaseStarted {
+                phase: need(w.phase, e, "phase")?,
+                branch: need(w.branch, e, "branch")?,
+                fork: need(w.fork, e, "fork")?,
+            },
+            "phase-approved" => What::PhaseApproved {
+                phase: need(w.phase, e, "phase")?,
+                commit: need(w.commit, e, "commit")?,
+                tree: need(w.tree, e, "tree")?,
+                note: w.note,
+            },
+            _ => What::Unknown,
+        };
+        Ok(Event { seq: w.seq, ts: w.ts, id: w.id, by: w.by, what })
+    }
 }
 
 impl What {

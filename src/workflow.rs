@@ -158,7 +158,12 @@ impl<'r> Workflow<'r> {
     /// The plan as committed at the tip of the integration branch (or, if that branch is gone,
     /// in the commit that created the feature), with its blob id.
     pub fn committed_plan(&self, f: &Feature) -> Result<(Plan, ObjectId)> {
-        let tip = match self.repo.branch_tip(&f.branch)? {
+        self.committed_plan_at(f, self.repo.branch_tip(&f.branch)?)
+    }
+
+    /// [`Self::committed_plan`] with the branch tip already looked up.
+    fn committed_plan_at(&self, f: &Feature, tip: Option<ObjectId>) -> Result<(Plan, ObjectId)> {
+        let tip = match tip {
             Some(tip) => tip,
             None => self
                 .repo
@@ -175,26 +180,61 @@ impl<'r> Workflow<'r> {
     }
 
     /// Every feature that has a log, folded and joined with its plan and branches.
+    ///
+    /// Features are independent, so a large repository's are read on every core, each thread
+    /// with its own handle on the repository.
     pub fn overview(&self) -> Result<Vec<FeatureView>> {
+        const PER_THREAD: usize = 32;
         let branches = self.repo.branches_under("")?;
-        let mut out = Vec::new();
-        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
-            let place = format!("{EVENTS_REF} note on {key}");
-            let log = state::parse_log(&place, &bytes)?;
-            let Some(feature) = state::fold(&log) else { continue };
-            let plan = self.committed_plan_with(&feature, &branches);
-            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), &branches));
-        }
+        let entries = self.repo.note_entries(EVENTS_REF)?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = cores.min(entries.len().div_ceil(PER_THREAD)).max(1);
+        let mut out = if threads == 1 {
+            self.views(&entries, &branches)?
+        } else {
+            let chunk = entries.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = entries
+                    .chunks(chunk)
+                    .map(|part| {
+                        let repo = self.repo.clone();
+                        let (config, branches) = (self.config, &branches);
+                        scope.spawn(move || Workflow::new(&repo, config).views(part, branches))
+                    })
+                    .collect();
+                let mut all = Vec::new();
+                for handle in handles {
+                    all.extend(handle.join().expect("a status thread does not panic")?);
+                }
+                Ok::<_, Error>(all)
+            })?
+        };
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
+    fn views(
+        &self,
+        entries: &[(ObjectId, ObjectId)],
+        branches: &HashMap<String, ObjectId>,
+    ) -> Result<Vec<FeatureView>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for (key, blob) in entries {
+            let place = format!("{EVENTS_REF} note on {key}");
+            let log = state::parse_log(&place, &self.repo.read_blob(*blob)?)?;
+            let Some(feature) = state::fold(&log) else { continue };
+            let plan = self.committed_plan_with(&feature, branches);
+            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), branches));
+        }
+        Ok(out)
+    }
+
     fn committed_plan_with(&self, f: &Feature, branches: &HashMap<String, ObjectId>) -> Result<(Plan, ObjectId)> {
-        if branches.contains_key(&f.branch) {
-            self.committed_plan(f)
-        } else {
-            self.committed_plan(f)
-                .map_err(|e| Error::blocked(format!("{} (branch {} is missing)", e.message, f.branch)))
+        match branches.get(&f.branch) {
+            Some(tip) => self.committed_plan_at(f, Some(*tip)),
+            None => self
+                .committed_plan_at(f, None)
+                .map_err(|e| Error::blocked(format!("{} (branch {} is missing)", e.message, f.branch))),
         }
     }
 

@@ -107,7 +107,9 @@ impl std::fmt::Display for Identity {
     }
 }
 
-/// An open repository with a work tree.
+/// An open repository with a work tree. Cloning is cheap and gives an independent handle, one
+/// per thread.
+#[derive(Clone)]
 pub struct Repo {
     repo: gix::Repository,
     workdir: PathBuf,
@@ -117,10 +119,11 @@ impl Repo {
     /// Find the repository that contains `dir`, honouring `GIT_DIR` and friends as git does
     /// (inside a hook they name the repository being committed to).
     pub fn discover(dir: &Path) -> Result<Self> {
-        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+        let mut repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
             .map_err(|_| Error::NotARepo(dir.display().to_string()))?
             .to_thread_local();
         let workdir = repo.workdir().ok_or(Error::Bare)?.to_path_buf();
+        pin_commit_dates(&mut repo);
         Ok(Self { repo, workdir })
     }
 
@@ -186,9 +189,15 @@ impl Repo {
         for r in iter {
             let Ok(mut r) = r else { continue };
             let name = r.name().shorten().to_str_lossy().into_owned();
-            if let Ok(id) = r.peel_to_id() {
-                out.insert(name, id.detach());
-            }
+            // Branches point at commits: take the id as stored. Peeling would read every object.
+            let id = match r.target().try_id() {
+                Some(id) => id.to_owned(),
+                None => match r.peel_to_id() {
+                    Ok(id) => id.detach(),
+                    Err(_) => continue,
+                },
+            };
+            out.insert(name, id);
         }
         Ok(out)
     }
@@ -286,7 +295,7 @@ impl Repo {
         let sig = committer.as_ref().map(|c| gix::actor::Signature {
             name: c.name.as_str().into(),
             email: c.email.as_str().into(),
-            time: gix::date::Time::now_local_or_utc(),
+            time: now(),
         });
         let mut buf = gix::date::parse::TimeBuf::default();
         let sig_ref = sig.as_ref().map(|s| s.to_ref(&mut buf));
@@ -341,6 +350,50 @@ impl Repo {
 
     pub(crate) fn gix(&self) -> &gix::Repository {
         &self.repo
+    }
+}
+
+/// The current time with the local UTC offset, found as libc finds it (`TZ`, else
+/// `/etc/localtime`). gix asks jiff for the system zone, and jiff walks all of
+/// `/usr/share/zoneinfo` to do so: milliseconds on every command that writes a commit or reflog.
+pub fn now() -> gix::date::Time {
+    use jiff::tz::TimeZone;
+    static LOCAL: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    let tz = LOCAL.get_or_init(|| {
+        let from_file = |path: &str| std::fs::read(path).ok().and_then(|data| TimeZone::tzif("local", &data).ok());
+        let found = match crate::env::tz() {
+            Some(v) if v.is_empty() => Some(TimeZone::UTC),
+            Some(v) => {
+                let v = v.strip_prefix(':').unwrap_or(&v);
+                if v.starts_with('/') {
+                    from_file(v)
+                } else {
+                    TimeZone::posix(v).ok().or_else(|| from_file(&format!("/usr/share/zoneinfo/{v}")))
+                }
+            }
+            None => from_file("/etc/localtime"),
+        };
+        found.unwrap_or(TimeZone::UTC)
+    });
+    let ts = jiff::Timestamp::now();
+    gix::date::Time { seconds: ts.as_second(), offset: tz.to_offset(ts).seconds() }
+}
+
+/// Give gix the commit dates up front (unless `GIT_*_DATE` already did), so it never asks jiff.
+fn pin_commit_dates(repo: &mut gix::Repository) {
+    use gix::config::tree::gitoxide::Commit;
+    let has = |key: &str| repo.config_snapshot().string(key).is_some();
+    let (author, committer) = (has("gitoxide.commit.authorDate"), has("gitoxide.commit.committerDate"));
+    if author && committer {
+        return;
+    }
+    let now = now().format_or_unix(gix::date::time::Format::Raw);
+    let mut config = repo.config_snapshot_mut();
+    if !author {
+        let _ = config.set_value(&Commit::AUTHOR_DATE, now.as_str());
+    }
+    if !committer {
+        let _ = config.set_value(&Commit::COMMITTER_DATE, now.as_str());
     }
 }
 

@@ -24,13 +24,18 @@ impl Repo {
 
     /// Every note in `notes_ref` as (annotated object, note content).
     pub fn notes(&self, notes_ref: &str) -> Result<Vec<(ObjectId, Vec<u8>)>> {
+        self.note_entries(notes_ref)?.into_iter().map(|(key, blob)| Ok((key, self.read_blob(blob)?))).collect()
+    }
+
+    /// Every note in `notes_ref` as (annotated object, note blob), without reading the notes.
+    pub fn note_entries(&self, notes_ref: &str) -> Result<Vec<(ObjectId, ObjectId)>> {
         let Some(tip) = self.ref_id(notes_ref)? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         self.walk_notes(self.commit_tree(tip)?, "", &mut out)?;
         Ok(out)
     }
 
-    fn walk_notes(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(ObjectId, Vec<u8>)>) -> Result<()> {
+    fn walk_notes(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(ObjectId, ObjectId)>) -> Result<()> {
         let tree =
             self.gix().find_tree(tree).map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
         for entry in tree.iter() {
@@ -41,7 +46,7 @@ impl Repo {
             } else if entry.mode().is_blob() {
                 // Other files in a notes tree (not a hex object name) are not notes.
                 if let Ok(key) = ObjectId::from_hex(name.as_bytes()) {
-                    out.push((key, self.read_blob(entry.object_id())?));
+                    out.push((key, entry.object_id()));
                 }
             }
         }
@@ -117,7 +122,7 @@ impl Repo {
         parents: &[ObjectId],
         message: &str,
     ) -> Result<ObjectId> {
-        let time = gix::date::Time::now_local_or_utc();
+        let time = super::now();
         let sig = gix::actor::Signature { name: who.name.as_str().into(), email: who.email.as_str().into(), time };
         let mut buf = gix::date::parse::TimeBuf::default();
         let sig = sig.to_ref(&mut buf);

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Benchmark: `status --json` and recording one event, against repositories with many features.
+
+Builds each repository directly with git plumbing (deterministic: fixed dates, fixed ids), so a
+10 000-event repository takes seconds, then times the real binary. Never part of the tests.
+
+    python3 bench/state.py [--bin target/release/git-orchestrate] [--runs 30]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+ENV = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": "/nonexistent",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000",
+    "LC_ALL": "C", "TZ": "UTC",
+}
+
+
+def git(repo, *args, data=None):
+    out = subprocess.run(["git", "-C", repo, *args], input=data, capture_output=True, env=ENV, check=True)
+    return out.stdout.decode().strip()
+
+
+def plan_text(feature, phases):
+    s = f'+++\nfeature = "{feature}"\ntitle = "Feature {feature}"\nbase = "main"\n'
+    for i in range(1, phases + 1):
+        s += (f'\n[[phase]]\nid = {i}\ntitle = "Phase {i} of {feature}"\nowner = "hermes"\n'
+              f'tasks = ["task a", "task b"]\ntests = ["test a"]\npaths = ["{feature}/p{i}/**"]\n')
+    return s + "+++\n\n# Plan\n"
+
+
+def event(seq, what, **fields):
+    e = {"seq": seq, "ts": f"2026-01-01T00:00:{seq % 60:02d}Z", "id": f"{seq:016x}bench", "by": "Bench <bench@example.com>", "event": what}
+    e.update(fields)
+    return json.dumps(e, separators=(",", ":"))
+
+
+def build(root, features, phases, events_per_feature, fresh):
+    """A repository with `features` features of `phases` phases, `events_per_feature` events each,
+    plus `fresh` features that only have their `created` event (for timing an approval)."""
+    repo = os.path.join(root, "repo")
+    git(root, "init", "-q", "-b", "main", repo)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "init")
+    main = git(repo, "rev-parse", "HEAD")
+    empty_tree = git(repo, "rev-parse", "HEAD^{tree}")
+    refs, notes = [], []
+    names = [f"feat-{i:03d}" for i in range(features)] + [f"fresh-{i:03d}" for i in range(fresh)]
+    for n, name in enumerate(names):
+        plan = git(repo, "hash-object", "-w", "--stdin", data=plan_text(name, phases).encode())
+        plans = git(repo, "mktree", data=f"100644 blob {plan}\tplan.md\n".encode())
+        feat_dir = git(repo, "mktree", data=f"040000 tree {plans}\t{name}\n".encode())
+        tree = git(repo, "mktree", data=f"040000 tree {feat_dir}\tplans\n".encode())
+        commit = git(repo, "commit-tree", tree, "-p", main, "-m", f"docs({name}): plan", data=b"")
+        branch = f"orchestrate/{name}/main"
+        refs.append(f"create refs/heads/{branch} {commit}\n")
+        lines = [event(1, "created", feature=name, title=f"Feature {name}", base="main", branch=branch,
+                       plan=f"plans/{name}/plan.md", commit=commit)]
+        if n < features:
+            seq = 2
+            lines.append(event(seq, "plan-approved", plan_blob=plan))
+            # Phases: the first half approved, the next one active, the rest planned.
+            for p in range(1, phases + 1):
+                pbranch = f"orchestrate/{name}/{p}-phase-{p}"
+                refs.append(f"create refs/heads/{pbranch} {commit}\n")
+                if p > phases // 2 + 1:
+                    continue
+                seq += 1
+                lines.append(event(seq, "phase-started", phase=p, branch=pbranch, fork=commit))
+                if p <= phases // 2:
+                    seq += 1
+                    lines.append(event(seq, "phase-approved", phase=p, commit=commit, tree=tree))
+            # The rest of the log: gate runs, the bulk of a real log (ignored by this version's fold).
+            while len(lines) < events_per_feature:
+                seq += 1
+                lines.append(event(seq, "gate-run", gate="tests", verdict="pass", tree=tree, duration_ms=1234))
+        key = git(repo, "hash-object", "-w", "--stdin", data=f"git-orchestrate feature {name}\n".encode())
+        blob = git(repo, "hash-object", "-w", "--stdin", data=("\n".join(lines) + "\n").encode())
+        notes.append(f"100644 blob {blob}\t{key}\n")
+    git(repo, "update-ref", "--stdin", data="".join(refs).encode())
+    notes_tree = git(repo, "mktree", data="".join(notes).encode())
+    notes_commit = git(repo, "commit-tree", notes_tree, "-m", "notes", data=b"")
+    git(repo, "update-ref", "refs/notes/orchestrate", notes_commit)
+    git(repo, "pack-refs", "--all")
+    return repo
+
+
+def timed(cmd, cwd, runs):
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), min(samples)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", default="target/release/git-orchestrate")
+    ap.add_argument("--runs", type=int, default=30)
+    args = ap.parse_args()
+    binary = os.path.abspath(args.bin)
+    print(f"git-orchestrate {subprocess.run([binary, '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
+          f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}, {os.cpu_count()} cores")
+    print("Each cell: median (min) over the runs, wall time of the whole process.")
+    print("| features | phases | events | status --json, loose objects | status --json, after git gc | record one event (approve plan) | bare `git --version` |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for features, phases, per in [(10, 10, 100), (100, 10, 10), (100, 10, 100), (100, 10, 1000)]:
+        root = tempfile.mkdtemp(prefix="orchestrate-bench")
+        try:
+            fresh = args.runs
+            repo = build(root, features, phases, per, fresh)
+            out = json.loads(subprocess.run([binary, "status", "--json"], cwd=repo, env=ENV, check=True, capture_output=True).stdout)
+            assert len(out["features"]) == features + fresh, "every feature is listed"
+            status = timed([binary, "status", "--json"], repo, args.runs)
+            git(repo, "gc", "-q")
+            packed = timed([binary, "status", "--json"], repo, args.runs)
+            # One approval each on fresh features: load the feature, check the plan, append one event.
+            samples = []
+            for i in range(fresh):
+                start = time.perf_counter()
+                subprocess.run([binary, "approve", "plan", "--yes", "--feature", f"fresh-{i:03d}"], cwd=repo, env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+                samples.append((time.perf_counter() - start) * 1000)
+            record = (statistics.median(samples), min(samples))
+            bare = timed(["git", "--version"], repo, args.runs)
+            events = features * per + fresh
+            print(f"| {features + fresh} | {(features + fresh) * phases} | {events} | {status[0]:.1f} ms ({status[1]:.1f}) | "
+                  f"{packed[0]:.1f} ms ({packed[1]:.1f}) | {record[0]:.1f} ms ({record[1]:.1f}) | {bare[0]:.1f} ms |")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
