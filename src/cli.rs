@@ -10,6 +10,7 @@ use crate::output::ColorChoice;
 
 const EXAMPLES: &str = "\
 Examples:
+  git orchestrate tour                       the whole loop in a throwaway repository
   git orchestrate init                       set up this repository
   git orchestrate start jwt-auth --phases 3  scaffold a plan and its branch
   git orchestrate plan lint                  check the plan, with file:line:col errors
@@ -51,6 +52,7 @@ pub enum Command {
     Phase(cmd::phase::Args),
     Status(cmd::status::Args),
     Log(cmd::log::Args),
+    Tour(cmd::tour::Args),
     Completions(cmd::completions::Args),
     Man(cmd::completions::ManArgs),
 }

@@ -46,6 +46,15 @@ pub fn path() -> Option<OsString> {
     std::env::var_os("PATH")
 }
 
+/// Drop git's repository variables from this process (for the tour, which works in a throwaway
+/// repository and must never follow `GIT_DIR` back to the caller's). Called before any thread
+/// starts.
+pub fn forget_git_repository() {
+    for var in GIT_REPO_VARS {
+        std::env::remove_var(var);
+    }
+}
+
 /// Git's own variables that point a child process at a repository. Inside a hook git exports
 /// them; they must be stripped before running git anywhere else.
 pub const GIT_REPO_VARS: &[&str] = &[

@@ -89,3 +89,23 @@ fn init_is_idempotent_and_keeps_a_users_config() {
     t.run(["init"]).ok();
     assert_eq!(t.read(".orchestrate.toml"), "# mine\n[branches]\n");
 }
+
+#[test]
+fn the_tour_runs_the_loop_and_leaves_the_callers_repository_alone() {
+    let t = TestRepo::new();
+    let refs = t.git(["for-each-ref"]);
+    let git_dir = t.dir.join(".git");
+    // As if run from inside a hook of the test repository: GIT_DIR points at it.
+    let run = t.run_env(&[("GIT_DIR", git_dir.to_str().unwrap()), ("CLAUDECODE", "1")], ["tour"]).ok();
+    for line in [
+        "$ git orchestrate approve plan --yes -m \"plan looks good\"",
+        "approved phase 3 of jwt-auth",
+        "feat(jwt-auth): frontend integration",
+        "feat(jwt-auth): database schema",
+    ] {
+        assert!(run.stderr.contains(line) || run.stdout.contains(line), "missing {line:?}:\n{}\n{}", run.stdout, run.stderr);
+    }
+    assert!(run.stdout.contains("awaiting-finish"), "{}", run.stdout);
+    assert_eq!(t.git(["for-each-ref"]), refs, "the caller's repository is untouched");
+    assert!(!t.dir.join(".orchestrate.toml").exists());
+}

@@ -9,6 +9,7 @@ pub mod phase;
 pub mod plan;
 pub mod start;
 pub mod status;
+pub mod tour;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Phase(args) => phase::run(&Ctx::open(&dir)?, &args),
         Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
         Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
+        Command::Tour(args) => tour::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

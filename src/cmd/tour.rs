@@ -1,0 +1,179 @@
+//! `git orchestrate tour`: the whole loop in a throwaway repository, every pause point shown.
+//! It runs the real commands through the same dispatch the command line uses.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::error::{Error, Result};
+use crate::git::cli::Git;
+use crate::output;
+
+/// A guided run of plan → phases → review → commits in a throwaway repository.
+///
+/// Non-interactive: approvals are given with --yes, as a person would at each pause point.
+/// Nothing outside the temporary directory is read or written.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  git orchestrate tour\n  git orchestrate tour --keep   # keep the repository to look around")]
+pub struct Args {
+    /// Keep the throwaway repository and print where it is.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+const PLAN: &str = r#"+++
+feature = "jwt-auth"
+title   = "JWT authentication with refresh tokens"
+base    = "main"
+
+[[phase]]
+id    = 1
+title = "Database schema"
+owner = "maat"
+tasks = ["User table", "JWTToken table", "indexes on user(email) and token(user_id, token)"]
+tests = ["user table exists", "unique email", "migration up and down"]
+paths = ["migrations/**"]
+risks = ["zero-downtime migration"]
+
+[[phase]]
+id    = 2
+title = "Backend services"
+owner = "hermes"
+tasks = ["JWTService: generate, verify, refresh", "POST /auth/login, POST /auth/refresh"]
+tests = ["generate JWT with claims", "verify signature", "refresh returns a new token"]
+paths = ["app/auth/**"]
+
+[[phase]]
+id    = 3
+title = "Frontend integration"
+owner = "aphrodite"
+type  = "feat"
+tasks = ["LoginForm", "useAuth hook"]
+tests = ["form submits email and password", "logout clears tokens"]
+paths = ["web/**"]
++++
+
+# JWT authentication with refresh tokens
+
+Login with email and password, 15-minute access tokens, 7-day refresh tokens.
+"#;
+
+struct Tour {
+    dir: PathBuf,
+    step: u32,
+}
+
+impl Tour {
+    fn heading(&mut self, text: &str) {
+        self.step += 1;
+        output::status(&format!("\n── {}. {text} ──", self.step));
+    }
+
+    fn say(text: &str) {
+        output::status(text);
+    }
+
+    /// Run one of our own commands inside the tour repository, showing it first.
+    fn run(&self, args: &[&str]) -> Result<()> {
+        let shown: Vec<String> =
+            args.iter().map(|a| if a.contains(' ') { format!("\"{a}\"") } else { (*a).to_string() }).collect();
+        output::status(&format!("$ git orchestrate {}", shown.join(" ")));
+        let dir = self.dir.to_string_lossy().into_owned();
+        let mut argv = vec!["git-orchestrate", "-C", &dir];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).map_err(|e| Error::usage(format!("tour step is malformed: {e}")))?;
+        super::dispatch(cli)
+    }
+
+    fn git(&self, args: &[&str]) -> Result<String> {
+        Ok(Git::new(&self.dir).clean_env().args(args.iter().copied()).read()?)
+    }
+
+    fn work(&self, files: &[(&str, &str)], message: &str) -> Result<()> {
+        for (path, text) in files {
+            let p = self.dir.join(path);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, text)?;
+            self.git(&["add", "--", path])?;
+        }
+        self.git(&["commit", "-q", "-m", message])?;
+        output::status(&format!("  (the owner commits: {message})"));
+        Ok(())
+    }
+}
+
+fn make_repo(dir: &Path) -> Result<()> {
+    let git = |args: &[&str]| -> Result<()> { Ok(Git::new(dir).clean_env().args(args.iter().copied()).run()?) };
+    git(&["init", "-q", "-b", "main"])?;
+    git(&["config", "user.name", "Tour Guide"])?;
+    git(&["config", "user.email", "tour@example.com"])?;
+    // The tour approves on your behalf in a throwaway repository, wherever it runs.
+    git(&["config", "orchestrate.allowAgentApprovals", "true"])?;
+    std::fs::write(dir.join("README.md"), "# demo app\n")?;
+    git(&["add", "README.md"])?;
+    git(&["commit", "-q", "-m", "chore: initial commit"])?;
+    Ok(())
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    // A tour started from inside a hook must not follow GIT_DIR back to the real repository.
+    crate::env::forget_git_repository();
+    let base = std::env::temp_dir().join(format!("git-orchestrate-tour-{}", std::process::id()));
+    std::fs::create_dir_all(&base)?;
+    let dir = base.canonicalize()?;
+    let result = tour(&dir);
+    if args.keep || result.is_err() {
+        output::status(&format!("\nthe tour repository is kept at {}", dir.display()));
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn tour(dir: &Path) -> Result<()> {
+    let mut t = Tour { dir: dir.to_path_buf(), step: 0 };
+    output::status("A tour of git-orchestrate: one feature, three phases, every pause point.");
+    make_repo(dir)?;
+
+    t.heading("set up the repository");
+    t.run(&["init"])?;
+
+    t.heading("turn the feature into a plan (athena's job), on its own branch");
+    let plan = dir.join(".git").join("tour-plan.md");
+    std::fs::write(&plan, PLAN)?;
+    t.run(&["start", "jwt-auth", "--plan", &plan.to_string_lossy()])?;
+    t.run(&["plan", "lint"])?;
+    t.run(&["status"])?;
+
+    t.heading("⏸ pause point 1: a person approves the plan");
+    Tour::say("The approval is pinned to the plan's content: editing the plan later voids it.");
+    t.run(&["approve", "plan", "--yes", "-m", "plan looks good"])?;
+
+    let work: [(&[(&str, &str)], &str); 3] = [
+        (&[("migrations/001_users.sql", "create table users (id int primary key, email text unique);\n")], "test: user table migration"),
+        (&[("app/auth/jwt.py", "def generate(user_id): ...\n")], "feat: jwt service"),
+        (&[("web/LoginForm.tsx", "export function LoginForm() {}\n")], "feat: login form"),
+    ];
+    for (n, (files, message)) in work.iter().enumerate() {
+        let n = n + 1;
+        t.heading(&format!("phase {n}: branch off and hand it to its owner (zeus delegates)"));
+        t.run(&["phase", "start", "next"])?;
+        t.run(&["phase", "brief"])?;
+        t.work(files, message)?;
+        t.run(&["status"])?;
+        t.heading(&format!("⏸ pause point 2: a person reviews phase {n}; it lands as one commit"));
+        t.run(&["approve", "phase", "--yes"])?;
+    }
+
+    t.heading("where it all stands: state from git notes, one commit per phase");
+    t.run(&["status"])?;
+    t.run(&["log"])?;
+    let commits = t.git(&["log", "--format=%h %s", "main..orchestrate/jwt-auth/main"])?;
+    output::status(&format!("$ git log --oneline main..orchestrate/jwt-auth/main\n{}", commits.trim_end()));
+    Tour::say("\n⏸ pause point 3 (finish: final gates, complete.md, merge) comes with a later version.");
+    output::success("That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.");
+    Ok(())
+}
