@@ -103,7 +103,12 @@ fn the_tour_runs_the_loop_and_leaves_the_callers_repository_alone() {
         "feat(jwt-auth): frontend integration",
         "feat(jwt-auth): database schema",
     ] {
-        assert!(run.stderr.contains(line) || run.stdout.contains(line), "missing {line:?}:\n{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(line) || run.stdout.contains(line),
+            "missing {line:?}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
     }
     assert!(run.stdout.contains("awaiting-finish"), "{}", run.stdout);
     assert_eq!(t.git(["for-each-ref"]), refs, "the caller's repository is untouched");

@@ -15,7 +15,9 @@ use crate::output;
 /// Non-interactive: approvals are given with --yes, as a person would at each pause point.
 /// Nothing outside the temporary directory is read or written.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  git orchestrate tour\n  git orchestrate tour --keep   # keep the repository to look around")]
+#[command(
+    after_help = "Examples:\n  git orchestrate tour\n  git orchestrate tour --keep   # keep the repository to look around"
+)]
 pub struct Args {
     /// Keep the throwaway repository and print where it is.
     #[arg(long)]
@@ -80,9 +82,10 @@ impl Tour {
             args.iter().map(|a| if a.contains(' ') { format!("\"{a}\"") } else { (*a).to_string() }).collect();
         output::status(&format!("$ git orchestrate {}", shown.join(" ")));
         let dir = self.dir.to_string_lossy().into_owned();
-        let mut argv = vec!["git-orchestrate", "-C", &dir];
-        argv.extend_from_slice(args);
-        let cli = Cli::try_parse_from(argv).map_err(|e| Error::usage(format!("tour step is malformed: {e}")))?;
+        let mut command_line = vec!["git-orchestrate", "-C", &dir];
+        command_line.extend_from_slice(args);
+        let cli =
+            Cli::try_parse_from(command_line).map_err(|e| Error::usage(format!("tour step is malformed: {e}")))?;
         super::dispatch(cli)
     }
 
@@ -153,7 +156,10 @@ fn tour(dir: &Path) -> Result<()> {
     t.run(&["approve", "plan", "--yes", "-m", "plan looks good"])?;
 
     let work: [(&[(&str, &str)], &str); 3] = [
-        (&[("migrations/001_users.sql", "create table users (id int primary key, email text unique);\n")], "test: user table migration"),
+        (
+            &[("migrations/001_users.sql", "create table users (id int primary key, email text unique);\n")],
+            "test: user table migration",
+        ),
         (&[("app/auth/jwt.py", "def generate(user_id): ...\n")], "feat: jwt service"),
         (&[("web/LoginForm.tsx", "export function LoginForm() {}\n")], "feat: login form"),
     ];
@@ -174,6 +180,8 @@ fn tour(dir: &Path) -> Result<()> {
     let commits = t.git(&["log", "--format=%h %s", "main..orchestrate/jwt-auth/main"])?;
     output::status(&format!("$ git log --oneline main..orchestrate/jwt-auth/main\n{}", commits.trim_end()));
     Tour::say("\n⏸ pause point 3 (finish: final gates, complete.md, merge) comes with a later version.");
-    output::success("That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.");
+    output::success(
+        "That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.",
+    );
     Ok(())
 }
