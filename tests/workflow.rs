@@ -203,3 +203,55 @@ fn approving_from_the_integration_branch_moves_the_work_tree_too() {
     assert_eq!(t.read("area1/f.txt"), "x\n");
     assert_eq!(t.git(["status", "--porcelain"]), "");
 }
+
+#[test]
+fn branch_layout_follows_the_configured_pattern() {
+    let t = TestRepo::new();
+    t.commit_file(
+        ".orchestrate.toml",
+        "[branches]\nintegration = \"feat/{feature}/trunk\"\nphase = \"feat/{feature}/p{phase}\"\n",
+        "chore: orchestrate config",
+    );
+    t.started_and_approved("layout", 2);
+    assert_eq!(t.head_branch(), "feat/layout/trunk");
+    t.run(["phase", "start"]).ok();
+    assert_eq!(t.head_branch(), "feat/layout/p1");
+    t.commit_file("area1/x", "x\n", "work");
+    t.run(["approve", "phase", "--yes"]).ok();
+    assert_eq!(t.git(["rev-list", "--count", "main..feat/layout/trunk"]).trim(), "2");
+}
+
+#[test]
+fn start_forks_from_the_named_base() {
+    let t = TestRepo::new();
+    t.git(["switch", "-q", "-c", "develop"]);
+    t.commit_file("dev.txt", "dev\n", "chore: develop only");
+    t.git(["switch", "-q", "main"]);
+    let s = t.run(["start", "x", "--base", "develop", "--json"]).ok().json();
+    assert_eq!(s["base"], "develop");
+    assert_eq!(t.rev("orchestrate/x/main~1"), t.rev("develop"));
+    assert_eq!(t.read("dev.txt"), "dev\n");
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["base"], "develop");
+}
+
+#[test]
+fn an_approval_interrupted_before_it_was_recorded_is_completed_not_repeated() {
+    let t = TestRepo::new();
+    t.started_and_approved("crash", 2);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/x", "x\n", "work");
+    // Hold the notes ref's lock: the squash commit lands, the event cannot be written.
+    let lock = t.dir.join(".git/refs/notes/orchestrate.lock");
+    std::fs::write(&lock, "").unwrap();
+    let run = t.run(["approve", "phase", "--yes"]);
+    assert_ne!(run.code, 0, "the event could not be recorded");
+    std::fs::remove_file(&lock).unwrap();
+    let squashed = t.rev("orchestrate/crash/main");
+    assert_eq!(t.git(["log", "-1", "--format=%s", &squashed]).trim(), "feat(crash): database schema");
+    // Running it again records the approval of the commit that is there, and adds none.
+    t.run(["approve", "phase", "1", "--yes"]).ok();
+    assert_eq!(t.rev("orchestrate/crash/main"), squashed);
+    let s = t.run(["status", "--json"]).ok().json();
+    assert_eq!(s["features"][0]["phases"][0]["state"], "approved");
+    assert_eq!(s["features"][0]["phases"][0]["commit"], squashed.as_str());
+}

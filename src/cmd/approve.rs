@@ -204,7 +204,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
     }
 
     // Recovery: a squash made by an approval that was interrupted before it was recorded.
-    let trailer = format!("Phase: {id}/{}", plan.phases.len());
+    let trailer = format!("Phase: {id}/{}\n", plan.phases.len());
     let message_at_tip = repo.commit_message(integration)?;
     let (commit, tree) = if message_at_tip.contains(&format!("Feature: {name}\n")) && message_at_tip.contains(&trailer)
     {
