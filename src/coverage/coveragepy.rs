@@ -1,0 +1,32 @@
+//! coverage.py's JSON report (`coverage json`): `executed_lines` and `missing_lines` per file.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use super::Report;
+
+#[derive(Deserialize)]
+struct Doc {
+    files: BTreeMap<String, File>,
+}
+
+#[derive(Deserialize)]
+struct File {
+    executed_lines: Vec<u32>,
+    missing_lines: Vec<u32>,
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
+    let doc: Doc = serde_json::from_slice(bytes).map_err(|e| super::json_error(&e))?;
+    let mut report = Report::default();
+    for (path, f) in doc.files {
+        report.files.entry(path.clone()).or_default();
+        for l in f.missing_lines {
+            report.hit(&path, l, 0);
+        }
+        for l in f.executed_lines {
+            report.hit(&path, l, 1);
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,162 @@
+//! Coverage reports, one parser per format, all into one model: for each file, the hits of each
+//! instrumented line, built from per-line (or per-region) records — never from the producer's
+//! summary fields. Parsers accept records they do not know (lcov 2.x, coverage.py's lcov) and
+//! report what they cannot read with its line. Pure: bytes in, model out.
+
+mod cobertura;
+mod coveragepy;
+mod gocover;
+mod istanbul;
+mod jacoco;
+mod lcov;
+mod llvmcov;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Line → hits, for each file as the report names it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    pub files: BTreeMap<String, BTreeMap<u32, u64>>,
+    /// Directories the report says its relative paths start from (Cobertura `<source>`).
+    pub sources: Vec<String>,
+}
+
+impl Report {
+    fn hit(&mut self, file: &str, line: u32, hits: u64) {
+        let lines = self.files.entry(file.to_string()).or_default();
+        let h = lines.entry(line).or_insert(0);
+        *h = (*h).max(hits);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Lcov,
+    Cobertura,
+    Jacoco,
+    CoveragePy,
+    LlvmCov,
+    GoCover,
+    Istanbul,
+}
+
+impl Format {
+    pub const NAMES: &'static [&'static str] =
+        &["lcov", "cobertura", "jacoco", "coverage-py-json", "llvm-cov-json", "go-coverprofile", "istanbul-json"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "lcov" => Format::Lcov,
+            "cobertura" => Format::Cobertura,
+            "jacoco" => Format::Jacoco,
+            "coverage-py-json" | "coverage.py" => Format::CoveragePy,
+            "llvm-cov-json" | "llvm-cov" => Format::LlvmCov,
+            "go-coverprofile" | "go" => Format::GoCover,
+            "istanbul-json" | "istanbul" => Format::Istanbul,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Lcov => "lcov",
+            Format::Cobertura => "cobertura",
+            Format::Jacoco => "jacoco",
+            Format::CoveragePy => "coverage-py-json",
+            Format::LlvmCov => "llvm-cov-json",
+            Format::GoCover => "go-coverprofile",
+            Format::Istanbul => "istanbul-json",
+        }
+    }
+
+    /// Guess the format from the first bytes of the report.
+    pub fn detect(bytes: &[u8]) -> Option<Self> {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        let trimmed = head.trim_start_matches('\u{feff}').trim_start();
+        if trimmed.starts_with("mode:") {
+            Some(Format::GoCover)
+        } else if trimmed.starts_with("TN:") || trimmed.starts_with("SF:") || trimmed.starts_with("VER:") {
+            Some(Format::Lcov)
+        } else if trimmed.starts_with('<') {
+            if head.contains("JACOCO") || head.contains("<report") {
+                Some(Format::Jacoco)
+            } else if head.contains("<coverage") {
+                Some(Format::Cobertura)
+            } else {
+                None
+            }
+        } else if trimmed.starts_with('{') {
+            if head.contains("llvm.coverage.json.export") {
+                Some(Format::LlvmCov)
+            } else if head.contains("\"executed_lines\"") || head.contains("\"meta\"") && head.contains("\"files\"") {
+                Some(Format::CoveragePy)
+            } else if head.contains("\"statementMap\"") {
+                Some(Format::Istanbul)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    }
+}
+
+/// A report that cannot be read, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub format: Format,
+    /// 1-based line in the report, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {} (as {})", self.message, self.format.name()),
+            None => write!(f, "{} (as {})", self.message, self.format.name()),
+        }
+    }
+}
+
+pub fn parse(format: Format, bytes: &[u8]) -> Result<Report, ParseError> {
+    let err = |line: Option<usize>, message: String| ParseError { format, line, message };
+    let report = match format {
+        Format::Lcov => lcov::parse(bytes).map_err(|(l, m)| err(Some(l), m))?,
+        Format::Cobertura => cobertura::parse(bytes).map_err(|(l, m)| err(l, m))?,
+        Format::Jacoco => jacoco::parse(bytes).map_err(|(l, m)| err(l, m))?,
+        Format::CoveragePy => coveragepy::parse(bytes).map_err(|(l, m)| err(l, m))?,
+        Format::LlvmCov => llvmcov::parse(bytes).map_err(|(l, m)| err(l, m))?,
+        Format::GoCover => gocover::parse(bytes).map_err(|(l, m)| err(Some(l), m))?,
+        Format::Istanbul => istanbul::parse(bytes).map_err(|(l, m)| err(l, m))?,
+    };
+    if report.files.is_empty() {
+        return Err(err(None, "the report measures no file".into()));
+    }
+    Ok(report)
+}
+
+/// Hits written as a float (some producers do): negative and NaN are 0, the rest truncated.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn hits_from_f64(h: f64) -> u64 {
+    if h > 0.0 {
+        h as u64
+    } else {
+        0
+    }
+}
+
+/// The line of a byte offset, for parsers that work on the whole text (JSON, XML).
+#[allow(clippy::naive_bytecount)]
+fn line_of(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// A JSON error with its line.
+fn json_error(e: &serde_json::Error) -> (Option<usize>, String) {
+    (Some(e.line()), e.to_string())
+}
+
+#[cfg(test)]
+mod tests;
