@@ -50,6 +50,7 @@ pub enum Command {
     Plan(cmd::plan::Args),
     Approve(cmd::approve::Args),
     Phase(cmd::phase::Args),
+    Gate(cmd::gate::Args),
     Status(cmd::status::Args),
     Log(cmd::log::Args),
     Tour(cmd::tour::Args),

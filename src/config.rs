@@ -70,10 +70,14 @@ impl Branches {
     }
 }
 
-/// One gate's configuration (SPEC §8). The gate engine gives these keys their meaning.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// One gate's configuration (SPEC §8). The gate engine gives these keys their meaning; a plan's
+/// `[phase.gates.<name>]` table overrides them for one phase.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
+    /// `command` (exit code decides), `tests`, `coverage`. Default: the gate's name when that
+    /// is a kind, else `command`.
+    pub kind: Option<String>,
     pub run: Option<String>,
     pub stage: Option<Stage>,
     pub report: Option<String>,
@@ -82,15 +86,38 @@ pub struct Gate {
     pub min_changed: Option<f64>,
     /// Seconds.
     pub timeout: Option<u64>,
+    /// A failing required gate blocks (exit 1); others warn. Default: true.
     pub required: Option<bool>,
+    /// Extra environment for the command.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Only these phases (default: all).
+    pub phases: Option<Vec<u32>>,
+    /// Tests: let a run that executed no test pass.
+    pub allow_no_tests: Option<bool>,
+    /// Coverage: prefixes stripped from report paths before they are matched to repo paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strip_prefix: Vec<String>,
+    /// Coverage: `warn` (default) or `fail` when changed source files are absent from the report.
+    pub unmeasured: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     PreCommit,
     PrePush,
     Review,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::PreCommit => "pre-commit",
+            Stage::PrePush => "pre-push",
+            Stage::Review => "review",
+        }
+    }
 }
 
 /// A role that can be handed a phase: a person, or a command that runs an agent.

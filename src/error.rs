@@ -112,6 +112,21 @@ impl From<crate::state::Error> for Error {
     }
 }
 
+impl From<crate::gates::Error> for Error {
+    fn from(err: crate::gates::Error) -> Self {
+        match err {
+            crate::gates::Error::Git(e) => Error::from(e),
+            crate::gates::Error::Interrupted => {
+                Error { kind: Kind::Interrupted, message: err.to_string(), causes: Vec::new(), hints: Vec::new() }
+            }
+            crate::gates::Error::Config { .. } => Error::usage(err.to_string())
+                .hint("fix [gates] in .orchestrate.toml (or the plan's [phase.gates] override)"),
+            crate::gates::Error::Busy(..) => Error::blocked(err.to_string()).hint("wait for it to finish, or stop it"),
+            crate::gates::Error::Io { .. } => Error::blocked(err.to_string()),
+        }
+    }
+}
+
 impl From<crate::render::Error> for Error {
     fn from(err: crate::render::Error) -> Self {
         Error::usage(err.to_string()).hint("fix the template, or delete the override to use the built-in one")

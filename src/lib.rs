@@ -6,8 +6,10 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod coverage;
 pub mod env;
 pub mod error;
+pub mod gates;
 pub mod git;
 pub mod output;
 pub mod plan;

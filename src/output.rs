@@ -103,6 +103,40 @@ pub enum Paint {
     Bold,
 }
 
+/// A progress line on stderr for long work: shown only on a terminal, only after 250 ms, and
+/// rewritten in place.
+pub struct Progress {
+    start: std::time::Instant,
+    shown: bool,
+    tty: bool,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Self { start: std::time::Instant::now(), shown: false, tty: io::stderr().is_terminal() }
+    }
+
+    pub fn show(&mut self, text: &str) {
+        if self.tty && self.start.elapsed() >= std::time::Duration::from_millis(250) {
+            let _ = write!(anstream::stderr(), "\r{text}\x1b[K");
+            self.shown = true;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        if self.shown {
+            let _ = write!(anstream::stderr(), "\r\x1b[K");
+            self.shown = false;
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Whether we may ask the user a question: only when stdin is a terminal.
 pub fn interactive() -> bool {
     io::stdin().is_terminal()

@@ -66,6 +66,14 @@ pub enum What {
         tree: String,
         note: Option<String>,
     },
+    /// A gate judged a phase's snapshot; the evidence itself is in `refs/notes/orchestrate-evidence`.
+    GateRun {
+        phase: u32,
+        gate: String,
+        tree: String,
+        fingerprint: String,
+        verdict: String,
+    },
     /// An event written by a newer version: kept in the log, ignored by the fold.
     Unknown,
 }
@@ -101,6 +109,12 @@ struct Wire {
     tree: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verdict: Option<String>,
 }
 
 impl From<Event> for Wire {
@@ -117,6 +131,10 @@ impl From<Event> for Wire {
             }
             What::PhaseApproved { phase, commit, tree, note } => {
                 (w.phase, w.commit, w.tree, w.note) = (Some(phase), Some(commit), Some(tree), note);
+            }
+            What::GateRun { phase, gate, tree, fingerprint, verdict } => {
+                (w.phase, w.gate, w.tree, w.fingerprint, w.verdict) =
+                    (Some(phase), Some(gate), Some(tree), Some(fingerprint), Some(verdict));
             }
             What::Unknown => {}
         }
@@ -153,6 +171,13 @@ impl TryFrom<Wire> for Event {
                 tree: need(w.tree, e, "tree")?,
                 note: w.note,
             },
+            "gate-run" => What::GateRun {
+                phase: need(w.phase, e, "phase")?,
+                gate: need(w.gate, e, "gate")?,
+                tree: need(w.tree, e, "tree")?,
+                fingerprint: need(w.fingerprint, e, "fingerprint")?,
+                verdict: need(w.verdict, e, "verdict")?,
+            },
             _ => What::Unknown,
         };
         Ok(Event { seq: w.seq, ts: w.ts, id: w.id, by: w.by, what })
@@ -166,6 +191,7 @@ impl What {
             What::PlanApproved { .. } => "plan-approved",
             What::PhaseStarted { .. } => "phase-started",
             What::PhaseApproved { .. } => "phase-approved",
+            What::GateRun { .. } => "gate-run",
             What::Unknown => "unknown",
         }
     }
@@ -237,7 +263,17 @@ pub struct Feature {
     pub created_at: String,
     pub plan_approval: Option<Approval>,
     pub phases: BTreeMap<u32, PhaseRecord>,
+    /// The last run of each gate on each phase: (phase, gate) → run.
+    #[serde(skip)]
+    pub gate_runs: BTreeMap<(u32, String), GateRunRecord>,
     pub events: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateRunRecord {
+    pub tree: String,
+    pub fingerprint: String,
+    pub verdict: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -293,6 +329,12 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
             What::PhaseApproved { phase, commit, .. } => {
                 f.phases.entry(*phase).or_default().approval =
                     Some(Approval { by: e.by.clone(), at: e.ts.clone(), what: commit.clone() });
+            }
+            What::GateRun { phase, gate, tree, fingerprint, verdict } => {
+                f.gate_runs.insert(
+                    (*phase, gate.clone()),
+                    GateRunRecord { tree: tree.clone(), fingerprint: fingerprint.clone(), verdict: verdict.clone() },
+                );
             }
             What::Created { .. } | What::Unknown => {}
         }

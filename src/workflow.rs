@@ -259,7 +259,6 @@ impl<'r> Workflow<'r> {
             .as_ref()
             .is_some_and(|a| Some(a.what.as_str()) == plan_blob.map(|b| b.to_string()).as_deref());
         let void = f.plan_approval.is_some() && !approved && plan_blob.is_some();
-        let gates: BTreeMap<String, &'static str> = self.config.gates.keys().map(|g| (g.clone(), "none")).collect();
 
         let mut phases = Vec::new();
         let ids: Vec<u32> = match plan {
@@ -292,7 +291,7 @@ impl<'r> Workflow<'r> {
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
-                gates: gates.clone(),
+                gates: self.gate_states(f, id, def, branches),
             });
         }
 
@@ -333,6 +332,47 @@ impl<'r> Workflow<'r> {
             created_at: f.created_at.clone(),
             problem,
         }
+    }
+}
+
+impl Workflow<'_> {
+    /// Each configured gate's verdict on the phase as it is now: `pass`/`fail` when the last run
+    /// judged the phase branch's current tree with the current configuration, `stale` when either
+    /// changed since, `none` when it never ran.
+    fn gate_states(
+        &self,
+        f: &Feature,
+        phase: u32,
+        def: Option<&crate::plan::Phase>,
+        branches: &HashMap<String, ObjectId>,
+    ) -> BTreeMap<String, &'static str> {
+        let mut tip_tree: Option<Option<ObjectId>> = None;
+        let mut out = BTreeMap::new();
+        for (name, gate) in &self.config.gates {
+            let Some(run) = f.gate_runs.get(&(phase, name.clone())) else {
+                out.insert(name.clone(), "none");
+                continue;
+            };
+            let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
+            let fingerprint = crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.fingerprint).ok();
+            let tree = *tip_tree.get_or_insert_with(|| {
+                let branch = &f.phases.get(&phase)?.branch;
+                self.repo.commit_tree(*branches.get(branch)?).ok()
+            });
+            let current = tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t))
+                && fingerprint.as_deref() == Some(run.fingerprint.as_str());
+            out.insert(
+                name.clone(),
+                if !current {
+                    "stale"
+                } else if run.verdict == "pass" {
+                    "pass"
+                } else {
+                    "fail"
+                },
+            );
+        }
+        out
     }
 }
 

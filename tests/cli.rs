@@ -22,6 +22,7 @@ fn every_subcommand_has_help_with_examples() {
         vec!["phase", "start"],
         vec!["phase", "brief"],
         vec!["status"],
+        vec!["gate"],
         vec!["log"],
         vec!["completions"],
         vec!["man"],

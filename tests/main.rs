@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod gates;
 mod notes;
 mod plan_lint;
 mod refusals;

@@ -47,6 +47,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 &commit[..commit.len().min(12)],
                 note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
             ),
+            What::GateRun { phase, gate, tree, verdict, .. } => {
+                format!("phase {phase}: {gate} {verdict} on tree {}", &tree[..tree.len().min(12)])
+            }
             What::Unknown => "(an event from a newer version)".into(),
         };
         let _ = writeln!(

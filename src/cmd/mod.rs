@@ -3,6 +3,7 @@
 
 pub mod approve;
 pub mod completions;
+pub mod gate;
 pub mod init;
 pub mod log;
 pub mod phase;
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Approve(args) => approve::run(&Ctx::open(&dir)?, &args),
         Command::Phase(args) => phase::run(&Ctx::open(&dir)?, &args),
         Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
+        Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
         Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
         Command::Tour(args) => tour::run(&args),
         Command::Completions(args) => completions::run(&args),

@@ -449,3 +449,123 @@ impl Repo {
         }
     }
 }
+
+/// Added or modified line ranges (1-based, inclusive) per path.
+pub type ChangedLines = std::collections::BTreeMap<String, Vec<(u32, u32)>>;
+
+impl Repo {
+    /// The tree of what is staged: exactly what `git commit` would record. Inside a hook this is
+    /// git's own (possibly temporary) index, through `GIT_INDEX_FILE`.
+    pub fn index_tree(&self) -> Result<ObjectId> {
+        let out = self.cli().args(["write-tree"]).read()?;
+        ObjectId::from_hex(out.trim().as_bytes())
+            .map_err(|_| Error::Cli { command: "git write-tree".into(), stderr: out })
+    }
+
+    /// The persistent gate worktree (under the git dir), moved to `tree`. The user's own work
+    /// tree is never used; untracked files the gates leave behind (build output) stay, so builds
+    /// are incremental. Anything a killed run left half-done is reset here.
+    pub fn gate_worktree(&self, tree: ObjectId) -> Result<PathBuf> {
+        let path = self.common_dir().join("orchestrate").join("worktree");
+        if !path.join(".git").is_file() {
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = self.cli().clean_env().args(["worktree", "prune"]).run();
+            std::fs::create_dir_all(path.parent().expect("has a parent"))
+                .map_err(|e| Error::Spawn(format!("creating {}: {e}", path.display())))?;
+            self.cli()
+                .clean_env()
+                .args(["worktree", "add", "--detach", "--no-checkout", "--quiet"])
+                .args([path.as_os_str(), std::ffi::OsStr::new("HEAD")])
+                .run()?;
+        }
+        cli::Git::new(&path).clean_env().args(["read-tree", "-u", "--reset", &tree.to_string()]).run()?;
+        Ok(path)
+    }
+
+    /// Lines added or modified from tree `base` to tree `tree`.
+    pub fn changed_lines(&self, base: ObjectId, tree: ObjectId) -> Result<ChangedLines> {
+        let diff = self
+            .cli()
+            .args(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0"])
+            .args([base.to_string(), tree.to_string()])
+            .read()?;
+        Ok(parse_changed_lines(&diff))
+    }
+}
+
+/// Parse `git diff -U0` output into the new side's changed line ranges.
+fn parse_changed_lines(diff: &str) -> ChangedLines {
+    let mut out = ChangedLines::new();
+    let mut current: Option<String> = None;
+    for line in diff.lines() {
+        if let Some(path) = line.strip_prefix("+++ ") {
+            let path = path.strip_suffix('\t').unwrap_or(path);
+            current = if path == "/dev/null" {
+                None
+            } else {
+                let path = unquote(path);
+                Some(path.strip_prefix("b/").unwrap_or(&path).to_string())
+            };
+        } else if let (Some(hunk), Some(path)) = (line.strip_prefix("@@ "), current.as_ref()) {
+            // @@ -a,b +c,d @@
+            let Some(new) = hunk.split(' ').find_map(|p| p.strip_prefix('+')) else { continue };
+            let mut parts = new.split(',');
+            let start: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let count: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+            if count > 0 {
+                out.entry(path.clone()).or_default().push((start, start + count - 1));
+            }
+        }
+    }
+    out
+}
+
+/// Undo git's C-style quoting of a path (`"a\"b\303\251"`).
+fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else { return s.to_string() };
+    let mut bytes = Vec::new();
+    let mut it = inner.bytes().peekable();
+    while let Some(b) = it.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match it.next() {
+            Some(b'n') => bytes.push(b'\n'),
+            Some(b't') => bytes.push(b'\t'),
+            Some(d @ b'0'..=b'7') => {
+                let mut v = u32::from(d - b'0');
+                for _ in 0..2 {
+                    if let Some(&n @ b'0'..=b'7') = it.peek() {
+                        v = v * 8 + u32::from(n - b'0');
+                        it.next();
+                    }
+                }
+                bytes.push(u8::try_from(v).unwrap_or(b'?'));
+            }
+            Some(other) => bytes.push(other),
+            None => {}
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+impl Repo {
+    /// Every file path in a tree (recursively).
+    pub fn tree_files(&self, tree: ObjectId) -> Result<std::collections::BTreeSet<String>> {
+        let out = self.cli().args(["ls-tree", "-r", "-z", "--name-only", &tree.to_string()]).read()?;
+        Ok(out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect())
+    }
+}
+
+#[cfg(test)]
+mod diff_tests {
+    #[test]
+    fn changed_lines_from_a_unified_diff() {
+        let diff = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,0 +2,3 @@\n+a\n+b\n+c\n@@ -10 +12 @@\n-x\n+y\n@@ -20,2 +22,0 @@\n-gone\n-gone\n--- /dev/null\n+++ \"b/dir with space/na\\303\\257ve.py\"\n@@ -0,0 +1 @@\n+z\n--- a/old\n+++ /dev/null\n@@ -1 +0,0 @@\n-old\n";
+        let lines = super::parse_changed_lines(diff);
+        assert_eq!(lines["x.py"], vec![(2, 4), (12, 12)]);
+        assert_eq!(lines["dir with space/naïve.py"], vec![(1, 1)]);
+        assert_eq!(lines.len(), 2);
+    }
+}

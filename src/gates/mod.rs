@@ -1,0 +1,409 @@
+//! Gates: checks with a verdict, run by the tool itself on an exact snapshot (a tree), recorded
+//! as evidence in git notes keyed by that tree. The same tree with the same gate configuration
+//! is never gated twice. This module decides and records; it never prints.
+
+pub mod coverage;
+pub mod runner;
+pub mod test_counts;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{self, Stage};
+use crate::git::{ObjectId, Repo};
+
+/// The notes ref that holds gate evidence, one note per tree.
+pub const EVIDENCE_REF: &str = "refs/notes/orchestrate-evidence";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("gate `{gate}`: {message}")]
+    Config { gate: String, message: String },
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
+    #[error("the gate run was interrupted")]
+    Interrupted,
+    #[error("another gate run holds {0} (pid {1})")]
+    Busy(String, u32),
+    #[error("running gate `{gate}`: {message}")]
+    Io { gate: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Command,
+    Tests,
+    Coverage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The gate could not judge (timeout, broken report, bad configuration). Never cached.
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// A gate resolved for one run: configuration with the phase's overrides applied.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub name: String,
+    pub kind: Kind,
+    pub config: config::Gate,
+    pub stage: Stage,
+    pub required: bool,
+    pub timeout: Duration,
+    /// Hash of everything that decides the verdict: a changed command or threshold misses.
+    pub fingerprint: String,
+}
+
+impl Spec {
+    /// Resolve `[gates.<name>]`, overlaid with a plan's `[phase.gates.<name>]` table.
+    pub fn resolve(name: &str, base: &config::Gate, overrides: Option<&toml::Table>) -> Result<Self, Error> {
+        let err = |message: String| Error::Config { gate: name.into(), message };
+        let config = match overrides {
+            None => base.clone(),
+            Some(table) => {
+                let mut value = toml::Table::try_from(base).map_err(|e| err(e.to_string()))?;
+                for (k, v) in table {
+                    value.insert(k.clone(), v.clone());
+                }
+                value.try_into::<config::Gate>().map_err(|e| err(format!("the plan's override is invalid: {e}")))?
+            }
+        };
+        let kind = match config.kind.as_deref().unwrap_or(match name {
+            "tests" => "tests",
+            "coverage" => "coverage",
+            _ => "command",
+        }) {
+            "command" => Kind::Command,
+            "tests" => Kind::Tests,
+            "coverage" => Kind::Coverage,
+            other => return Err(err(format!("unknown kind `{other}` (known: command, tests, coverage)"))),
+        };
+        if config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(err("has no `run` command".into()));
+        }
+        if kind == Kind::Coverage && config.report.is_none() {
+            return Err(err("a coverage gate needs `report`: the file its command writes".into()));
+        }
+        for (key, v) in [("min", config.min), ("min_changed", config.min_changed)] {
+            if v.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
+                return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
+            }
+        }
+        let stage = config.stage.unwrap_or(Stage::PrePush);
+        let required = config.required.unwrap_or(true);
+        let timeout = Duration::from_secs(config.timeout.unwrap_or(1800));
+        let canonical = serde_json::to_string(&(kind, &config)).expect("gate config serializes");
+        let fingerprint = crate::git::blob_id(canonical.as_bytes()).to_hex_with_len(16).to_string();
+        Ok(Self { name: name.into(), kind, config, stage, required, timeout, fingerprint })
+    }
+
+    pub fn applies_to(&self, phase: Option<u32>) -> bool {
+        match (&self.config.phases, phase) {
+            (Some(list), Some(p)) => list.contains(&p),
+            (Some(_), None) | (None, _) => true,
+        }
+    }
+}
+
+/// What a gate run found: the evidence recorded in notes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evidence {
+    pub gate: String,
+    pub kind: Kind,
+    pub tree: String,
+    pub fingerprint: String,
+    pub verdict: Verdict,
+    /// The key figure, for tables: "42 passed", "87.5 % (min 80)".
+    pub summary: String,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub figures: BTreeMap<String, serde_json::Value>,
+    pub command: Option<String>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    pub stage: Stage,
+    pub ts: String,
+    pub by: String,
+    pub feature: Option<String>,
+    pub phase: Option<u32>,
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
+    #[serde(default)]
+    pub output_tail: String,
+}
+
+/// Where and on what the gates run.
+pub struct Context {
+    pub stage: Stage,
+    /// The snapshot being judged.
+    pub tree: ObjectId,
+    /// The tree the change is measured against (the phase's fork point, or HEAD for a commit).
+    pub base: Option<ObjectId>,
+    pub feature: Option<String>,
+    pub phase: Option<u32>,
+    /// Run even when evidence for this tree and configuration exists.
+    pub force: bool,
+}
+
+pub struct Outcome {
+    pub evidence: Evidence,
+    pub cached: bool,
+    pub required: bool,
+}
+
+/// Earlier evidence for this gate, tree and configuration, if it reached a verdict.
+pub fn cached(repo: &Repo, tree: ObjectId, spec: &Spec) -> Result<Option<Evidence>, Error> {
+    let Some(note) = repo.note(EVIDENCE_REF, tree)? else { return Ok(None) };
+    let text = String::from_utf8_lossy(&note);
+    Ok(text
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Evidence>(l).ok())
+        .find(|e| e.gate == spec.name && e.fingerprint == spec.fingerprint && e.verdict != Verdict::Error))
+}
+
+/// Every evidence record for a tree (for `status` and review).
+pub fn evidence_for(repo: &Repo, tree: ObjectId) -> Result<Vec<Evidence>, Error> {
+    let Some(note) = repo.note(EVIDENCE_REF, tree)? else { return Ok(Vec::new()) };
+    Ok(String::from_utf8_lossy(&note).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+/// Holds the gate worktree for one run; a lock left by a killed run is taken over.
+struct WorktreeLock(PathBuf);
+
+impl WorktreeLock {
+    fn take(repo: &Repo) -> Result<Self, Error> {
+        let path = repo.common_dir().join("orchestrate").join("worktree.lock");
+        std::fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| Error::Io { gate: "-".into(), message: e.to_string() })?;
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let _ = std::io::Write::write_all(&mut f, std::process::id().to_string().as_bytes());
+                    return Ok(Self(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder: u32 =
+                        std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+                    let alive = i32::try_from(holder)
+                        .ok()
+                        .and_then(rustix::process::Pid::from_raw)
+                        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
+                    if alive {
+                        return Err(Error::Busy(path.display().to_string(), holder));
+                    }
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(Error::Io { gate: "-".into(), message: e.to_string() }),
+            }
+        }
+        Err(Error::Busy(path.display().to_string(), 0))
+    }
+}
+
+impl Drop for WorktreeLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Run `specs` on the snapshot. `progress` is told which gate runs and for how long.
+pub fn run(
+    repo: &Repo,
+    specs: &[Spec],
+    ctx: &Context,
+    progress: &mut dyn FnMut(&str, Duration),
+) -> Result<Vec<Outcome>, Error> {
+    let by = repo.identity().map(|i| i.to_string()).unwrap_or_default();
+    let mut outcomes = Vec::new();
+    let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
+    for spec in specs {
+        if !ctx.force {
+            if let Some(evidence) = cached(repo, ctx.tree, spec)? {
+                outcomes.push(Outcome { evidence, cached: true, required: spec.required });
+                continue;
+            }
+        }
+        if worktree.is_none() {
+            let lock = WorktreeLock::take(repo)?;
+            let path = repo.gate_worktree(ctx.tree)?;
+            worktree = Some((lock, path));
+        }
+        let dir = &worktree.as_ref().expect("prepared above").1;
+        let evidence = run_one(repo, spec, ctx, dir, &by, progress)?;
+        repo.append_note(
+            EVIDENCE_REF,
+            ctx.tree,
+            &(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"),
+            &format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str()),
+        )?;
+        outcomes.push(Outcome { evidence, cached: false, required: spec.required });
+    }
+    Ok(outcomes)
+}
+
+fn run_one(
+    repo: &Repo,
+    spec: &Spec,
+    ctx: &Context,
+    dir: &Path,
+    by: &str,
+    progress: &mut dyn FnMut(&str, Duration),
+) -> Result<Evidence, Error> {
+    let script = spec.config.run.clone().unwrap_or_default();
+    let mut env: Vec<(String, String)> = spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    env.push(("ORCHESTRATE_GATE".into(), spec.name.clone()));
+    env.push(("ORCHESTRATE_STAGE".into(), ctx.stage.as_str().into()));
+    env.push(("ORCHESTRATE_TREE".into(), ctx.tree.to_string()));
+    if let Some(f) = &ctx.feature {
+        env.push(("ORCHESTRATE_FEATURE".into(), f.clone()));
+    }
+    if let Some(p) = ctx.phase {
+        env.push(("ORCHESTRATE_PHASE".into(), p.to_string()));
+    }
+    // A report left in the gate worktree (or committed in the snapshot) must not pass for this
+    // run's: remove it first, so whatever is there afterwards was written now.
+    let report_was_there = match (spec.kind, spec.config.report.as_deref()) {
+        (Kind::Coverage, Some(report)) => std::fs::remove_file(dir.join(report)).is_ok(),
+        _ => false,
+    };
+    let job = runner::Job { script: &script, dir, env, timeout: spec.timeout };
+    let finished = runner::run(&job, &mut |elapsed| progress(&spec.name, elapsed))
+        .map_err(|e| Error::Io { gate: spec.name.clone(), message: e.to_string() })?;
+    let exit_code = match finished.ending {
+        runner::Ending::Interrupted => return Err(Error::Interrupted),
+        runner::Ending::Exited(code) => Some(code),
+        runner::Ending::Signalled | runner::Ending::TimedOut => None,
+    };
+    let mut e = Evidence {
+        gate: spec.name.clone(),
+        kind: spec.kind,
+        tree: ctx.tree.to_string(),
+        fingerprint: spec.fingerprint.clone(),
+        verdict: Verdict::Pass,
+        summary: String::new(),
+        reasons: Vec::new(),
+        figures: BTreeMap::new(),
+        command: Some(script.clone()),
+        exit_code,
+        duration_ms: u64::try_from(finished.duration.as_millis()).unwrap_or(u64::MAX),
+        stage: ctx.stage,
+        ts: jiff::Timestamp::now()
+            .round(jiff::Unit::Millisecond)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
+        by: by.to_string(),
+        feature: ctx.feature.clone(),
+        phase: ctx.phase,
+        tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
+        output_tail: finished.tail.clone(),
+    };
+    match finished.ending {
+        runner::Ending::TimedOut => {
+            e.verdict = Verdict::Error;
+            e.summary = format!("timed out after {}s", spec.timeout.as_secs());
+            e.reasons.push(format!("the command ran longer than timeout = {}s and was killed", spec.timeout.as_secs()));
+            return Ok(e);
+        }
+        runner::Ending::Signalled => {
+            e.verdict = Verdict::Fail;
+            e.summary = "killed by a signal".into();
+            e.reasons.push("the command was killed by a signal".into());
+            return Ok(e);
+        }
+        _ => {}
+    }
+    let code = exit_code.unwrap_or(-1);
+    match spec.kind {
+        Kind::Command => {
+            e.summary = format!("exit {code}");
+            if code != 0 {
+                e.verdict = Verdict::Fail;
+                e.reasons.push(format!("`{script}` exited with {code}"));
+            }
+        }
+        Kind::Tests => judge_tests(spec, &finished, code, &mut e),
+        Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
+    }
+    Ok(e)
+}
+
+fn judge_tests(spec: &Spec, finished: &runner::Finished, code: i32, e: &mut Evidence) {
+    if let Some((runner, counts)) = test_counts::parse(&finished.tail) {
+        e.figures.insert("runner".into(), runner.into());
+        e.figures.insert("passed".into(), counts.passed.into());
+        e.figures.insert("failed".into(), counts.failed.into());
+        e.figures.insert("skipped".into(), counts.skipped.into());
+        e.summary = format!("{} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
+        // pytest exits 5 when it collected nothing: that is "no test ran", not a failure of one.
+        let nothing_ran = counts.passed == 0 && counts.failed == 0;
+        let code_ok = code == 0 || (nothing_ran && runner == "pytest" && code == 5);
+        if nothing_ran && !spec.config.allow_no_tests.unwrap_or(false) {
+            e.verdict = Verdict::Fail;
+            e.reasons.push(
+                "no test ran: a run that tests nothing proves nothing (set allow_no_tests = true to accept it)".into(),
+            );
+        } else if !code_ok || counts.failed > 0 {
+            e.verdict = Verdict::Fail;
+            e.reasons.push(format!(
+                "{} test{} failed (exit {code})",
+                counts.failed,
+                if counts.failed == 1 { "" } else { "s" }
+            ));
+        }
+    } else {
+        e.summary = format!("exit {code} (no test summary recognised)");
+        if code != 0 {
+            e.verdict = Verdict::Fail;
+            e.reasons.push(format!("the test command exited with {code}"));
+        }
+    }
+}
+
+/// The gates of `stage` that apply to `phase`, resolved with the plan's overrides.
+pub fn select(
+    config: &config::Config,
+    stage: Option<Stage>,
+    only: &[String],
+    phase: Option<u32>,
+    overrides: Option<&toml::Table>,
+) -> Result<Vec<Spec>, Error> {
+    for name in only {
+        if !config.gates.contains_key(name) {
+            let known = config.gates.keys().cloned().collect::<Vec<_>>().join(", ");
+            return Err(Error::Config { gate: name.clone(), message: format!("is not configured (gates: {known})") });
+        }
+    }
+    let mut out = Vec::new();
+    for (name, gate) in &config.gates {
+        if !only.is_empty() && !only.contains(name) {
+            continue;
+        }
+        let over = overrides.and_then(|o| o.get(name)).and_then(toml::Value::as_table);
+        let spec = Spec::resolve(name, gate, over)?;
+        if (only.is_empty() && stage.is_some_and(|s| s != spec.stage)) || !spec.applies_to(phase) {
+            continue;
+        }
+        out.push(spec);
+    }
+    Ok(out)
+}

@@ -1,0 +1,178 @@
+//! Runs one gate command: `sh -c` in its own process group, with git's repository variables
+//! removed, a timeout, and the output kept as a bounded tail. On timeout or Ctrl-C the whole
+//! group is killed, grandchildren included. Besides `git::cli`, the only place that starts a
+//! process.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How much of a command's output is kept (its end).
+pub const TAIL_BYTES: usize = 64 * 1024;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Exited(i32),
+    /// Killed by a signal we did not send.
+    Signalled,
+    TimedOut,
+    Interrupted,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub ending: Ending,
+    pub started: SystemTime,
+    pub duration: Duration,
+    /// The last [`TAIL_BYTES`] of stdout and stderr, interleaved as written.
+    pub tail: String,
+}
+
+/// What to run.
+pub struct Job<'a> {
+    pub script: &'a str,
+    pub dir: &'a Path,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+/// Set when the user presses Ctrl-C (or we get SIGTERM) while a gate runs. Registering the
+/// handler replaces the default "die at once", so the running group can be killed first.
+pub fn interrupted() -> &'static AtomicBool {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        }
+        flag
+    })
+}
+
+fn kill_group(pgid: u32, signal: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pid, signal);
+    }
+}
+
+/// Run `job`, calling `tick` about every 100 ms with the time elapsed.
+pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Finished> {
+    let interrupted = interrupted();
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let mut expr = duct::cmd("sh", ["-c", job.script]).dir(job.dir).stdin_null().stderr_to_stdout().unchecked();
+    for var in crate::env::GIT_REPO_VARS {
+        expr = expr.env_remove(var);
+    }
+    for (k, v) in &job.env {
+        expr = expr.env(k, v);
+    }
+    let expr = expr.before_spawn(|cmd| {
+        cmd.process_group(0);
+        Ok(())
+    });
+    let reader = Arc::new(expr.reader()?);
+    let pgid = reader.pids().first().copied().unwrap_or(0);
+    let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    {
+        let (reader, tail) = (Arc::clone(&reader), Arc::clone(&tail));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n) = (&*reader).read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut t = tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                t.extend_from_slice(&buf[..n]);
+                if t.len() > 2 * TAIL_BYTES {
+                    let cut = t.len() - TAIL_BYTES;
+                    t.drain(..cut);
+                }
+            }
+            let _ = done_tx.send(());
+        });
+    }
+    let mut last_tick = Instant::now();
+    let ending = loop {
+        if let Some(output) = reader.try_wait()? {
+            break output.status.code().map_or(Ending::Signalled, Ending::Exited);
+        }
+        let stop = if interrupted.load(Ordering::Relaxed) {
+            Some(Ending::Interrupted)
+        } else if clock.elapsed() >= job.timeout {
+            Some(Ending::TimedOut)
+        } else {
+            None
+        };
+        if let Some(ending) = stop {
+            kill_group(pgid, rustix::process::Signal::TERM);
+            let grace = Instant::now();
+            while reader.try_wait()?.is_none() && grace.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            kill_group(pgid, rustix::process::Signal::KILL);
+            let _ = reader.kill();
+            break ending;
+        }
+        if last_tick.elapsed() >= Duration::from_millis(100) {
+            tick(clock.elapsed());
+            last_tick = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The reader ends when every writer of the pipe is gone; a process that escaped the group
+    // could hold it open, so wait a little, not forever.
+    let _ = done_rx.recv_timeout(Duration::from_secs(2));
+    let bytes = tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let start = bytes.len().saturating_sub(TAIL_BYTES);
+    Ok(Finished {
+        ending,
+        started,
+        duration: clock.elapsed(),
+        tail: String::from_utf8_lossy(&bytes[start..]).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job<'a>(script: &'a str, dir: &'a Path, timeout: Duration) -> Job<'a> {
+        Job { script, dir, env: vec![("GREETING".into(), "hi".into())], timeout }
+    }
+
+    #[test]
+    fn exit_code_output_and_env() {
+        let dir = std::env::temp_dir();
+        let f =
+            run(&job("echo \"$GREETING\"; echo err >&2; exit 3", &dir, Duration::from_secs(10)), &mut |_| {}).unwrap();
+        assert_eq!(f.ending, Ending::Exited(3));
+        assert_eq!(f.tail, "hi\nerr\n");
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("grandchild-survived");
+        let script = format!("(sleep 1; touch '{}') & sleep 30", marker.display());
+        let f = run(&job(&script, dir.path(), Duration::from_millis(200)), &mut |_| {}).unwrap();
+        assert_eq!(f.ending, Ending::TimedOut);
+        assert!(f.duration < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!marker.exists(), "the grandchild was killed with its group");
+    }
+
+    #[test]
+    fn the_tail_is_bounded() {
+        let dir = std::env::temp_dir();
+        let f = run(&job("yes 0123456789 | head -c 1000000; echo END", &dir, Duration::from_secs(10)), &mut |_| {})
+            .unwrap();
+        assert!(f.tail.len() <= TAIL_BYTES);
+        assert!(f.tail.ends_with("END\n"));
+    }
+}

@@ -1,0 +1,279 @@
+//! Gates on real git, real pytest and coverage.py: verdicts for the right reason, evidence in
+//! notes keyed by tree, cache hits and fingerprint misses, and the user's work tree untouched
+//! through pass, fail, Ctrl-C and SIGKILL.
+
+use std::time::{Duration, Instant};
+
+use crate::common::TestRepo;
+
+const CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
+const TEST_ADD: &str = "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'src'))\nfrom calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n";
+
+/// A small Python project with pytest and coverage gates; `min` is the coverage floor.
+fn python_project(extra: &str) -> TestRepo {
+    let t = TestRepo::new();
+    t.write("src/calc.py", CALC);
+    t.write("tests/test_calc.py", TEST_ADD);
+    t.write(
+        ".orchestrate.toml",
+        &format!(
+            "[gates.tests]\nrun = \"python3 -m pytest -q -p no:cacheprovider\"\n\n[gates.coverage]\nrun = \"python3 -m coverage run --source=src -m pytest -q -p no:cacheprovider && python3 -m coverage json -o coverage.json\"\nreport = \"coverage.json\"\n{extra}"
+        ),
+    );
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "feat: calc"]);
+    t
+}
+
+#[test]
+fn tests_and_coverage_gates_judge_for_the_right_reason() {
+    let t = python_project("min = 80\n");
+    let run = t.run(["gate", "--json"]).code(1);
+    let report = run.json();
+    let gates = report["gates"].as_array().unwrap();
+    let tests = gates.iter().find(|g| g["gate"] == "tests").unwrap();
+    assert_eq!(tests["verdict"], "pass");
+    assert_eq!((tests["figures"]["runner"].as_str(), tests["figures"]["passed"].as_u64()), (Some("pytest"), Some(1)));
+    let cov = gates.iter().find(|g| g["gate"] == "coverage").unwrap();
+    assert_eq!(cov["verdict"], "fail", "{cov}");
+    assert_eq!(cov["figures"]["percent"], 75.0, "3 of 4 statements run: sub() is never called");
+    assert!(cov["reasons"][0].as_str().unwrap().contains("coverage 75.0 % is below the minimum 80 %"));
+    assert_eq!(report["passed"], false);
+
+    // Cover sub(): both pass.
+    t.write("tests/test_sub.py", &TEST_ADD.replace("add", "sub").replace("(1, 2) == 3", "(3, 2) == 1"));
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "test: sub"]);
+    let run = t.run(["gate"]).ok();
+    assert!(run.stdout.contains("coverage  pass     100.0 % (min 80)"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 passed, 0 failed, 0 skipped"), "{}", run.stdout);
+}
+
+#[test]
+fn a_failing_test_and_a_run_without_tests_fail() {
+    let t = python_project("");
+    t.write("tests/test_calc.py", &TEST_ADD.replace("== 3", "== 4"));
+    t.git(["commit", "-qam", "test: wrong"]);
+    let report = t.run(["gate", "--only", "tests", "--json"]).code(1).json();
+    let g = &report["gates"][0];
+    assert_eq!((g["verdict"].as_str(), g["figures"]["failed"].as_u64()), (Some("fail"), Some(1)));
+    assert!(g["output_tail"].as_str().unwrap().contains("assert 3 == 4"), "the output is kept");
+
+    t.git(["rm", "-q", "tests/test_calc.py"]);
+    t.git(["commit", "-qm", "test: none"]);
+    let report = t.run(["gate", "--only", "tests", "--json"]).code(1).json();
+    assert!(report["gates"][0]["reasons"][0].as_str().unwrap().starts_with("no test ran"), "{report}");
+}
+
+#[test]
+fn evidence_is_cached_by_tree_and_a_changed_threshold_misses() {
+    let t = python_project("min = 50\n");
+    let first = t.run(["gate", "--only", "coverage", "--json"]).ok().json();
+    assert_eq!(first["gates"][0]["cached"], false);
+    let second = t.run(["gate", "--only", "coverage", "--json"]).ok().json();
+    assert_eq!(second["gates"][0]["cached"], true, "same tree, same configuration: no re-run");
+    // An amend of the message only keeps the tree: still a hit.
+    t.git(["commit", "-q", "--amend", "-m", "feat: calc (reworded)"]);
+    assert_eq!(t.run(["gate", "--only", "coverage", "--json"]).ok().json()["gates"][0]["cached"], true);
+    assert_eq!(t.run(["gate", "--only", "coverage", "--force", "--json"]).ok().json()["gates"][0]["cached"], false);
+    // A changed threshold is another fingerprint.
+    let config = t.read(".orchestrate.toml").replace("min = 50", "min = 60");
+    t.write(".orchestrate.toml", &config);
+    let third = t.run(["gate", "--only", "coverage", "--json"]).ok().json();
+    assert_eq!(third["gates"][0]["cached"], false);
+    assert_ne!(third["gates"][0]["fingerprint"], first["gates"][0]["fingerprint"]);
+
+    // The evidence is readable from git notes, on the tree.
+    let tree = t.rev("HEAD^{tree}");
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &tree]);
+    let records: Vec<serde_json::Value> = note.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        assert_eq!(r["tree"], tree.as_str());
+        assert_eq!(r["gate"], "coverage");
+        for key in
+            ["verdict", "fingerprint", "command", "exit_code", "duration_ms", "figures", "tools", "output_tail", "ts"]
+        {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+}
+
+#[test]
+fn changed_lines_are_measured_and_uncovered_ones_listed() {
+    let t = python_project("min_changed = 90\n");
+    t.write("src/calc.py", &format!("{CALC}\n\ndef mul(a, b):\n    r = a * b\n    return r\n"));
+    t.git(["commit", "-qam", "feat: mul"]);
+    let report = t.run(["gate", "--only", "coverage", "--json"]).code(1).json();
+    let g = &report["gates"][0];
+    assert_eq!(g["figures"]["uncovered_changed_lines"], serde_json::json!(["src/calc.py:10-11"]), "{g}");
+    // Line 9 (`def mul`) runs at import; the body does not.
+    assert!(g["reasons"].to_string().contains("changed lines are 33.3 % covered, below the minimum 90 %"), "{g}");
+    assert_eq!(
+        (g["figures"]["changed_lines_total"].as_u64(), g["figures"]["changed_lines_covered"].as_u64()),
+        (Some(3), Some(1))
+    );
+}
+
+#[test]
+fn stale_missing_and_broken_reports_are_errors() {
+    let t = TestRepo::new();
+    t.write("coverage.json", "{\"files\": {\"a.py\": {\"executed_lines\": [1], \"missing_lines\": []}}}");
+    t.write("a.py", "x = 1\n");
+    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"true\"\nreport = \"coverage.json\"\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: committed report"]);
+    let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
+    assert_eq!(g["verdict"], "error");
+    assert!(
+        g["reasons"][0].as_str().unwrap().starts_with("stale report: `coverage.json` was not written by this run"),
+        "{g}"
+    );
+    // A copy that keeps an old time is stale too.
+    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"cp -p /etc/hostname c.json\"\nreport = \"c.json\"\n");
+    let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
+    assert_eq!(g["summary"], "stale report", "{g}");
+
+    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"printf '{\\\\n  \\\"files\\\": [' > cov.json\"\nreport = \"cov.json\"\nformat = \"coverage-py-json\"\n");
+    let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
+    assert_eq!(g["summary"], "broken report", "{g}");
+    assert!(g["reasons"][0].as_str().unwrap().starts_with("cov.json: line 2:"), "{g}");
+
+    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"true\"\nreport = \"nowhere.json\"\n");
+    let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
+    assert!(g["reasons"][0].as_str().unwrap().contains("`nowhere.json` does not exist after the run"), "{g}");
+    // Errors are never cached: the next run tries again.
+    assert_eq!(t.run(["gate", "--json"]).code(1).json()["gates"][0]["cached"], false);
+}
+
+#[test]
+fn cobertura_and_lcov_from_coverage_py_agree() {
+    for (cmd, report, format) in [("xml -o cov.xml", "cov.xml", "cobertura"), ("lcov -o cov.info", "cov.info", "lcov")]
+    {
+        let t = python_project("");
+        let config = format!(
+            "[gates.cov2]\nkind = \"coverage\"\nrun = \"python3 -m coverage run --source=src -m pytest -q -p no:cacheprovider && python3 -m coverage {cmd}\"\nreport = \"{report}\"\nmin = 70\n"
+        );
+        t.write(".orchestrate.toml", &config);
+        let g = t.run(["gate", "--json"]).ok().json()["gates"][0].clone();
+        assert_eq!(g["figures"]["format"], format, "detected");
+        assert_eq!(g["figures"]["percent"], 75.0, "{format}: {g}");
+    }
+}
+
+#[test]
+fn the_gate_sees_the_staged_snapshot_not_the_work_tree() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.content]\nrun = \"grep -q staged file.txt\"\nstage = \"pre-commit\"\n");
+    t.write("file.txt", "committed\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: base"]);
+    t.write("file.txt", "staged\n");
+    t.git(["add", "file.txt"]);
+    t.write("file.txt", "unstaged edit\n");
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+    assert_eq!(t.read("file.txt"), "unstaged edit\n");
+    // git commit <paths> and commit -a judge a temporary index: GIT_INDEX_FILE names it.
+    let tmp_index = t.root.join("tmp-index");
+    let mut cmd = t.command("git", &t.dir);
+    cmd.args(["read-tree", "HEAD"]).env("GIT_INDEX_FILE", &tmp_index);
+    assert!(cmd.status().unwrap().success());
+    let run = t.run_env(&[("GIT_INDEX_FILE", tmp_index.to_str().unwrap())], ["gate", "--stage", "pre-commit"]);
+    assert_eq!(run.code, 1, "the temporary index holds `committed`:\n{}", run.stdout);
+}
+
+#[test]
+fn commands_get_context_in_the_environment_and_not_gits() {
+    let t = TestRepo::new();
+    t.write(
+        ".orchestrate.toml",
+        "[gates.env]\nrun = 'test \"$ORCHESTRATE_FEATURE\" = ctx && test \"$ORCHESTRATE_PHASE\" = 1 && test -z \"$GIT_DIR$GIT_INDEX_FILE\" && test \"$ORCHESTRATE_GATE\" = env'\n",
+    );
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: config"]);
+    t.started_and_approved("ctx", 1);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/a", "a\n", "work");
+    let git_dir = t.dir.join(".git");
+    t.run_env(&[("GIT_DIR", git_dir.to_str().unwrap())], ["gate"]).ok();
+    let s = t.run(["status", "--json"]).ok().json();
+    assert_eq!(s["features"][0]["phases"][0]["gates"]["env"], "pass");
+    // New work makes the verdict stale.
+    t.commit_file("area1/b", "b\n", "more work");
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["phases"][0]["gates"]["env"], "stale");
+}
+
+#[test]
+fn a_timeout_is_an_error_and_kills_the_command() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.slow]\nrun = \"sleep 30\"\ntimeout = 1\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: slow"]);
+    let start = Instant::now();
+    let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!((g["verdict"].as_str(), g["summary"].as_str()), (Some("error"), Some("timed out after 1s")));
+}
+
+fn snapshot(t: &TestRepo) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in ["file.txt", "untracked dir/ü.txt", ".orchestrate.toml"] {
+        out.push((entry.to_string(), std::fs::read(t.dir.join(entry)).unwrap()));
+    }
+    out
+}
+
+fn signal_test(signal: &str) -> (TestRepo, Vec<(String, Vec<u8>)>, std::process::Output) {
+    let t = TestRepo::new();
+    let marker = t.root.join("started");
+    t.write(".orchestrate.toml", &format!("[gates.slow]\nrun = \"touch '{}'; sleep 5\"\n", marker.display()));
+    t.write("file.txt", "committed\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: slow gate"]);
+    t.write("file.txt", "unstaged edit\n");
+    t.write("untracked dir/ü.txt", "untracked\n");
+    let before = snapshot(&t);
+    let child = t
+        .command(crate::common::BIN, &t.dir)
+        .args(["gate"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "the gate command started");
+    let kill = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let _ = child_kill_noop(&mut None);
+    (t, before, out)
+}
+
+fn child_kill_noop(_: &mut Option<()>) -> Option<()> {
+    None
+}
+
+#[test]
+fn ctrl_c_stops_the_gate_with_130_and_leaves_the_work_tree_alone() {
+    let (t, before, out) = signal_test("-INT");
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(snapshot(&t), before);
+    assert_eq!(t.git(["status", "--porcelain"]), " M file.txt\n?? \"untracked dir/\"\n");
+    // Nothing was recorded for an interrupted run.
+    assert!(t.git_try(["notes", "--ref=orchestrate-evidence", "list"]).stdout.is_empty());
+}
+
+#[test]
+fn sigkill_leaves_the_work_tree_alone_and_the_next_run_recovers() {
+    let (t, before, out) = signal_test("-KILL");
+    assert_eq!(out.status.code(), None, "killed");
+    assert_eq!(snapshot(&t), before);
+    // The lock of the killed run is taken over; the gate worktree is reset and the gate runs.
+    let config = "[gates.quick]\nrun = \"test -f file.txt && grep -q committed file.txt\"\n";
+    t.write(".orchestrate.toml", config);
+    t.run(["gate"]).ok();
+    assert_eq!(t.read("file.txt"), "unstaged edit\n");
+}
