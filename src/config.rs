@@ -100,6 +100,16 @@ pub struct Gate {
     pub strip_prefix: Vec<String>,
     /// Coverage: `warn` (default) or `fail` when changed source files are absent from the report.
     pub unmeasured: Option<String>,
+    /// Metric: the dotted path of the number in the JSON report (`categories.accessibility.score`).
+    pub path: Option<String>,
+    /// Metric: the highest value that passes (inclusive).
+    pub max: Option<f64>,
+    /// Metric: multiply the value first (a 0..1 score × 100).
+    pub scale: Option<f64>,
+    /// Scanner: bandit, pip-audit, npm-audit, cargo-audit, semgrep.
+    pub scanner: Option<String>,
+    /// Scanner: the lowest severity that fails the gate: info, low (default), medium, high, critical.
+    pub fail_on: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, clap::ValueEnum)]

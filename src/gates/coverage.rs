@@ -101,41 +101,18 @@ pub(super) fn judge(
         e.reasons.push(format!("the coverage command exited with {code}; no report is read from a failed run"));
         return Ok(());
     }
-    let path = dir.join(&report_name);
     let fail = |e: &mut Evidence, summary: &str, reason: String| {
         e.verdict = Verdict::Error;
         e.summary = summary.into();
         e.reasons.push(reason);
     };
-    let meta = match std::fs::metadata(&path) {
-        Ok(m) => m,
-        Err(_) if report_was_there => {
-            fail(
-                e,
-                "stale report",
-                format!(
-                    "stale report: `{report_name}` was not written by this run (an older copy was there before it)"
-                ),
-            );
-            return Ok(());
-        }
-        Err(_) => {
-            fail(e, "no report", format!("`{report_name}` does not exist after the run: does `run` write it there?"));
+    let bytes = match super::fresh_report(dir, &report_name, finished, report_was_there) {
+        Ok(bytes) => bytes,
+        Err((summary, reason)) => {
+            fail(e, summary, reason);
             return Ok(());
         }
     };
-    // The report was removed before the run, so it is fresh; a copy that kept an old time (cp -p)
-    // is still caught. File times are coarse (a clock tick), hence the margin.
-    let margin = std::time::Duration::from_secs(2);
-    if meta.modified().is_ok_and(|m| m + margin < finished.started) {
-        fail(
-            e,
-            "stale report",
-            format!("stale report: `{report_name}` was not written by this run (it is older than the run's start)"),
-        );
-        return Ok(());
-    }
-    let bytes = std::fs::read(&path).map_err(|err| Error::Io { gate: spec.name.clone(), message: err.to_string() })?;
     let format = if let Some(name) = cfg.format.as_deref() {
         Format::from_name(name).ok_or_else(|| Error::Config {
             gate: spec.name.clone(),

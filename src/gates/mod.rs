@@ -3,7 +3,9 @@
 //! is never gated twice. This module decides and records; it never prints.
 
 pub mod coverage;
+pub mod metric;
 pub mod runner;
+pub mod scanner;
 pub mod test_counts;
 
 use std::collections::BTreeMap;
@@ -38,6 +40,8 @@ pub enum Kind {
     Command,
     Tests,
     Coverage,
+    Metric,
+    Scanner,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +80,7 @@ impl Spec {
     /// Resolve `[gates.<name>]`, overlaid with a plan's `[phase.gates.<name>]` table.
     pub fn resolve(name: &str, base: &config::Gate, overrides: Option<&toml::Table>) -> Result<Self, Error> {
         let err = |message: String| Error::Config { gate: name.into(), message };
-        let config = match overrides {
+        let mut config = match overrides {
             None => base.clone(),
             Some(table) => {
                 let mut value = toml::Table::try_from(base).map_err(|e| err(e.to_string()))?;
@@ -89,20 +93,54 @@ impl Spec {
         let kind = match config.kind.as_deref().unwrap_or(match name {
             "tests" => "tests",
             "coverage" => "coverage",
+            _ if config.scanner.is_some() => "scanner",
             _ => "command",
         }) {
             "command" => Kind::Command,
             "tests" => Kind::Tests,
             "coverage" => Kind::Coverage,
-            other => return Err(err(format!("unknown kind `{other}` (known: command, tests, coverage)"))),
+            "metric" => Kind::Metric,
+            "scanner" => Kind::Scanner,
+            other => {
+                return Err(err(format!("unknown kind `{other}` (known: command, tests, coverage, metric, scanner)")))
+            }
         };
+        if kind == Kind::Scanner {
+            let scanner = config
+                .scanner
+                .clone()
+                .ok_or_else(|| err(format!("a scanner gate needs `scanner` ({})", scanner::SCANNERS.join(", "))))?;
+            if !scanner::SCANNERS.contains(&scanner.as_str()) {
+                return Err(err(format!("unknown scanner `{scanner}` (known: {})", scanner::SCANNERS.join(", "))));
+            }
+            let report = config.report.get_or_insert_with(|| format!(".orchestrate-{scanner}.json")).clone();
+            if config.run.is_none() {
+                config.run = scanner::default_command(&scanner, &report);
+            }
+            if let Some(level) = config.fail_on.as_deref() {
+                if scanner::Severity::parse(level).is_none() {
+                    return Err(err(format!("`fail_on = \"{level}\"`: use info, low, medium, high or critical")));
+                }
+            }
+        }
+        if kind == Kind::Metric {
+            if config.report.is_none() || config.path.is_none() {
+                return Err(err(
+                    "a metric gate needs `report` (a JSON file its command writes) and `path` (where the number is)"
+                        .into(),
+                ));
+            }
+            if config.min.is_none() && config.max.is_none() {
+                return Err(err("a metric gate needs `min`, `max`, or both".into()));
+            }
+        }
         if config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
             return Err(err("a coverage gate needs `report`: the file its command writes".into()));
         }
-        for (key, v) in [("min", config.min), ("min_changed", config.min_changed)] {
+        for (key, v) in [("min", config.min.filter(|_| kind == Kind::Coverage)), ("min_changed", config.min_changed)] {
             if v.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
                 return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
             }
@@ -282,9 +320,9 @@ fn run_one(
     }
     // A report left in the gate worktree (or committed in the snapshot) must not pass for this
     // run's: remove it first, so whatever is there afterwards was written now.
-    let report_was_there = match (spec.kind, spec.config.report.as_deref()) {
-        (Kind::Coverage, Some(report)) => std::fs::remove_file(dir.join(report)).is_ok(),
-        _ => false,
+    let report_was_there = match spec.config.report.as_deref() {
+        Some(report) => std::fs::remove_file(dir.join(report)).is_ok(),
+        None => false,
     };
     let job = runner::Job { script: &script, dir, env, timeout: spec.timeout };
     let finished = runner::run(&job, &mut |elapsed| progress(&spec.name, elapsed))
@@ -343,8 +381,115 @@ fn run_one(
         }
         Kind::Tests => judge_tests(spec, &finished, code, &mut e),
         Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
+        Kind::Metric | Kind::Scanner => {
+            match fresh_report(dir, spec.config.report.as_deref().unwrap_or_default(), &finished, report_was_there) {
+                Err((summary, reason)) => {
+                    e.verdict = Verdict::Error;
+                    e.summary = summary.into();
+                    e.reasons.push(reason);
+                }
+                Ok(bytes) if spec.kind == Kind::Metric => judge_metric(spec, code, &bytes, &mut e),
+                Ok(bytes) => judge_scanner(spec, &bytes, &mut e),
+            }
+        }
     }
     Ok(e)
+}
+
+/// The report a gate's command wrote during this run. The report was removed from the gate
+/// worktree before the run, so one that exists now is fresh; a copy that kept an old time
+/// (`cp -p`) is still caught (file times are coarse, hence the margin).
+fn fresh_report(
+    dir: &Path,
+    name: &str,
+    finished: &runner::Finished,
+    was_there: bool,
+) -> Result<Vec<u8>, (&'static str, String)> {
+    let path = dir.join(name);
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Err(if was_there {
+            (
+                "stale report",
+                format!("stale report: `{name}` was not written by this run (an older copy was there before it)"),
+            )
+        } else {
+            ("no report", format!("`{name}` does not exist after the run: does `run` write it there?"))
+        });
+    };
+    if meta.modified().is_ok_and(|m| m + Duration::from_secs(2) < finished.started) {
+        return Err((
+            "stale report",
+            format!("stale report: `{name}` was not written by this run (it is older than the run's start)"),
+        ));
+    }
+    std::fs::read(&path).map_err(|e| ("unreadable report", format!("cannot read `{name}`: {e}")))
+}
+
+fn judge_metric(spec: &Spec, code: i32, bytes: &[u8], e: &mut Evidence) {
+    let cfg = &spec.config;
+    let path = cfg.path.as_deref().unwrap_or_default();
+    match metric::read(bytes, path, cfg.scale.unwrap_or(1.0)) {
+        Err(reason) => {
+            e.verdict = Verdict::Error;
+            e.summary = "unreadable metric".into();
+            e.reasons.push(format!("{}: {reason}", cfg.report.as_deref().unwrap_or_default()));
+        }
+        Ok(value) => {
+            e.figures.insert("value".into(), serde_json::json!(value));
+            let bounds: Vec<String> = [cfg.min.map(|m| format!("min {m}")), cfg.max.map(|m| format!("max {m}"))]
+                .into_iter()
+                .flatten()
+                .collect();
+            e.summary = format!("{path} = {value} ({})", bounds.join(", "));
+            if cfg.min.is_some_and(|m| value < m) || cfg.max.is_some_and(|m| value > m) {
+                e.verdict = Verdict::Fail;
+                e.reasons.push(format!("{path} is {value}, outside {}", bounds.join(" and ")));
+            } else if code != 0 {
+                e.verdict = Verdict::Fail;
+                e.reasons.push(format!("the command exited with {code}"));
+            }
+        }
+    }
+}
+
+fn judge_scanner(spec: &Spec, bytes: &[u8], e: &mut Evidence) {
+    let name = spec.config.scanner.as_deref().unwrap_or_default();
+    let threshold = spec.config.fail_on.as_deref().and_then(scanner::Severity::parse).unwrap_or(scanner::Severity::Low);
+    let scan = match scanner::parse(name, bytes) {
+        Ok(scan) => scan,
+        Err(reason) => {
+            e.verdict = Verdict::Error;
+            e.summary = "unreadable report".into();
+            e.reasons.push(format!("fail-closed: {reason}"));
+            return;
+        }
+    };
+    e.figures.insert("scanned".into(), scan.scanned.into());
+    e.figures.insert("findings".into(), scan.findings.len().into());
+    let blocking: Vec<&scanner::Finding> = scan.findings.iter().filter(|f| f.severity >= threshold).collect();
+    e.summary = format!(
+        "{} finding{} ({} at {}+), {} scanned",
+        scan.findings.len(),
+        if scan.findings.len() == 1 { "" } else { "s" },
+        blocking.len(),
+        threshold.as_str(),
+        scan.scanned
+    );
+    e.reasons.extend(scan.notes.iter().map(|n| format!("note: {n}")));
+    if !scan.problems.is_empty() || scan.scanned == 0 {
+        e.verdict = Verdict::Error;
+        e.reasons.extend(scan.problems.iter().map(|p| format!("fail-closed: {p}")));
+        if scan.scanned == 0 && scan.problems.is_empty() {
+            e.reasons.push(format!("fail-closed: {name} scanned nothing"));
+        }
+        return;
+    }
+    if !blocking.is_empty() {
+        e.verdict = Verdict::Fail;
+        for f in &blocking {
+            e.reasons.push(format!("{} {} at {}: {}", f.severity.as_str(), f.id, f.place, f.message));
+        }
+    }
 }
 
 fn judge_tests(spec: &Spec, finished: &runner::Finished, code: i32, e: &mut Evidence) {
