@@ -14,6 +14,7 @@ pub mod git;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 pub mod state;
 pub mod workflow;
 

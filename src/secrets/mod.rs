@@ -1,0 +1,281 @@
+//! The secret scanner: built-in rules for well-known token formats (which block) and a generic
+//! high-entropy assignment rule (which warns), plus rules and allowlists from a repository's
+//! `.gitleaks.toml`. Inline `gitleaks:allow` / `orchestrate:allow-secret` markers and a baseline
+//! of known findings (by content hash, not line number) suppress findings. Findings are only
+//! ever shown redacted. Pure: text in, findings out.
+
+mod gitleaks;
+pub mod rules;
+
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexBuilder};
+use serde::Serialize;
+
+pub use rules::RuleSpec;
+
+/// Markers that allow a line.
+const ALLOW_MARKERS: &[&str] = &["gitleaks:allow", "orchestrate:allow-secret"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: rule `{rule}`: its regex cannot be used: {message}")]
+    Regex { file: String, rule: String, message: String },
+    #[error("{file}: {message}")]
+    Config { file: String, message: String },
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub description: String,
+    pub path: String,
+    pub line: u32,
+    /// The secret with all but its first four characters hidden.
+    pub redacted: String,
+    /// Hash of the rule and the secret: what a baseline lists.
+    pub fingerprint: String,
+    /// Found by a rule that only warns.
+    pub warning: bool,
+}
+
+struct Rule {
+    spec: RuleSpec,
+    re: Regex,
+    path: Option<Regex>,
+    allow: Vec<Regex>,
+}
+
+pub struct Scanner {
+    rules: Vec<Rule>,
+    keywords: AhoCorasick,
+    /// For each keyword, the rules it starts.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Rules without keywords: run on every line.
+    always: Vec<usize>,
+    allow_paths: Vec<Regex>,
+    allow_regexes: Vec<Regex>,
+    stopwords: Vec<String>,
+    baseline: HashSet<String>,
+}
+
+fn compile(file: &str, rule: &str, pattern: &str) -> Result<Regex, Error> {
+    RegexBuilder::new(pattern)
+        .size_limit(32 << 20)
+        .build()
+        .map_err(|e| Error::Regex { file: file.into(), rule: rule.into(), message: e.to_string().lines().last().unwrap_or_default().trim().to_string() })
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let len = s.len() as f64;
+    counts.iter().filter(|c| **c > 0).map(|&c| f64::from(c) / len).map(|p| -p * p.log2()).sum()
+}
+
+/// Values that look like secrets but are not: placeholders, variables, hashes, UUIDs.
+fn is_placeholder(secret: &str) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    let b = secret.as_bytes();
+    const WORDS: &[&str] = &["xxxx", "example", "changeme", "change_me", "your_", "your-", "placeholder", "dummy", "redacted", "****", "<", "${", "{{", "%s", "password", "secret", "sample", "fake"];
+    WORDS.iter().any(|w| lower.contains(w))
+        || secret.starts_with('$')
+        || b.windows(2).all(|w| w[0] == w[1])
+        || ((b.len() == 32 || b.len() == 40 || b.len() == 64) && b.iter().all(u8::is_ascii_hexdigit))
+        || (b.len() == 36 && b.iter().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() }))
+}
+
+fn redact(secret: &str) -> String {
+    let shown: String = secret.chars().take(4).collect();
+    format!("{shown}…({} chars)", secret.chars().count())
+}
+
+impl Scanner {
+    /// The built-in rules, plus a repository's gitleaks configuration (`file` names it in
+    /// errors), plus a baseline of fingerprints to ignore.
+    pub fn new(gitleaks: Option<(&str, &str)>, baseline: HashSet<String>) -> Result<Self, Error> {
+        let mut specs = rules::builtin();
+        let mut allow_paths = Vec::new();
+        let mut allow_regexes = Vec::new();
+        let mut stopwords = Vec::new();
+        if let Some((file, text)) = gitleaks {
+            let cfg = gitleaks::parse(file, text)?;
+            specs.retain(|r| !cfg.disabled.contains(&r.id));
+            specs.extend(cfg.rules);
+            for p in &cfg.allow_paths {
+                allow_paths.push(compile(file, "[allowlist] paths", p)?);
+            }
+            for r in &cfg.allow_regexes {
+                allow_regexes.push(compile(file, "[allowlist] regexes", r)?);
+            }
+            stopwords = cfg.stopwords;
+        }
+        let builtin_count = rules::builtin().len();
+        let mut rules = Vec::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, spec) in specs.into_iter().enumerate() {
+            let file = if i < builtin_count { "built-in rules" } else { gitleaks.map_or("", |g| g.0) };
+            let re = compile(file, &spec.id, &spec.regex)?;
+            let path = spec.path.as_deref().map(|p| compile(file, &spec.id, p)).transpose()?;
+            let allow = spec.allow_regexes.iter().map(|r| compile(file, &spec.id, r)).collect::<Result<_, _>>()?;
+            if spec.keywords.is_empty() {
+                always.push(i);
+            }
+            for k in &spec.keywords {
+                match patterns.iter().position(|p| p == k) {
+                    Some(at) => keyword_rules[at].push(i),
+                    None => {
+                        patterns.push(k.clone());
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+            rules.push(Rule { spec, re, path, allow });
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .map_err(|e| Error::Config { file: "rules".into(), message: e.to_string() })?;
+        Ok(Self { rules, keywords, keyword_rules, always, allow_paths, allow_regexes, stopwords, baseline })
+    }
+
+    /// Whether a path is allowed as a whole (gitleaks `[allowlist] paths`).
+    pub fn path_allowed(&self, path: &str) -> bool {
+        self.allow_paths.iter().any(|r| r.is_match(path))
+    }
+
+    /// Scan `text` (the contents of `path`, or added lines of it); `first_line` numbers its
+    /// first line. Findings are appended to `out`.
+    pub fn scan(&self, path: &str, first_line: u32, text: &str, out: &mut Vec<Finding>) {
+        if self.path_allowed(path) {
+            return;
+        }
+        let bytes = text.as_bytes();
+        let mut line_start = 0usize;
+        let mut line_no = first_line;
+        let mut candidates: Vec<usize> = Vec::new();
+        let mut current: Option<(usize, usize)> = None;
+        let flush = |range: (usize, usize), line: u32, cands: &mut Vec<usize>, out: &mut Vec<Finding>| {
+            cands.extend(&self.always);
+            cands.sort_unstable();
+            cands.dedup();
+            self.scan_line(path, line, &text[range.0..range.1], cands, out);
+            cands.clear();
+        };
+        for m in self.keywords.find_iter(bytes) {
+            if let Some((s, e)) = current {
+                if m.start() < e {
+                    candidates.extend(&self.keyword_rules[m.pattern().as_usize()]);
+                    continue;
+                }
+                flush((s, e), line_no, &mut candidates, out);
+            }
+            // Move to the line of this match, counting the newlines on the way.
+            let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |p| p + 1);
+            let lines_between = memchr::memchr_iter(b'\n', &bytes[line_start..start]).count();
+            line_no += u32::try_from(lines_between).unwrap_or(u32::MAX);
+            line_start = start;
+            let end = memchr::memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |p| m.start() + p);
+            current = Some((start, end));
+            candidates.extend(&self.keyword_rules[m.pattern().as_usize()]);
+        }
+        if let Some(range) = current {
+            flush(range, line_no, &mut candidates, out);
+        }
+        if !self.always.is_empty() {
+            // Rules without keywords see every line that had no keyword.
+            let mut n = first_line;
+            for line in text.split('\n') {
+                let mut cands = self.always.clone();
+                let mut found = Vec::new();
+                self.scan_line(path, n, line, &mut cands, &mut found);
+                for f in found {
+                    if !out.contains(&f) {
+                        out.push(f);
+                    }
+                }
+                n += 1;
+            }
+        }
+    }
+
+    fn scan_line(&self, path: &str, line_no: u32, line: &str, candidates: &mut [usize], out: &mut Vec<Finding>) {
+        if ALLOW_MARKERS.iter().any(|m| line.contains(m)) {
+            return;
+        }
+        for &i in candidates.iter() {
+            let rule = &self.rules[i];
+            if rule.path.as_ref().is_some_and(|p| !p.is_match(path)) {
+                continue;
+            }
+            for caps in rule.re.captures_iter(line) {
+                let Some(m) = caps.get(rule.spec.secret_group).or_else(|| caps.get(0)) else { continue };
+                let secret = m.as_str();
+                if rule.spec.warn_only && is_placeholder(secret) {
+                    continue;
+                }
+                if rule.spec.id == "database-url-password" && (is_placeholder(secret) || secret.starts_with('%')) {
+                    continue;
+                }
+                if rule.spec.entropy.is_some_and(|min| entropy(secret) < min) {
+                    continue;
+                }
+                let lower = secret.to_ascii_lowercase();
+                if rule.allow.iter().chain(&self.allow_regexes).any(|r| r.is_match(secret))
+                    || rule.spec.stopwords.iter().chain(&self.stopwords).any(|w| lower.contains(w.as_str()))
+                {
+                    continue;
+                }
+                let fingerprint = crate::git::blob_id(format!("{}\0{secret}", rule.spec.id).as_bytes()).to_hex_with_len(16).to_string();
+                if self.baseline.contains(&fingerprint) {
+                    continue;
+                }
+                out.push(Finding {
+                    rule: rule.spec.id.clone(),
+                    description: rule.spec.description.clone(),
+                    path: path.into(),
+                    line: line_no,
+                    redacted: redact(secret),
+                    fingerprint,
+                    warning: rule.spec.warn_only,
+                });
+            }
+        }
+    }
+
+    /// Replace every secret the rules find in `text` by its redaction (for output kept in notes).
+    pub fn redact_text(&self, text: &str) -> String {
+        let mut findings = Vec::new();
+        self.scan("", 1, text, &mut findings);
+        if findings.is_empty() {
+            return text.to_string();
+        }
+        let mut out = text.to_string();
+        for rule in &self.rules {
+            out = rule
+                .re
+                .replace_all(&out, |caps: &regex::Captures| {
+                    let whole = caps.get(0).map_or("", |m| m.as_str());
+                    let secret = caps.get(rule.spec.secret_group).map_or(whole, |m| m.as_str());
+                    if (rule.spec.warn_only && is_placeholder(secret)) || rule.spec.entropy.is_some_and(|min| entropy(secret) < min) {
+                        whole.to_string()
+                    } else {
+                        whole.replace(secret, &redact(secret))
+                    }
+                })
+                .into_owned();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
