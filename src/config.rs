@@ -110,6 +110,10 @@ pub struct Gate {
     pub scanner: Option<String>,
     /// Scanner: the lowest severity that fails the gate: info, low (default), medium, high, critical.
     pub fail_on: Option<String>,
+    /// Secrets: the baseline of accepted findings (default `.orchestrate/secrets-baseline.json`).
+    pub baseline: Option<String>,
+    /// Secrets: a gitleaks configuration to add (default `.gitleaks.toml`, when present).
+    pub gitleaks: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, clap::ValueEnum)]

@@ -408,3 +408,103 @@ fn bad_gate_configuration_is_a_usage_error() {
     let run = t.run(["gate", "--only", "nope"]).code(2);
     assert!(run.stderr.contains("gate `nope`: is not configured (gates: x)"), "{}", run.stderr);
 }
+
+/// A fake AWS key id, assembled so that no literal token sits in this file.
+fn fake_aws() -> String {
+    format!("{}{}", "AKIA", "Z7QW4R2T5Y6U3I2O")
+}
+
+#[test]
+fn a_staged_secret_is_blocked_and_never_shown() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: secrets gate"]);
+    t.write("app/settings.py", &format!("DEBUG = False\nAWS_ACCESS_KEY_ID = \"{}\"\n", fake_aws()));
+    t.git(["add", "-A"]);
+    let run = t.run(["gate", "--stage", "pre-commit"]).code(1);
+    assert!(
+        run.stderr.contains("secrets: app/settings.py:2: AWS access key id (aws-access-key-id) AKIA…(20 chars)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains(&fake_aws()) && !run.stderr.contains(&fake_aws()), "the secret is never printed");
+    let tree = t.git(["write-tree"]).trim().to_string();
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &tree]);
+    assert!(note.contains("aws-access-key-id") && !note.contains(&fake_aws()), "the evidence holds it redacted");
+
+    // The allow marker on the line lets it through.
+    t.write(
+        "app/settings.py",
+        &format!("DEBUG = False\nAWS_ACCESS_KEY_ID = \"{}\"  # orchestrate:allow-secret\n", fake_aws()),
+    );
+    t.git(["add", "-A"]);
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+}
+
+#[test]
+fn only_added_lines_count_and_a_baseline_accepts_known_findings() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.write("legacy.cfg", &format!("key = {}\n", fake_aws()));
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: legacy (before the gate existed)"]);
+    // An unrelated change: the secret already in HEAD is not added again.
+    t.write("README.md", "hello\nmore\n");
+    t.git(["add", "-A"]);
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+    // Copying it elsewhere adds it; a baseline with its fingerprint accepts it.
+    t.write("copy.cfg", &format!("key = {}\n", fake_aws()));
+    t.git(["add", "-A"]);
+    let report = t.run(["gate", "--stage", "pre-commit", "--json"]).code(1).json();
+    let fingerprint = report["gates"][0]["figures"]["findings"][0]["fingerprint"].as_str().unwrap().to_string();
+    t.write(".orchestrate/secrets-baseline.json", &format!("{{\"fingerprints\": [\"{fingerprint}\"]}}"));
+    t.git(["add", "-A"]);
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+}
+
+#[test]
+fn gitleaks_config_in_the_repository_is_used_and_warnings_do_not_block() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.write(
+        ".gitleaks.toml",
+        "[[rules]]\nid = \"acme-token\"\ndescription = \"ACME token\"\nregex = '''acme_live_[a-z0-9]{24}'''\nkeywords = [\"acme_live_\"]\n",
+    );
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: gitleaks rules"]);
+    t.write("a.txt", "token = acme_live_ab12cd34ef56gh78ij90kl12\n");
+    t.git(["add", "-A"]);
+    let run = t.run(["gate", "--stage", "pre-commit"]).code(1);
+    assert!(run.stderr.contains("(acme-token) acme…(34 chars)"), "{}", run.stderr);
+    t.write("a.txt", "api_key = \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\"\n");
+    t.git(["add", "-A"]);
+    let run = t.run(["gate", "--stage", "pre-commit"]).ok();
+    assert!(run.stdout.contains("0 secrets, 1 warning"), "{}", run.stdout);
+    assert!(run.stderr.is_empty() || !run.stderr.contains("error"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bad_gitleaks_regex_names_the_rule() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.write(".gitleaks.toml", "[[rules]]\nid = \"lookahead\"\nregex = '''token(?=x)'''\n");
+    t.git(["add", "-A"]);
+    let run = t.run(["gate", "--stage", "pre-commit"]).code(2);
+    assert!(
+        run.stderr.contains("gate `secrets`: .gitleaks.toml: rule `lookahead`: its regex cannot be used"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn command_output_is_redacted_before_it_is_kept() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", &format!("[gates.leaky]\nrun = \"echo deploying with {}; exit 1\"\n", fake_aws()));
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: leaky"]);
+    let report = t.run(["gate", "--json"]).code(1).json();
+    let tail = report["gates"][0]["output_tail"].as_str().unwrap();
+    assert_eq!(tail, "deploying with AKIA…(20 chars)\n");
+}

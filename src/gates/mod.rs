@@ -42,6 +42,7 @@ pub enum Kind {
     Coverage,
     Metric,
     Scanner,
+    Secrets,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +94,7 @@ impl Spec {
         let kind = match config.kind.as_deref().unwrap_or(match name {
             "tests" => "tests",
             "coverage" => "coverage",
+            "secrets" => "secrets",
             _ if config.scanner.is_some() => "scanner",
             _ => "command",
         }) {
@@ -101,8 +103,11 @@ impl Spec {
             "coverage" => Kind::Coverage,
             "metric" => Kind::Metric,
             "scanner" => Kind::Scanner,
+            "secrets" => Kind::Secrets,
             other => {
-                return Err(err(format!("unknown kind `{other}` (known: command, tests, coverage, metric, scanner)")))
+                return Err(err(format!(
+                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets)"
+                )));
             }
         };
         if kind == Kind::Scanner {
@@ -134,7 +139,7 @@ impl Spec {
                 return Err(err("a metric gate needs `min`, `max`, or both".into()));
             }
         }
-        if config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if kind != Kind::Secrets && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
@@ -145,7 +150,7 @@ impl Spec {
                 return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
             }
         }
-        let stage = config.stage.unwrap_or(Stage::PrePush);
+        let stage = config.stage.unwrap_or(if kind == Kind::Secrets { Stage::PreCommit } else { Stage::PrePush });
         let required = config.required.unwrap_or(true);
         let timeout = Duration::from_secs(config.timeout.unwrap_or(1800));
         let canonical = serde_json::to_string(&(kind, &config)).expect("gate config serializes");
@@ -281,6 +286,17 @@ pub fn run(
                 continue;
             }
         }
+        if spec.kind == Kind::Secrets {
+            let evidence = secrets_gate(repo, spec, ctx, &by)?;
+            repo.append_note(
+                EVIDENCE_REF,
+                ctx.tree,
+                &(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"),
+                &format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str()),
+            )?;
+            outcomes.push(Outcome { evidence, cached: false, required: spec.required });
+            continue;
+        }
         if worktree.is_none() {
             let lock = WorktreeLock::take(repo)?;
             let path = repo.gate_worktree(ctx.tree)?;
@@ -353,7 +369,7 @@ fn run_one(
         feature: ctx.feature.clone(),
         phase: ctx.phase,
         tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
-        output_tail: finished.tail.clone(),
+        output_tail: default_scanner().map_or_else(|| finished.tail.clone(), |s| s.redact_text(&finished.tail)),
     };
     match finished.ending {
         runner::Ending::TimedOut => {
@@ -381,6 +397,7 @@ fn run_one(
         }
         Kind::Tests => judge_tests(spec, &finished, code, &mut e),
         Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
+        Kind::Secrets => unreachable!("the secrets gate runs no command"),
         Kind::Metric | Kind::Scanner => {
             match fresh_report(dir, spec.config.report.as_deref().unwrap_or_default(), &finished, report_was_there) {
                 Err((summary, reason)) => {
@@ -394,6 +411,91 @@ fn run_one(
         }
     }
     Ok(e)
+}
+
+/// The built-in secret rules, compiled once: for redacting gate output before it is stored.
+fn default_scanner() -> Option<&'static crate::secrets::Scanner> {
+    static SCANNER: std::sync::OnceLock<Option<crate::secrets::Scanner>> = std::sync::OnceLock::new();
+    SCANNER.get_or_init(|| crate::secrets::Scanner::new(None, std::collections::HashSet::new()).ok()).as_ref()
+}
+
+/// The secrets gate: scan what the snapshot adds over its base (added lines only), with the
+/// gitleaks configuration and baseline as they are in the snapshot itself.
+fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evidence, Error> {
+    let start = std::time::Instant::now();
+    let cfg = &spec.config;
+    let read = |path: &str| -> Result<Option<String>, Error> {
+        Ok(repo.tree_blob(ctx.tree, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
+    let config_error = |message: String| Error::Config { gate: spec.name.clone(), message };
+    let gitleaks_path = cfg.gitleaks.clone().unwrap_or_else(|| ".gitleaks.toml".into());
+    let gitleaks = read(&gitleaks_path)?;
+    if cfg.gitleaks.is_some() && gitleaks.is_none() {
+        return Err(config_error(format!("`gitleaks = \"{gitleaks_path}\"`: no such file in the snapshot")));
+    }
+    let baseline_path = cfg.baseline.clone().unwrap_or_else(|| ".orchestrate/secrets-baseline.json".into());
+    let baseline = match read(&baseline_path)? {
+        None => std::collections::HashSet::new(),
+        Some(text) => serde_json::from_str::<Baseline>(&text)
+            .map_err(|e| config_error(format!("{baseline_path}:{}: {e}", e.line())))?
+            .fingerprints
+            .into_iter()
+            .collect(),
+    };
+    let scanner = crate::secrets::Scanner::new(gitleaks.as_deref().map(|t| (gitleaks_path.as_str(), t)), baseline)
+        .map_err(|e| config_error(e.to_string()))?;
+    let mut findings = Vec::new();
+    let mut bytes = 0usize;
+    for block in &repo.added_lines(ctx.base, ctx.tree)? {
+        bytes += block.text.len();
+        scanner.scan(&block.path, block.first_line, &block.text, &mut findings);
+    }
+    let blocking = findings.iter().filter(|f| !f.warning).count();
+    let warnings = findings.len() - blocking;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut reasons: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            let level = if f.warning { "warning: " } else { "" };
+            format!("{level}{}:{}: {} ({}) {}", f.path, f.line, f.description, f.rule, f.redacted)
+        })
+        .collect();
+    if blocking > 0 {
+        reasons.push(format!(
+            "if a finding is not a secret: add `orchestrate:allow-secret` on its line, or its fingerprint to {baseline_path}"
+        ));
+    }
+    Ok(Evidence {
+        gate: spec.name.clone(),
+        kind: Kind::Secrets,
+        tree: ctx.tree.to_string(),
+        fingerprint: spec.fingerprint.clone(),
+        verdict: if blocking > 0 { Verdict::Fail } else { Verdict::Pass },
+        summary: format!("{blocking} secret{}, {warnings} warning{}", plural(blocking), plural(warnings)),
+        reasons,
+        figures: BTreeMap::from([
+            ("added_bytes".to_string(), bytes.into()),
+            ("findings".to_string(), serde_json::to_value(&findings).unwrap_or_default()),
+        ]),
+        command: None,
+        exit_code: None,
+        duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        stage: ctx.stage,
+        ts: jiff::Timestamp::now()
+            .round(jiff::Unit::Millisecond)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
+        by: by.to_string(),
+        feature: ctx.feature.clone(),
+        phase: ctx.phase,
+        tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
+        output_tail: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+struct Baseline {
+    fingerprints: Vec<String>,
 }
 
 /// The report a gate's command wrote during this run. The report was removed from the gate

@@ -558,6 +558,77 @@ impl Repo {
     }
 }
 
+/// Consecutive added lines of one file, as a block of text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedBlock {
+    pub path: String,
+    pub first_line: u32,
+    pub text: String,
+}
+
+impl Repo {
+    /// The lines added from tree `base` (nothing: the empty tree) to tree `tree`.
+    pub fn added_lines(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<AddedBlock>> {
+        let base = base.unwrap_or_else(|| ObjectId::empty_tree(gix::hash::Kind::Sha1));
+        let diff = self
+            .cli()
+            .args(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0"])
+            .args([base.to_string(), tree.to_string()])
+            .read()?;
+        Ok(parse_added(&diff))
+    }
+
+    /// The content of the file at `path` in `tree`, if there is one.
+    pub fn tree_blob(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self.repo.find_tree(tree).ctx(|| format!("reading tree {tree}"))?;
+        let entry = tree.lookup_entry_by_path(path).ctx(|| format!("looking up {path}"))?;
+        match entry.filter(|e| e.mode().is_blob()) {
+            Some(e) => Ok(Some(self.read_blob(e.object_id())?)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn parse_added(diff: &str) -> Vec<AddedBlock> {
+    let mut out: Vec<AddedBlock> = Vec::new();
+    let mut path: Option<String> = None;
+    let mut next_line = 0u32;
+    let mut in_block = false;
+    for line in diff.lines() {
+        if let Some(p) = line.strip_prefix("+++ ") {
+            let p = p.strip_suffix('\t').unwrap_or(p);
+            path = (p != "/dev/null").then(|| {
+                let p = unquote(p);
+                p.strip_prefix("b/").unwrap_or(&p).to_string()
+            });
+            in_block = false;
+        } else if line.starts_with("--- ") || line.starts_with("diff ") || line.starts_with("index ") {
+            in_block = false;
+        } else if let Some(hunk) = line.strip_prefix("@@ ") {
+            let start = hunk
+                .split(' ')
+                .find_map(|p| p.strip_prefix('+'))
+                .and_then(|n| n.split(',').next())
+                .and_then(|n| n.parse().ok());
+            next_line = start.unwrap_or(0);
+            in_block = false;
+        } else if let (Some(added), Some(p)) = (line.strip_prefix('+'), path.as_ref()) {
+            match out.last_mut() {
+                Some(block) if in_block => {
+                    block.text.push('\n');
+                    block.text.push_str(added);
+                }
+                _ => out.push(AddedBlock { path: p.clone(), first_line: next_line, text: added.to_string() }),
+            }
+            in_block = true;
+            next_line += 1;
+        } else {
+            in_block = false;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod diff_tests {
     #[test]
@@ -567,5 +638,9 @@ mod diff_tests {
         assert_eq!(lines["x.py"], vec![(2, 4), (12, 12)]);
         assert_eq!(lines["dir with space/naïve.py"], vec![(1, 1)]);
         assert_eq!(lines.len(), 2);
+        let added = super::parse_added(diff);
+        assert_eq!(added[0], super::AddedBlock { path: "x.py".into(), first_line: 2, text: "a\nb\nc".into() });
+        assert_eq!(added[1], super::AddedBlock { path: "x.py".into(), first_line: 12, text: "y".into() });
+        assert_eq!(added[2].path, "dir with space/naïve.py");
     }
 }

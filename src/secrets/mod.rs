@@ -61,10 +61,11 @@ pub struct Scanner {
 }
 
 fn compile(file: &str, rule: &str, pattern: &str) -> Result<Regex, Error> {
-    RegexBuilder::new(pattern)
-        .size_limit(32 << 20)
-        .build()
-        .map_err(|e| Error::Regex { file: file.into(), rule: rule.into(), message: e.to_string().lines().last().unwrap_or_default().trim().to_string() })
+    RegexBuilder::new(pattern).size_limit(32 << 20).build().map_err(|e| Error::Regex {
+        file: file.into(),
+        rule: rule.into(),
+        message: e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+    })
 }
 
 /// Shannon entropy in bits per character.
@@ -80,14 +81,36 @@ pub fn entropy(s: &str) -> f64 {
 
 /// Values that look like secrets but are not: placeholders, variables, hashes, UUIDs.
 fn is_placeholder(secret: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "xxxx",
+        "example",
+        "changeme",
+        "change_me",
+        "your_",
+        "your-",
+        "placeholder",
+        "dummy",
+        "redacted",
+        "****",
+        "<",
+        "${",
+        "{{",
+        "%s",
+        "password",
+        "secret",
+        "sample",
+        "fake",
+    ];
     let lower = secret.to_ascii_lowercase();
     let b = secret.as_bytes();
-    const WORDS: &[&str] = &["xxxx", "example", "changeme", "change_me", "your_", "your-", "placeholder", "dummy", "redacted", "****", "<", "${", "{{", "%s", "password", "secret", "sample", "fake"];
     WORDS.iter().any(|w| lower.contains(w))
         || secret.starts_with('$')
         || b.windows(2).all(|w| w[0] == w[1])
         || ((b.len() == 32 || b.len() == 40 || b.len() == 64) && b.iter().all(u8::is_ascii_hexdigit))
-        || (b.len() == 36 && b.iter().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() }))
+        || (b.len() == 36
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() }))
 }
 
 fn redact(secret: &str) -> String {
@@ -129,12 +152,11 @@ impl Scanner {
                 always.push(i);
             }
             for k in &spec.keywords {
-                match patterns.iter().position(|p| p == k) {
-                    Some(at) => keyword_rules[at].push(i),
-                    None => {
-                        patterns.push(k.clone());
-                        keyword_rules.push(vec![i]);
-                    }
+                if let Some(at) = patterns.iter().position(|p| p == k) {
+                    keyword_rules[at].push(i);
+                } else {
+                    patterns.push(k.clone());
+                    keyword_rules.push(vec![i]);
                 }
             }
             rules.push(Rule { spec, re, path, allow });
@@ -192,8 +214,7 @@ impl Scanner {
         }
         if !self.always.is_empty() {
             // Rules without keywords see every line that had no keyword.
-            let mut n = first_line;
-            for line in text.split('\n') {
+            for (n, line) in (first_line..).zip(text.split('\n')) {
                 let mut cands = self.always.clone();
                 let mut found = Vec::new();
                 self.scan_line(path, n, line, &mut cands, &mut found);
@@ -202,7 +223,6 @@ impl Scanner {
                         out.push(f);
                     }
                 }
-                n += 1;
             }
         }
     }
@@ -234,7 +254,9 @@ impl Scanner {
                 {
                     continue;
                 }
-                let fingerprint = crate::git::blob_id(format!("{}\0{secret}", rule.spec.id).as_bytes()).to_hex_with_len(16).to_string();
+                let fingerprint = crate::git::blob_id(format!("{}\0{secret}", rule.spec.id).as_bytes())
+                    .to_hex_with_len(16)
+                    .to_string();
                 if self.baseline.contains(&fingerprint) {
                     continue;
                 }
@@ -265,7 +287,9 @@ impl Scanner {
                 .replace_all(&out, |caps: &regex::Captures| {
                     let whole = caps.get(0).map_or("", |m| m.as_str());
                     let secret = caps.get(rule.spec.secret_group).map_or(whole, |m| m.as_str());
-                    if (rule.spec.warn_only && is_placeholder(secret)) || rule.spec.entropy.is_some_and(|min| entropy(secret) < min) {
+                    if (rule.spec.warn_only && is_placeholder(secret))
+                        || rule.spec.entropy.is_some_and(|min| entropy(secret) < min)
+                    {
                         whole.to_string()
                     } else {
                         whole.replace(secret, &redact(secret))
