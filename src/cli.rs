@@ -51,6 +51,8 @@ pub enum Command {
     Approve(cmd::approve::Args),
     Phase(cmd::phase::Args),
     Gate(cmd::gate::Args),
+    Secrets(cmd::secrets::Args),
+    Coverage(cmd::coverage::Args),
     Status(cmd::status::Args),
     Log(cmd::log::Args),
     Tour(cmd::tour::Args),

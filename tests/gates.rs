@@ -508,3 +508,33 @@ fn command_output_is_redacted_before_it_is_kept() {
     let tail = report["gates"][0]["output_tail"].as_str().unwrap();
     assert_eq!(tail, "deploying with AKIA…(20 chars)\n");
 }
+
+#[test]
+fn secrets_scan_and_coverage_show_commands() {
+    let t = TestRepo::new();
+    t.write("conf/prod.env", &format!("A=1\nAWS_KEY={}\n", fake_aws()));
+    t.write("conf/dev.env", "A=2\n");
+    let run = t.run(["secrets", "scan", "conf"]).code(1);
+    assert!(
+        run.stdout.starts_with("conf/prod.env:2: secret: AWS access key id (aws-access-key-id) AKIA…(20 chars)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(&fake_aws()));
+    let json = t.run(["secrets", "scan", "conf/dev.env", "--json"]).ok().json();
+    assert_eq!((json["secrets"].as_u64(), json["bytes"].as_u64()), (Some(0), Some(4)));
+
+    t.write("cov.info", "TN:\nSF:src/a.py\nDA:1,1\nDA:2,0\nend_of_record\n");
+    let report = t.run(["coverage", "show", "cov.info", "--json"]).ok().json();
+    assert_eq!(
+        (report["format"].as_str(), report["covered"].as_u64(), report["total"].as_u64()),
+        (Some("lcov"), Some(1), Some(2))
+    );
+    t.write("broken.xml", "<coverage>\n<class filename=\"a\">\n<line number=\"x\" hits=\"1\"/>");
+    let run = t.run(["coverage", "show", "broken.xml"]).code(2);
+    assert!(
+        run.stderr.contains("broken.xml: line 3: <line> needs a numeric `number` (as cobertura)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -3,11 +3,13 @@
 
 pub mod approve;
 pub mod completions;
+pub mod coverage;
 pub mod gate;
 pub mod init;
 pub mod log;
 pub mod phase;
 pub mod plan;
+pub mod secrets;
 pub mod start;
 pub mod status;
 pub mod tour;
@@ -36,6 +38,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
         Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
         Command::Tour(args) => tour::run(&args),
+        Command::Secrets(args) => secrets::run(&args),
+        Command::Coverage(args) => coverage::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

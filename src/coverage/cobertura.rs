@@ -5,7 +5,7 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::Report;
+use super::{atoi, Report};
 
 pub(super) fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
     for a in e.attributes() {
@@ -42,6 +42,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
     let mut report = Report::default();
     let mut root_seen = false;
     let mut file: Option<String> = None;
+    let mut lines: Vec<(u32, u64)> = Vec::new();
     let mut in_source = false;
     let mut source = String::new();
     let at =
@@ -56,23 +57,34 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                     source.clear();
                 }
                 "class" => {
+                    if let Some(done) = file.take() {
+                        report.add_lines(&done, &mut lines);
+                    }
                     let name = attr(&e, "filename").map_err(|m| (at(&reader), m))?;
                     let name = name.ok_or_else(|| (at(&reader), "<class> without filename".to_string()))?;
                     report.files.entry(name.clone()).or_default();
                     file = Some(name);
                 }
                 "line" => {
-                    let Some(current) = file.as_deref() else { continue };
-                    let number = attr(&e, "number").map_err(|m| (at(&reader), m))?;
-                    let hits = attr(&e, "hits").map_err(|m| (at(&reader), m))?;
-                    let number: u32 = number
-                        .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| (at(&reader), "<line> needs a numeric `number`".to_string()))?;
-                    let hits: u64 = hits
-                        .and_then(|h| h.parse::<f64>().ok())
-                        .map(super::hits_from_f64)
-                        .ok_or_else(|| (at(&reader), "<line> needs a numeric `hits`".to_string()))?;
-                    report.hit(current, number, hits);
+                    if file.is_none() {
+                        continue;
+                    }
+                    // One pass over the attributes, numbers read straight from their bytes.
+                    let (mut number, mut hits) = (None, None);
+                    for a in e.attributes() {
+                        let a = a.map_err(|err| (at(&reader), err.to_string()))?;
+                        match a.key.as_ref() {
+                            "number" => number = atoi(a.value.as_bytes()).and_then(|n| u32::try_from(n).ok()),
+                            "hits" => {
+                                hits = atoi(a.value.as_bytes())
+                                    .or_else(|| a.value.trim().parse::<f64>().ok().map(super::hits_from_f64));
+                            }
+                            _ => {}
+                        }
+                    }
+                    let number = number.ok_or_else(|| (at(&reader), "<line> needs a numeric `number`".to_string()))?;
+                    let hits = hits.ok_or_else(|| (at(&reader), "<line> needs a numeric `hits`".to_string()))?;
+                    lines.push((number, hits));
                 }
                 _ => {}
             },
@@ -87,10 +99,19 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                     in_source = false;
                     report.sources.push(source.trim().to_string());
                 }
-                "class" => file = None,
+                "class" => {
+                    if let Some(done) = file.take() {
+                        report.add_lines(&done, &mut lines);
+                    }
+                }
                 _ => {}
             },
-            Event::Eof => break,
+            Event::Eof => {
+                if let Some(done) = file.take() {
+                    report.add_lines(&done, &mut lines);
+                }
+                break;
+            }
             _ => {}
         }
     }

@@ -28,6 +28,40 @@ impl Report {
         let h = lines.entry(line).or_insert(0);
         *h = (*h).max(hits);
     }
+
+    /// Add a file's collected (line, hits) records at once: sorted and bulk-loaded, the highest
+    /// hits winning for a line that appears twice. For large reports this is the hot path.
+    fn add_lines(&mut self, file: &str, lines: &mut Vec<(u32, u64)>) {
+        lines.sort_unstable_by_key(|(l, _)| *l);
+        lines.dedup_by(|next, kept| {
+            if next.0 == kept.0 {
+                kept.1 = kept.1.max(next.1);
+                true
+            } else {
+                false
+            }
+        });
+        match self.files.get_mut(file) {
+            Some(map) if !map.is_empty() => {
+                for (l, h) in lines.drain(..) {
+                    let e = map.entry(l).or_insert(0);
+                    *e = (*e).max(h);
+                }
+            }
+            _ => {
+                let map: BTreeMap<u32, u64> = lines.drain(..).collect();
+                self.files.insert(file.to_string(), map);
+            }
+        }
+    }
+}
+
+/// A non-negative decimal number, straight from bytes.
+fn atoi(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() || bytes.len() > 19 {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |n, b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

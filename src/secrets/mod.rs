@@ -42,7 +42,9 @@ pub struct Finding {
 
 struct Rule {
     spec: RuleSpec,
-    re: Regex,
+    /// Built-in rules compile on first use (a clean diff compiles none); rules from a
+    /// configuration compile up front, so their errors are reported.
+    re: std::sync::OnceLock<Regex>,
     path: Option<Regex>,
     allow: Vec<Regex>,
 }
@@ -145,7 +147,10 @@ impl Scanner {
         let mut always = Vec::new();
         for (i, spec) in specs.into_iter().enumerate() {
             let file = if i < builtin_count { "built-in rules" } else { gitleaks.map_or("", |g| g.0) };
-            let re = compile(file, &spec.id, &spec.regex)?;
+            let re = std::sync::OnceLock::new();
+            if i >= builtin_count {
+                let _ = re.set(compile(file, &spec.id, &spec.regex)?);
+            }
             let path = spec.path.as_deref().map(|p| compile(file, &spec.id, p)).transpose()?;
             let allow = spec.allow_regexes.iter().map(|r| compile(file, &spec.id, r)).collect::<Result<_, _>>()?;
             if spec.keywords.is_empty() {
@@ -236,9 +241,18 @@ impl Scanner {
             if rule.path.as_ref().is_some_and(|p| !p.is_match(path)) {
                 continue;
             }
-            for caps in rule.re.captures_iter(line) {
+            let re = rule.re.get_or_init(|| {
+                compile("built-in rules", &rule.spec.id, &rule.spec.regex)
+                    .expect("the built-in rules compile (a unit test compiles each)")
+            });
+            for caps in re.captures_iter(line) {
                 let Some(m) = caps.get(rule.spec.secret_group).or_else(|| caps.get(0)) else { continue };
                 let secret = m.as_str();
+                // Masked or templated values are never secrets, whatever rule matched them.
+                let lower = secret.to_ascii_lowercase();
+                if lower.contains("xxxx") || lower.contains("example") || secret.contains("****") {
+                    continue;
+                }
                 if rule.spec.warn_only && is_placeholder(secret) {
                     continue;
                 }
@@ -282,8 +296,8 @@ impl Scanner {
         }
         let mut out = text.to_string();
         for rule in &self.rules {
-            out = rule
-                .re
+            let Some(re) = rule.re.get() else { continue };
+            out = re
                 .replace_all(&out, |caps: &regex::Captures| {
                     let whole = caps.get(0).map_or("", |m| m.as_str());
                     let secret = caps.get(rule.spec.secret_group).map_or(whole, |m| m.as_str());
@@ -303,3 +317,47 @@ impl Scanner {
 
 #[cfg(test)]
 mod tests;
+
+/// Scan files and directories (recursively, skipping `.git`, binary files and files over
+/// 64 MiB). Returns the findings and how many bytes were read.
+pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> std::io::Result<(Vec<Finding>, u64)> {
+    fn walk(
+        scanner: &Scanner,
+        path: &std::path::Path,
+        shown: &str,
+        out: &mut Vec<Finding>,
+        bytes: &mut u64,
+    ) -> std::io::Result<()> {
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.is_dir() {
+            let mut entries: Vec<_> = std::fs::read_dir(path)?.filter_map(Result::ok).collect();
+            entries.sort_by_key(std::fs::DirEntry::file_name);
+            for entry in entries {
+                let name = entry.file_name();
+                if name == ".git" {
+                    continue;
+                }
+                let child = if shown.is_empty() || shown == "." {
+                    name.to_string_lossy().into_owned()
+                } else {
+                    format!("{shown}/{}", name.to_string_lossy())
+                };
+                walk(scanner, &entry.path(), &child, out, bytes)?;
+            }
+        } else if meta.is_file() && meta.len() <= 64 << 20 {
+            let data = std::fs::read(path)?;
+            if data[..data.len().min(8192)].contains(&0) {
+                return Ok(());
+            }
+            *bytes += data.len() as u64;
+            scanner.scan(shown, 1, &String::from_utf8_lossy(&data), out);
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for p in paths {
+        walk(scanner, p, &p.to_string_lossy(), &mut out, &mut bytes)?;
+    }
+    Ok((out, bytes))
+}

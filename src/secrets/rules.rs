@@ -39,14 +39,17 @@ fn rule(id: &str, description: &str, regex: &str, keywords: &[&str], group: usiz
 }
 
 pub fn builtin() -> Vec<RuleSpec> {
+    let mut aws = rule(
+        "aws-access-key-id",
+        "AWS access key id",
+        r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
+        &["akia", "asia", "abia", "acca"],
+        1,
+    );
+    // Documentation placeholders (AKIAXXXXXXXXXXXXXXXX, AKIAIOSFODNN7EXAMPLE) are low-entropy.
+    aws.entropy = Some(3.0);
     let mut rules = vec![
-        rule(
-            "aws-access-key-id",
-            "AWS access key id",
-            r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
-            &["akia", "asia", "abia", "acca"],
-            1,
-        ),
+        aws,
         rule(
             "private-key",
             "Private key",

@@ -68,6 +68,8 @@ fn generic_assignments_warn_and_placeholders_stay_quiet() {
         "DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app",
         "DATABASE_URL=postgres://app:password@localhost/app",
         "tokenizer = build_tokenizer(vocabulary_size=32000)",
+        "AWS_ACCESS_KEY_ID = \"AKIAXXXXXXXXXXXXXXXX\"",
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
     ] {
         assert!(scan(quiet).is_empty(), "{quiet:?} flagged: {:?}", scan(quiet));
     }
@@ -132,6 +134,13 @@ fn redact_text_hides_secrets_in_output() {
     let secret = format!("{}_{}", "ghp", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
     let out = s.redact_text(&format!("pushing with {secret}\nok\n"));
     assert_eq!(out, "pushing with ghp_…(40 chars)\nok\n");
+}
+
+#[test]
+fn every_builtin_rule_compiles() {
+    for rule in super::rules::builtin() {
+        assert!(super::compile("built-in rules", &rule.id, &rule.regex).is_ok(), "{}", rule.id);
+    }
 }
 
 #[test]
