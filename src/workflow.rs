@@ -140,8 +140,21 @@ impl<'r> Workflow<'r> {
             // Make the key object real, so `git notes show` and friends can resolve it.
             self.repo.write_blob(key_content(feature).as_bytes())?;
         }
+        let line = event.to_line();
+        // Notes travel to every clone: an approval note must not carry a secret there.
+        if let Some(scanner) = crate::secrets::builtin() {
+            let mut found = Vec::new();
+            scanner.scan("(event)", 1, &line, &mut found);
+            if let Some(f) = found.iter().find(|f| !f.warning) {
+                return Err(Error::blocked(format!(
+                    "refusing to record a {} ({}) in git notes",
+                    f.description, f.redacted
+                ))
+                .hint("remove the secret from the note (-m) or from the plan, and run the command again"));
+            }
+        }
         let message = format!("orchestrate: {} {}", feature, event.what.name());
-        self.repo.append_note(EVENTS_REF, key, &event.to_line(), &message)?;
+        self.repo.append_note(EVENTS_REF, key, &line, &message)?;
         Ok(event)
     }
 

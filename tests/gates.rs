@@ -538,3 +538,90 @@ fn secrets_scan_and_coverage_show_commands() {
         run.stderr
     );
 }
+
+#[test]
+fn a_secret_in_a_commit_message_or_an_approval_note_is_caught() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", &format!("chore: rotate {}", fake_aws())]);
+    let run = t.run(["gate", "--rev", "HEAD"]).code(1);
+    assert!(run.stderr.contains("(commit message):1: AWS access key id"), "{}", run.stderr);
+    t.run(["start", "x"]).ok();
+    let run = t.run(["approve", "plan", "--yes", "-m", &format!("uses {}", fake_aws())]).code(1);
+    assert!(
+        run.stderr.contains("refusing to record a AWS access key id (AKIA…(20 chars)) in git notes"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.git(["notes", "--ref=orchestrate", "list"]).is_empty());
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["state"], "awaiting-plan-approval");
+}
+
+#[test]
+fn unmeasured_changed_files_are_listed_and_can_fail() {
+    let t = python_project("min_changed = 50\n");
+    t.write("lib/extra.py", "def f():\n    return 1\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "feat: extra, outside the measured source"]);
+    let g = t.run(["gate", "--only", "coverage", "--json"]).ok().json()["gates"][0].clone();
+    assert_eq!(g["figures"]["unmeasured"], serde_json::json!(["lib/extra.py"]), "{g}");
+    assert!(
+        g["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("warning: changed files absent from the report (unmeasured): lib/extra.py"),
+        "{g}"
+    );
+    let config = t.read(".orchestrate.toml") + "unmeasured = \"fail\"\n";
+    t.write(".orchestrate.toml", &config);
+    let g = t.run(["gate", "--only", "coverage", "--json"]).code(1).json()["gates"][0].clone();
+    assert_eq!(g["verdict"], "fail", "{g}");
+}
+
+#[test]
+fn unstaged_and_untracked_work_is_byte_identical_through_a_pass_and_a_fail() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.check]\nrun = \"test -f pass-marker\"\n");
+    t.write("file.txt", "committed\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: base"]);
+    t.write("file.txt", "unstaged edit\n");
+    t.write("untracked dir/ü.txt", "untracked\n");
+    let before = snapshot(&t);
+    t.run(["gate"]).code(1);
+    assert_eq!(snapshot(&t), before, "after a failing gate");
+    t.commit_file("pass-marker", "", "chore: marker");
+    t.write("file.txt", "unstaged edit\n");
+    t.run(["gate"]).ok();
+    assert_eq!(snapshot(&t), before, "after a passing gate");
+    assert_eq!(t.git(["status", "--porcelain"]), " M file.txt\n?? \"untracked dir/\"\n");
+}
+
+#[test]
+fn cargo_test_runs_as_a_tests_gate() {
+    let t = TestRepo::new();
+    t.write("Cargo.toml", "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    t.write("src/lib.rs", "pub fn add(a: u32, b: u32) -> u32 { a + b }\n\n#[test]\nfn adds() { assert_eq!(add(2, 2), 4); }\n\n#[test]\nfn adds_zero() { assert_eq!(add(2, 0), 2); }\n");
+    t.write(".orchestrate.toml", "[gates.tests]\nrun = \"cargo test --offline --quiet\"\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "feat: tiny crate"]);
+    #[allow(clippy::disallowed_methods)]
+    let home = std::env::var("HOME").unwrap_or_default();
+    #[allow(clippy::disallowed_methods)]
+    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
+    #[allow(clippy::disallowed_methods)]
+    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
+    let target = t.root.join("target");
+    let env = [
+        ("RUSTUP_HOME", rustup.as_str()),
+        ("CARGO_HOME", cargo_home.as_str()),
+        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+    ];
+    let g = t.run_env(&env, ["gate", "--json"]).ok().json()["gates"][0].clone();
+    assert_eq!(
+        (g["figures"]["runner"].as_str(), g["figures"]["passed"].as_u64()),
+        (Some("cargo test"), Some(2)),
+        "{g}"
+    );
+}

@@ -90,6 +90,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let overrides = plan.and_then(|p| phase.and_then(|id| p.phase(id))).map(|d| &d.gates);
 
     let staged = args.stage == Some(Stage::PreCommit) && args.rev.is_none();
+    let mut judged_commit = None;
     let (tree, base) = if staged {
         let head = repo.resolve_commit("HEAD")?;
         (repo.index_tree()?, head.map(|h| repo.commit_tree(h)).transpose()?)
@@ -98,6 +99,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         let commit = repo.resolve_commit(rev)?.ok_or_else(|| {
             Error::usage(format!("`{rev}` names no commit")).hint("pass a branch, tag or commit id with --rev")
         })?;
+        judged_commit = Some(commit);
         let parent = repo.commit_parents(commit)?.first().copied();
         (repo.commit_tree(commit)?, parent.map(|p| repo.commit_tree(p)).transpose()?)
     };
@@ -139,6 +141,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         base,
         feature: feature.clone(),
         phase,
+        commit: judged_commit,
         force: args.force,
     };
     let mut progress = output::Progress::new();

@@ -203,6 +203,8 @@ pub struct Context {
     pub base: Option<ObjectId>,
     pub feature: Option<String>,
     pub phase: Option<u32>,
+    /// The commit being judged, when it is one (its message is scanned for secrets).
+    pub commit: Option<ObjectId>,
     /// Run even when evidence for this tree and configuration exists.
     pub force: bool,
 }
@@ -369,7 +371,7 @@ fn run_one(
         feature: ctx.feature.clone(),
         phase: ctx.phase,
         tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
-        output_tail: default_scanner().map_or_else(|| finished.tail.clone(), |s| s.redact_text(&finished.tail)),
+        output_tail: crate::secrets::builtin().map_or_else(|| finished.tail.clone(), |s| s.redact_text(&finished.tail)),
     };
     match finished.ending {
         runner::Ending::TimedOut => {
@@ -413,12 +415,6 @@ fn run_one(
     Ok(e)
 }
 
-/// The built-in secret rules, compiled once: for redacting gate output before it is stored.
-fn default_scanner() -> Option<&'static crate::secrets::Scanner> {
-    static SCANNER: std::sync::OnceLock<Option<crate::secrets::Scanner>> = std::sync::OnceLock::new();
-    SCANNER.get_or_init(|| crate::secrets::Scanner::new(None, std::collections::HashSet::new()).ok()).as_ref()
-}
-
 /// The secrets gate: scan what the snapshot adds over its base (added lines only), with the
 /// gitleaks configuration and baseline as they are in the snapshot itself.
 fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evidence, Error> {
@@ -449,6 +445,12 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
     for block in &repo.added_lines(ctx.base, ctx.tree)? {
         bytes += block.text.len();
         scanner.scan(&block.path, block.first_line, &block.text, &mut findings);
+    }
+    // A commit's message travels with it: scan it too.
+    if let Some(commit) = ctx.commit {
+        let message = repo.commit_message(commit)?;
+        bytes += message.len();
+        scanner.scan("(commit message)", 1, &message, &mut findings);
     }
     let blocking = findings.iter().filter(|f| !f.warning).count();
     let warnings = findings.len() - blocking;

@@ -318,6 +318,13 @@ impl Scanner {
 #[cfg(test)]
 mod tests;
 
+/// The built-in rules alone, compiled once: for redacting output and guarding what is written
+/// to notes.
+pub fn builtin() -> Option<&'static Scanner> {
+    static SCANNER: std::sync::OnceLock<Option<Scanner>> = std::sync::OnceLock::new();
+    SCANNER.get_or_init(|| Scanner::new(None, HashSet::new()).ok()).as_ref()
+}
+
 /// Scan files and directories (recursively, skipping `.git`, binary files and files over
 /// 64 MiB). Returns the findings and how many bytes were read.
 pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> std::io::Result<(Vec<Finding>, u64)> {
