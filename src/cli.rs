@@ -51,6 +51,9 @@ pub enum Command {
     Approve(cmd::approve::Args),
     Phase(cmd::phase::Args),
     Gate(cmd::gate::Args),
+    Hooks(cmd::hooks::Args),
+    #[command(hide = true)]
+    Hook(cmd::hook::Args),
     Secrets(cmd::secrets::Args),
     Coverage(cmd::coverage::Args),
     Status(cmd::status::Args),

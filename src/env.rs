@@ -41,6 +41,18 @@ pub fn tz() -> Option<String> {
     std::env::var_os("TZ").map(|v| v.to_string_lossy().into_owned())
 }
 
+/// The user's home directory, for `~/` in `core.hooksPath`.
+pub fn home() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(std::path::PathBuf::from)
+}
+
+/// `ORCHESTRATE_SKIP=gate,gate`: gates the user asks to skip (only optional ones can be).
+pub fn skip() -> Vec<String> {
+    std::env::var("ORCHESTRATE_SKIP")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
 /// `PATH`, for finding `git` with `which`.
 pub fn path() -> Option<OsString> {
     std::env::var_os("PATH")

@@ -5,12 +5,14 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod commitmsg;
 pub mod config;
 pub mod coverage;
 pub mod env;
 pub mod error;
 pub mod gates;
 pub mod git;
+pub mod hooks;
 pub mod output;
 pub mod plan;
 pub mod render;

@@ -374,16 +374,14 @@ impl Workflow<'_> {
             });
             let current = tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t))
                 && fingerprint.as_deref() == Some(run.fingerprint.as_str());
-            out.insert(
-                name.clone(),
-                if !current {
-                    "stale"
-                } else if run.verdict == "pass" {
-                    "pass"
-                } else {
-                    "fail"
-                },
-            );
+            let same_tree = tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t));
+            let state = match run.verdict.as_str() {
+                "skipped" if same_tree => "skipped",
+                _ if !current => "stale",
+                "pass" => "pass",
+                _ => "fail",
+            };
+            out.insert(name.clone(), state);
         }
         out
     }

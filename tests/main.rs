@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod gates;
+mod hooks;
 mod notes;
 mod plan_lint;
 mod refusals;

@@ -47,8 +47,9 @@ fn three_phase_loop_end_to_end() {
         assert_eq!(started["fork"], before.as_str());
 
         // Two commits of work: the approval squashes them into one.
-        t.commit_file(&format!("area{n}/a.txt"), "first\n", "wip 1");
-        t.commit_file(&format!("area{n}/b.txt"), "second\n", "wip 2");
+        // init installed the hooks: these commits pass through them (and their message lint).
+        t.commit_file(&format!("area{n}/a.txt"), "first\n", "feat(jwt-auth): first part");
+        t.commit_file(&format!("area{n}/b.txt"), "second\n", "feat(jwt-auth): second part");
         let phase_tree = t.rev(&format!("{branch}^{{tree}}"));
         let s = t.run(["status", "--json"]).ok().json();
         assert_eq!(s["features"][0]["phases"][n as usize - 1]["state"], "awaiting-review");

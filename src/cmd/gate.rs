@@ -44,6 +44,9 @@ pub struct Args {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print nothing when no gate applies (the hooks).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 #[derive(Serialize)]
@@ -116,7 +119,34 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         _ => base,
     };
 
-    let specs = gates::select(&ctx.config, args.stage, &args.only, phase, overrides)?;
+    let mut specs = gates::select(&ctx.config, args.stage, &args.only, phase, overrides)?;
+    // ORCHESTRATE_SKIP: optional gates may be skipped; the skip is recorded like a verdict.
+    let mut skipped = Vec::new();
+    for name in crate::env::skip() {
+        if let Some(spec) = specs.iter().find(|s| s.name == name) {
+            if spec.required {
+                return Err(Error::blocked(format!("gate `{name}` is required: ORCHESTRATE_SKIP cannot skip it"))
+                    .hint("only gates with `required = false` can be skipped"));
+            }
+            output::warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
+            skipped.push(name.clone());
+        }
+    }
+    specs.retain(|s| !skipped.contains(&s.name));
+    if let (Some(l), Some(p)) = (loaded.as_ref(), phase) {
+        let mut log = l.log.clone();
+        for name in &skipped {
+            let fingerprint = String::new();
+            let what = What::GateRun {
+                phase: p,
+                gate: name.clone(),
+                tree: tree.to_string(),
+                fingerprint,
+                verdict: "skipped".into(),
+            };
+            log.push(flow.record(&l.feature.name, &log, what)?);
+        }
+    }
     if specs.is_empty() {
         let what = args
             .stage
@@ -131,8 +161,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 gates: Vec::new(),
             })?);
         }
-        output::status(&what);
-        output::hint("configure gates under [gates.<name>] in .orchestrate.toml");
+        if !args.quiet {
+            output::status(&what);
+            output::hint("configure gates under [gates.<name>] in .orchestrate.toml");
+        }
         return Ok(());
     }
     let gctx = gates::Context {

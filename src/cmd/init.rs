@@ -11,7 +11,7 @@ use crate::git::{notes::EVENTS_REF, Repo};
 use crate::output;
 use crate::render::Renderer;
 
-/// Set up this repository: write .orchestrate.toml (if absent) and git's notes settings.
+/// Set up this repository: .orchestrate.toml (if absent), git's notes settings, the hooks.
 ///
 /// The configuration proposes gate commands for the project kinds it detects (cargo, pytest,
 /// npm, go) from the repository's files and the tools on PATH. An existing .orchestrate.toml is
@@ -38,6 +38,7 @@ struct Report {
     config_written: bool,
     kinds: Vec<&'static str>,
     git_config: Vec<String>,
+    hooks: Vec<crate::hooks::Change>,
 }
 
 /// Project kinds: the files that mark one, the tool it needs, and the command that tests it.
@@ -89,8 +90,29 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         true
     };
     let git_config = configure_notes(&repo)?;
+    let hooks = match super::hooks::install(&repo) {
+        Ok(changes) => changes,
+        Err(e) => {
+            output::warn(&format!("hooks not installed: {}", e.message));
+            for h in &e.hints {
+                output::hint(h);
+            }
+            Vec::new()
+        }
+    };
     if args.json {
-        return Ok(output::json(&Report { config: config::FILE.into(), config_written: written, kinds, git_config })?);
+        return Ok(output::json(&Report {
+            config: config::FILE.into(),
+            config_written: written,
+            kinds,
+            git_config,
+            hooks,
+        })?);
+    }
+    if !hooks.is_empty() {
+        let chained = hooks.iter().filter(|c| c.action == crate::hooks::Action::Chained).count();
+        let kept = if chained > 0 { format!(" ({chained} of your own kept, run first)") } else { String::new() };
+        output::status(&format!("installed hooks: {}{kept}", crate::hooks::HOOKS.join(", ")));
     }
     if written {
         let what = if kinds.is_empty() { String::new() } else { format!(" for {}", kinds.join(", ")) };

@@ -5,6 +5,8 @@ pub mod approve;
 pub mod completions;
 pub mod coverage;
 pub mod gate;
+pub mod hook;
+pub mod hooks;
 pub mod init;
 pub mod log;
 pub mod phase;
@@ -38,6 +40,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
         Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
         Command::Tour(args) => tour::run(&args),
+        Command::Hooks(args) => hooks::run(&Ctx::open(&dir)?, &args),
+        Command::Hook(args) => hook::run(&dir, &args),
         Command::Secrets(args) => secrets::run(&args),
         Command::Coverage(args) => coverage::run(&args),
         Command::Completions(args) => completions::run(&args),
@@ -67,26 +71,42 @@ impl Ctx {
         if let Some(f) = explicit {
             return Ok(f.to_string());
         }
-        let head = self.repo.head()?;
-        let branch = head.branch().map(str::to_string);
-        let mut names = Vec::new();
-        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
-            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
-            let Some(f) = state::fold(&log) else { continue };
-            if branch.as_deref().is_some_and(|b| b == f.branch || f.phases.values().any(|p| p.branch == b)) {
-                return Ok(f.name);
+        let branch = self.repo.working_branch()?;
+        if let Some(b) = &branch {
+            if let Some(f) = self.feature_of_branch(b)? {
+                return Ok(f);
             }
-            names.push(f.name);
         }
+        let mut names = self.feature_names()?;
         let on = branch.map_or_else(|| "a detached HEAD".to_string(), |b| format!("branch {b}"));
-        let mut err = Error::usage(format!("{on} belongs to no feature"));
-        err = if names.is_empty() {
+        let err = Error::usage(format!("{on} belongs to no feature"));
+        Err(if names.is_empty() {
             err.hint("start one with: git orchestrate start <feature>")
         } else {
             names.sort();
             err.hint(format!("name one with --feature: {}", names.join(", ")))
-        };
-        Err(err)
+        })
+    }
+
+    /// The feature whose integration or phase branch `branch` is.
+    pub fn feature_of_branch(&self, branch: &str) -> Result<Option<String>> {
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
+            let Some(f) = state::fold(&log) else { continue };
+            if branch == f.branch || f.phases.values().any(|p| p.branch == branch) {
+                return Ok(Some(f.name));
+            }
+        }
+        Ok(None)
+    }
+
+    fn feature_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
+            names.extend(state::fold(&log).map(|f| f.name));
+        }
+        Ok(names)
     }
 }
 

@@ -138,6 +138,18 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
     })
 }
 
+/// Run a user's own hook (kept beside ours) with git's arguments and environment, its output
+/// going straight to the terminal, `stdin` fed to it. Returns its exit code.
+pub fn run_hook(path: &Path, args: &[std::ffi::OsString], stdin: Option<&[u8]>) -> std::io::Result<i32> {
+    let mut expr = duct::cmd(path, args).unchecked();
+    expr = match stdin {
+        Some(bytes) => expr.stdin_bytes(bytes.to_vec()),
+        None => expr.stdin_null(),
+    };
+    let out = expr.run()?;
+    Ok(out.status.code().unwrap_or(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -629,6 +629,45 @@ fn parse_added(diff: &str) -> Vec<AddedBlock> {
     out
 }
 
+/// Where git runs hooks from for this repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HooksDir {
+    pub path: PathBuf,
+    /// `core.hooksPath`, as configured, when set.
+    pub configured: Option<String>,
+}
+
+impl Repo {
+    /// The hooks directory git uses: `core.hooksPath` (relative paths resolve against the work
+    /// tree's root, as git does), else the common git dir's `hooks` (shared by linked worktrees).
+    pub fn hooks_dir(&self) -> HooksDir {
+        match self.config_string("core.hooksPath").filter(|p| !p.is_empty()) {
+            Some(configured) => {
+                let expanded = match configured.strip_prefix("~/") {
+                    Some(rest) => crate::env::home().map_or_else(|| PathBuf::from(&configured), |h| h.join(rest)),
+                    None => PathBuf::from(&configured),
+                };
+                let path = if expanded.is_absolute() { expanded } else { self.workdir.join(expanded) };
+                HooksDir { path, configured: Some(configured) }
+            }
+            None => HooksDir { path: self.common_dir().join("hooks"), configured: None },
+        }
+    }
+
+    /// The branch being worked on: HEAD's, or during a rebase the branch being rebased.
+    pub fn working_branch(&self) -> Result<Option<String>> {
+        if let Head::Branch { name, .. } | Head::Unborn { name } = self.head()? {
+            return Ok(Some(name));
+        }
+        for dir in ["rebase-merge", "rebase-apply"] {
+            if let Ok(name) = std::fs::read_to_string(self.git_dir().join(dir).join("head-name")) {
+                return Ok(name.trim().strip_prefix("refs/heads/").map(str::to_string));
+            }
+        }
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod diff_tests {
     #[test]

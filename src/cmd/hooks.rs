@@ -1,0 +1,131 @@
+//! `git orchestrate hooks install|uninstall|status`: the shims that make `git commit` and
+//! `git push` gated without anyone remembering to run anything.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::git::Repo;
+use crate::hooks::{self, Action};
+use crate::output;
+
+/// Manage the git hooks (pre-commit, prepare-commit-msg, commit-msg, pre-push).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: HooksCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HooksCommand {
+    /// Install the hooks where git runs them (`core.hooksPath` honoured). A hook already there is
+    /// kept, renamed to <hook>.orchestrate-chained, and run first. Idempotent.
+    #[command(after_help = "Examples:\n  git orchestrate hooks install\n  git orchestrate hooks install --json")]
+    Install {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the hooks and put back exactly what was there before.
+    #[command(after_help = "Examples:\n  git orchestrate hooks uninstall")]
+    Uninstall {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tell, for each hook, whether git will really run it.
+    #[command(after_help = "Examples:\n  git orchestrate hooks status\n  git orchestrate hooks status --json")]
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The directory to install into, or why not.
+fn target(repo: &Repo) -> Result<std::path::PathBuf> {
+    let dir = repo.hooks_dir();
+    if let Some(configured) = &dir.configured {
+        if configured.contains(".husky") {
+            let mut lines = String::new();
+            for h in hooks::HOOKS {
+                let _ = write!(lines, "\n  .husky/{h}:  git orchestrate hook {h} \"$@\"");
+            }
+            return Err(Error::blocked(format!(
+                "core.hooksPath is {configured}, which husky manages and rewrites: hooks installed there would be lost"
+            ))
+            .hint(format!("add one line to each husky hook instead:{lines}")));
+        }
+    }
+    Ok(dir.path)
+}
+
+pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
+    let dir = target(repo)?;
+    let bin = std::env::current_exe().map_err(|e| Error::blocked(format!("cannot tell where this binary is: {e}")))?;
+    hooks::install(&dir, &bin).map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))
+}
+
+fn report(changes: &[hooks::Change], dir: &Path, json: bool) -> Result<()> {
+    if json {
+        return Ok(output::json(&serde_json::json!({ "dir": dir, "hooks": changes }))?);
+    }
+    for c in changes {
+        let what = match c.action {
+            Action::Installed => "installed",
+            Action::Updated => "up to date",
+            Action::Chained => "installed; your hook was kept and runs first",
+            Action::Removed => "removed",
+            Action::Restored => "removed; your hook is back",
+            Action::Kept => "not ours: left alone",
+            Action::Absent => "not installed",
+        };
+        output::status(&format!("{:<19} {what}", c.hook));
+    }
+    output::status(&format!("hooks directory: {}", dir.display()));
+    Ok(())
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    let repo = &ctx.repo;
+    match &args.command {
+        HooksCommand::Install { json } => {
+            let changes = install(repo)?;
+            report(&changes, &repo.hooks_dir().path, *json)
+        }
+        HooksCommand::Uninstall { json } => {
+            let dir = repo.hooks_dir().path;
+            let changes = hooks::uninstall(&dir)
+                .map_err(|e| Error::blocked(format!("removing hooks from {}: {e}", dir.display())))?;
+            report(&changes, &dir, *json)
+        }
+        HooksCommand::Status { json } => {
+            let dir = repo.hooks_dir();
+            let mut status = hooks::status(&dir.path);
+            if let Err(e) = target(repo) {
+                for s in &mut status {
+                    s.problem.get_or_insert_with(|| e.message.clone());
+                }
+            }
+            if *json {
+                return Ok(output::json(
+                    &serde_json::json!({ "dir": dir.path, "core_hooks_path": dir.configured, "hooks": status }),
+                )?);
+            }
+            let mut text = String::new();
+            for s in &status {
+                let state = if s.fires { "fires" } else { "does not fire" };
+                let chained = if s.chained { " (runs your previous hook first)" } else { "" };
+                let _ = writeln!(text, "{:<19} {state}{chained}", s.hook);
+                if let Some(p) = &s.problem {
+                    let _ = writeln!(text, "{:<19} {p}", "");
+                }
+            }
+            let _ = write!(
+                text,
+                "hooks directory: {}{}",
+                dir.path.display(),
+                dir.configured.map(|c| format!(" (core.hooksPath = {c})")).unwrap_or_default()
+            );
+            Ok(output::out(&text)?)
+        }
+    }
+}

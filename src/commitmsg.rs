@@ -1,0 +1,87 @@
+//! Conventional Commits, checked the way the commit-msg hook needs: the header, the blank line
+//! after it, and line length — with git's trailer grammar in mind (`Token: value` lines, and
+//! `BREAKING CHANGE:`/`BREAKING-CHANGE:`) and URLs exempt from the length limit. Pure.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+pub const MAX_HEADER: usize = 100;
+pub const MAX_LINE: usize = 100;
+
+/// Messages git writes itself, which are not checked.
+fn generated(header: &str) -> bool {
+    ["Merge ", "Revert \"", "fixup! ", "squash! ", "amend! ", "Initial commit"].iter().any(|p| header.starts_with(p))
+}
+
+/// The problems of a commit message (empty when it is fine). Comment lines (`#`) are ignored,
+/// as git strips them.
+pub fn lint(message: &str) -> Vec<String> {
+    static HEADER: OnceLock<Regex> = OnceLock::new();
+    static TRAILER: OnceLock<Regex> = OnceLock::new();
+    let header_re = HEADER.get_or_init(|| {
+        Regex::new(&format!(r"^(?:{})(?:\([^()\s][^()]*\))?!?: \S", crate::plan::COMMIT_TYPES.join("|")))
+            .expect("valid regex")
+    });
+    let trailer_re = TRAILER.get_or_init(|| Regex::new(r"^(?:[A-Za-z0-9-]+|BREAKING CHANGE): ").expect("valid regex"));
+    let lines: Vec<&str> = message.lines().filter(|l| !l.starts_with('#')).collect();
+    let mut problems = Vec::new();
+    let Some(header) = lines.iter().find(|l| !l.trim().is_empty()) else {
+        return vec!["the message is empty".into()];
+    };
+    if generated(header) {
+        return problems;
+    }
+    if !header_re.is_match(header) {
+        problems.push(format!(
+            "the first line must be `type(scope): subject` with a type among {}; it is `{header}`",
+            crate::plan::COMMIT_TYPES.join(", ")
+        ));
+    }
+    if header.chars().count() > MAX_HEADER {
+        problems.push(format!("the first line has {} characters; keep it to {MAX_HEADER}", header.chars().count()));
+    }
+    let start = lines.iter().position(|l| l == header).unwrap_or(0);
+    if lines.get(start + 1).is_some_and(|l| !l.trim().is_empty()) {
+        problems.push("leave a blank line between the first line and the body".into());
+    }
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let long = line.chars().count() > MAX_LINE;
+        if long && !line.contains("://") && !trailer_re.is_match(line) {
+            problems.push(format!(
+                "line {} has {} characters; wrap the body at {MAX_LINE}",
+                i + 1,
+                line.chars().count()
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lint;
+
+    #[test]
+    fn good_messages() {
+        for m in [
+            "feat(auth): add login\n",
+            "fix!: drop the old API\n\nBREAKING CHANGE: the old API is gone, and this trailer may run as long as it needs to, past any limit\n",
+            "docs: link\n\nSee https://example.com/a/very/long/path/that/goes/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on\n",
+            "chore(deps): bump\n\nSigned-off-by: A Person With A Very Long Name And An Even Longer Email Address <someone@a-very-long-domain.example.com>\n",
+            "Merge branch 'main' into feature\n",
+            "feat(x): y\n# Please enter the commit message for your changes.\n",
+        ] {
+            assert_eq!(lint(m), Vec::<String>::new(), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn bad_messages() {
+        assert!(lint("updated stuff\n")[0].starts_with("the first line must be"));
+        assert!(lint("feature: x\n")[0].starts_with("the first line must be"));
+        assert!(lint("feat(x):no space\n")[0].starts_with("the first line must be"));
+        assert_eq!(lint("feat: x\nbody right away\n"), vec!["leave a blank line between the first line and the body"]);
+        assert!(lint(&format!("feat: x\n\n{}\n", "word ".repeat(30)))[0].starts_with("line 3 has 150 characters"));
+        assert_eq!(lint("# only a comment\n"), vec!["the message is empty"]);
+    }
+}

@@ -1,0 +1,153 @@
+//! Installing the hook shims: into the directory git really runs hooks from (`core.hooksPath`
+//! honoured, linked worktrees share it), keeping any hook that was there (renamed beside it and
+//! run first), and restoring it exactly on uninstall. Knows files, not git.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// The hooks the tool installs.
+pub const HOOKS: &[&str] = &["pre-commit", "prepare-commit-msg", "commit-msg", "pre-push"];
+
+/// Marks a shim as ours (and its format version).
+pub const MARKER: &str = "git-orchestrate-hook v1";
+
+const SHIM: &str = include_str!("../hooks/shim.sh");
+
+pub fn chained_path(dir: &Path, hook: &str) -> PathBuf {
+    dir.join(format!("{hook}.orchestrate-chained"))
+}
+
+/// The shim text for `hook`, exec'ing `bin` (its absolute path, quoted for sh).
+pub fn shim(hook: &str, bin: &Path) -> String {
+    let quoted = bin.to_string_lossy().replace('\'', "'\\''");
+    SHIM.replace("__BIN__", &quoted).replace("__HOOK__", hook)
+}
+
+pub fn is_ours(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| String::from_utf8_lossy(&b[..b.len().min(512)]).contains(MARKER))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Installed,
+    Updated,
+    /// A hook of the user's was kept and is run first.
+    Chained,
+    Removed,
+    /// The user's hook is back where it was.
+    Restored,
+    /// Not ours: left alone.
+    Kept,
+    Absent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub hook: String,
+    pub action: Action,
+}
+
+fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // Write beside and rename: a hook is never seen half-written.
+    let tmp = path.with_extension("orchestrate-tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn install(dir: &Path, bin: &Path) -> std::io::Result<Vec<Change>> {
+    std::fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    for hook in HOOKS {
+        let path = dir.join(hook);
+        let chained = chained_path(dir, hook);
+        let action = if path.exists() || path.is_symlink() {
+            if is_ours(&path) {
+                Action::Updated
+            } else if chained.exists() || chained.is_symlink() {
+                // Both a foreign hook and a kept one: do not guess which wins.
+                return Err(std::io::Error::other(format!(
+                    "{} and {} both exist; move one of them away first",
+                    path.display(),
+                    chained.display()
+                )));
+            } else {
+                std::fs::rename(&path, &chained)?;
+                Action::Chained
+            }
+        } else {
+            Action::Installed
+        };
+        write_executable(&path, &shim(hook, bin))?;
+        out.push(Change { hook: (*hook).to_string(), action });
+    }
+    Ok(out)
+}
+
+pub fn uninstall(dir: &Path) -> std::io::Result<Vec<Change>> {
+    let mut out = Vec::new();
+    for hook in HOOKS {
+        let path = dir.join(hook);
+        let chained = chained_path(dir, hook);
+        let action = if is_ours(&path) {
+            std::fs::remove_file(&path)?;
+            if chained.exists() || chained.is_symlink() {
+                std::fs::rename(&chained, &path)?;
+                Action::Restored
+            } else {
+                Action::Removed
+            }
+        } else if path.exists() {
+            Action::Kept
+        } else {
+            Action::Absent
+        };
+        out.push(Change { hook: (*hook).to_string(), action });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct HookStatus {
+    pub hook: String,
+    pub installed: bool,
+    pub chained: bool,
+    pub executable: bool,
+    /// Whether git will run our shim for this hook.
+    pub fires: bool,
+    pub problem: Option<String>,
+}
+
+pub fn status(dir: &Path) -> Vec<HookStatus> {
+    use std::os::unix::fs::PermissionsExt;
+    HOOKS
+        .iter()
+        .map(|hook| {
+            let path = dir.join(hook);
+            let installed = is_ours(&path);
+            let executable = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            let chained = chained_path(dir, hook).exists();
+            let problem = if !path.exists() {
+                Some("not installed: git orchestrate hooks install".to_string())
+            } else if !installed {
+                Some("another tool's hook is here; `hooks install` keeps it and runs it first".to_string())
+            } else if !executable {
+                Some(format!("not executable, git skips it: chmod +x {}", path.display()))
+            } else {
+                None
+            };
+            HookStatus {
+                hook: (*hook).to_string(),
+                installed,
+                chained,
+                executable,
+                fires: installed && executable,
+                problem,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,193 @@
+//! Hooks on real `git commit` and `git push`: installed, chained, restored, honouring
+//! core.hooksPath, gating phase branches and staying silent elsewhere.
+
+use crate::common::TestRepo;
+
+fn aws() -> String {
+    format!("{}{}", "AKIA", "Z7QW4R2T5Y6U3I2O")
+}
+
+/// A repository with hooks installed, a secrets gate, and phase 1 of `x` started.
+fn on_phase() -> TestRepo {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n", "chore: gates");
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    t
+}
+
+fn files(t: &TestRepo) -> Vec<(String, Vec<u8>)> {
+    ["README.md", "notes dir/ü.txt"].iter().map(|p| (p.to_string(), std::fs::read(t.dir.join(p)).unwrap())).collect()
+}
+
+#[test]
+fn off_feature_branches_are_not_touched() {
+    let t = TestRepo::new();
+    t.run(["init"]).ok();
+    let status = t.run(["hooks", "status"]).ok().stdout;
+    assert!(status.contains("pre-commit          fires"), "{status}");
+    t.write("a.txt", &format!("not a feature: {}\n", aws()));
+    t.git(["add", "a.txt"]);
+    let run = t.git_try(["commit", "-m", "whatever, not conventional"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "", "nothing at all on a branch with nothing to do");
+}
+
+#[test]
+fn a_secret_is_blocked_at_commit_and_the_work_tree_is_intact() {
+    let t = on_phase();
+    t.write("README.md", "hello\nunstaged edit\n");
+    t.write("notes dir/ü.txt", "untracked\n");
+    let before = files(&t);
+    t.write("area1/config.py", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "area1/config.py"]);
+    let head = t.rev("HEAD");
+    let run = t.git_try(["commit", "-m", "feat(x): config"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("secrets: area1/config.py:1: AWS access key id"), "{}", run.stderr);
+    assert!(!run.stderr.contains(&aws()));
+    assert_eq!(t.rev("HEAD"), head, "nothing was committed");
+    assert_eq!(files(&t), before, "unstaged and untracked work is byte-identical");
+    assert_eq!(t.git(["diff", "--cached", "--name-only"]), "area1/config.py\n", "the staged change stays staged");
+    // The fix goes through.
+    t.write("area1/config.py", "KEY = os.environ[\"KEY\"]\n");
+    t.git(["add", "area1/config.py"]);
+    let run = t.git_try(["commit", "-m", "feat(x): config from the environment"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(files(&t), before);
+}
+
+#[test]
+fn commit_all_is_judged_on_gits_temporary_index() {
+    let t = on_phase();
+    t.commit_file("area1/settings.py", "KEY = None\n", "feat(x): settings");
+    t.write("area1/settings.py", &format!("KEY = \"{}\"\n", aws()));
+    let run = t.git_try(["commit", "-a", "-m", "feat(x): key"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
+    let run = t.git_try(["commit", "-m", "feat(x): key", "--", "area1/settings.py"]);
+    assert_ne!(run.code, 0, "git commit <paths> too: {}", run.stderr);
+}
+
+#[test]
+fn messages_are_generated_and_linted() {
+    let t = on_phase();
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    // No -m: the message comes from the phase's template (GIT_EDITOR=: keeps it as is).
+    let run = t.git_try(["commit", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(t.git(["log", "-1", "--format=%s"]).trim(), "feat(x): database schema");
+    t.write("area1/b.txt", "b\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "updated stuff"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("the first line must be `type(scope): subject`"), "{}", run.stderr);
+    let run = t.git_try(["commit", "-m", &format!("feat(x): token {}", aws())]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("AWS access key id (AKIA…(20 chars))"), "{}", run.stderr);
+    let run = t.git_try(["commit", "-m", "feat(x): b"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn an_existing_hook_keeps_running_and_comes_back_on_uninstall() {
+    let t = TestRepo::new();
+    let hook = t.dir.join(".git/hooks/pre-commit");
+    let original = "#!/bin/sh\necho mine >> \"$(git rev-parse --git-dir)/mine.log\"\n";
+    std::fs::write(&hook, original).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let changes = t.run(["hooks", "install", "--json"]).ok().json();
+    assert_eq!(changes["hooks"][0], serde_json::json!({"hook": "pre-commit", "action": "chained"}));
+    t.commit_file("a.txt", "a\n", "chore: a");
+    assert_eq!(std::fs::read_to_string(t.dir.join(".git/mine.log")).unwrap(), "mine\n", "the user's hook ran");
+    // Install again: idempotent, the kept hook is not lost.
+    t.run(["hooks", "install"]).ok();
+    assert!(t.run(["hooks", "status"]).ok().stdout.contains("runs your previous hook first"));
+    t.run(["hooks", "uninstall"]).ok();
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original, "restored byte for byte");
+    assert!(!t.dir.join(".git/hooks/pre-commit.orchestrate-chained").exists());
+    for h in ["commit-msg", "pre-push", "prepare-commit-msg"] {
+        assert!(!t.dir.join(".git/hooks").join(h).exists(), "{h} removed");
+    }
+}
+
+#[test]
+fn a_failing_chained_hook_still_blocks() {
+    let t = TestRepo::new();
+    let hook = t.dir.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho 'lint failed' >&2\nexit 3\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    t.run(["hooks", "install"]).ok();
+    t.write("a.txt", "a\n");
+    t.git(["add", "a.txt"]);
+    let run = t.git_try(["commit", "-m", "chore: a"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("lint failed") && run.stderr.contains("your own pre-commit hook"), "{}", run.stderr);
+}
+
+#[test]
+fn core_hooks_path_is_honoured_or_refused() {
+    let t = TestRepo::new();
+    t.git(["config", "core.hooksPath", "tools/hooks"]);
+    let run = t.run(["hooks", "install", "--json"]).ok().json();
+    assert!(run["dir"].as_str().unwrap().ends_with("tools/hooks"), "{run}");
+    assert!(t.dir.join("tools/hooks/pre-commit").exists());
+    assert!(t.run(["hooks", "status"]).ok().stdout.contains("(core.hooksPath = tools/hooks)"));
+    // husky rewrites its directory: refused, with what to do instead.
+    t.git(["config", "core.hooksPath", ".husky/_"]);
+    let run = t.run(["hooks", "install"]).code(1);
+    assert!(run.stderr.contains("core.hooksPath is .husky/_, which husky manages"), "{}", run.stderr);
+    assert!(run.stderr.contains(".husky/pre-commit:  git orchestrate hook pre-commit \"$@\""), "{}", run.stderr);
+}
+
+#[test]
+fn linked_worktrees_share_the_hooks() {
+    let t = on_phase();
+    let wt = t.root.join("second tree");
+    t.git(["worktree", "add", "-q", wt.to_str().unwrap(), "orchestrate/x/main"]);
+    t.git_in(&wt, ["switch", "-q", "-c", "scratch"]);
+    std::fs::write(wt.join("b.txt"), "b\n").unwrap();
+    t.git_in(&wt, ["add", "b.txt"]);
+    let out = t.command("git", &wt).args(["commit", "-q", "-m", "anything goes off-feature"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // On the phase branch checked out here, the hook fires in the other worktree too.
+    t.write("area1/k.py", &format!("K = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    assert_ne!(t.git_try(["commit", "-m", "feat(x): k"]).code, 0);
+}
+
+#[test]
+fn an_approved_phase_takes_no_more_commits_and_skips_are_recorded() {
+    let t = TestRepo::new();
+    t.commit_file(
+        ".orchestrate.toml",
+        "[gates.lint]\nrun = \"false\"\nstage = \"pre-commit\"\nrequired = false\n\n[gates.secrets]\n",
+        "chore: gates",
+    );
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    t.write("area1/a", "a\n");
+    t.git(["add", "-A"]);
+    let run = t.run_env(&[("ORCHESTRATE_SKIP", "lint")], ["gate", "--stage", "pre-commit"]).ok();
+    assert!(run.stderr.contains("skipping gate lint (ORCHESTRATE_SKIP); the skip is recorded"), "{}", run.stderr);
+    assert!(t.events("x").iter().any(|e| e["event"] == "gate-run" && e["verdict"] == "skipped" && e["gate"] == "lint"));
+    let run = t.run_env(&[("ORCHESTRATE_SKIP", "secrets")], ["gate", "--stage", "pre-commit"]).code(1);
+    assert!(run.stderr.contains("gate `secrets` is required: ORCHESTRATE_SKIP cannot skip it"), "{}", run.stderr);
+    t.git(["commit", "-q", "-m", "feat(x): a"]);
+    t.run(["approve", "phase", "--yes"]).ok();
+    t.git(["switch", "-q", "orchestrate/x/1-database-schema"]);
+    t.write("area1/late", "late\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "feat(x): late"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("phase 1 of x is approved and squashed"), "{}", run.stderr);
+}
