@@ -191,3 +191,69 @@ fn an_approved_phase_takes_no_more_commits_and_skips_are_recorded() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("phase 1 of x is approved and squashed"), "{}", run.stderr);
 }
+
+/// `on_phase` with a bare remote named origin.
+fn with_remote() -> TestRepo {
+    let t = on_phase();
+    let remote = t.root.join("remote.git");
+    t.git(["init", "-q", "--bare", remote.to_str().unwrap()]);
+    t.git(["remote", "add", "origin", remote.to_str().unwrap()]);
+    t.git(["push", "-q", "origin", "main"]);
+    t
+}
+
+#[test]
+fn no_verify_is_caught_at_push_until_the_commit_is_gated() {
+    let t = with_remote();
+    t.commit_file("area1/ok.txt", "fine\n", "feat(x): gated commit");
+    t.write("area1/skipped.txt", "not gated\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): skipped the hooks"]);
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/1-database-schema"]);
+    assert_ne!(run.code, 0, "the push is refused");
+    assert!(run.stderr.contains("has no passing `secrets` evidence: was it made with --no-verify?"), "{}", run.stderr);
+    let short = t.rev("HEAD")[..10].to_string();
+    assert!(run.stderr.contains(&format!("git orchestrate gate --rev {short} --stage pre-commit")), "{}", run.stderr);
+    // Gating the commit records its evidence; the push goes through.
+    t.run(["gate", "--rev", &short, "--stage", "pre-commit"]).ok();
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/1-database-schema"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn pre_push_runs_the_push_gates_and_guards_the_base() {
+    let t = TestRepo::new();
+    t.commit_file(
+        ".orchestrate.toml",
+        "[gates.secrets]\n\n[gates.slowcheck]\nrun = \"test -f area1/ready\"\nstage = \"pre-push\"\n",
+        "chore: gates",
+    );
+    t.run(["hooks", "install"]).ok();
+    let remote = t.root.join("remote.git");
+    t.git(["init", "-q", "--bare", remote.to_str().unwrap()]);
+    t.git(["remote", "add", "origin", remote.to_str().unwrap()]);
+    t.git(["push", "-q", "origin", "main"]);
+    t.started_and_approved("x", 1);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/work", "w\n", "feat(x): work");
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/1-database-schema"]);
+    assert_ne!(run.code, 0, "the pre-push gate fails");
+    assert!(run.stderr.contains("gate slowcheck did not pass"), "{}", run.stderr);
+    t.commit_file("area1/ready", "r\n", "feat(x): ready");
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/1-database-schema"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Deleting a branch pushes no commit: allowed.
+    let run = t.git_try(["push", "-q", "origin", "--delete", "orchestrate/x/1-database-schema"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The feature's commits may not reach main before finish.
+    t.run(["approve", "phase", "--yes"]).ok();
+    t.git(["switch", "-q", "main"]);
+    t.git(["merge", "-q", "--ff-only", "orchestrate/x/main"]);
+    let run = t.git_try(["push", "-q", "origin", "main"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("this push brings feature x into main, and the feature is not finished"),
+        "{}",
+        run.stderr
+    );
+}

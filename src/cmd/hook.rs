@@ -43,9 +43,17 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
             )));
         }
     }
+    let config = super::load_config(repo.workdir())?;
+    if args.hook == "pre-push" {
+        let remote = args.args.first().map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
+        return pre_push(
+            &Ctx { repo, config },
+            &remote,
+            &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()),
+        );
+    }
     // Fast exit: only branches that can belong to a feature go further.
     let Some(branch) = repo.working_branch()? else { return Ok(()) };
-    let config = super::load_config(repo.workdir())?;
     let prefixes = [&config.branches.integration, &config.branches.phase]
         .map(|p| p.split('{').next().unwrap_or_default().to_string());
     if !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
@@ -57,7 +65,6 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         "pre-commit" => pre_commit(&ctx, &feature, &branch),
         "commit-msg" => commit_msg(&args.args),
         "prepare-commit-msg" => prepare_commit_msg(&ctx, &feature, &branch, &args.args),
-        "pre-push" => Ok(()),
         other => {
             Err(Error::usage(format!("unknown hook `{other}`"))
                 .hint(format!("hooks: {}", crate::hooks::HOOKS.join(", "))))
@@ -140,4 +147,102 @@ fn prepare_commit_msg(ctx: &Ctx, feature: &str, branch: &str, args: &[OsString])
     let header = subject.lines().next().unwrap_or_default();
     std::fs::write(file, format!("{header}\n\n{current}"))
         .map_err(|e| Error::blocked(format!("cannot write the commit message: {e}")))
+}
+
+/// pre-push: for each ref git is about to push (stdin: `<local ref> <local sha> <remote ref>
+/// <remote sha>`), every new commit of a feature must carry passing pre-commit evidence for its
+/// tree (which catches `git commit --no-verify`), the pre-push gates run on the pushed tip, and
+/// a feature's commits may not reach its base before the feature is finished.
+fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+    let repo = &ctx.repo;
+    let flow = ctx.workflow();
+    let mut features = None;
+    for line in stdin.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [local_ref, local_sha, remote_ref, remote_sha] = parts[..] else { continue };
+        if local_sha == ZERO {
+            continue; // a deletion pushes no commit
+        }
+        let features = match &features {
+            Some(f) => f,
+            None => features.insert(flow.overview()?),
+        };
+        let branch = local_ref.strip_prefix("refs/heads/").unwrap_or(local_ref);
+        let target = remote_ref.strip_prefix("refs/heads/").unwrap_or(remote_ref);
+        let owner = features
+            .iter()
+            .find(|f| f.branch == branch || f.phases.iter().any(|p| p.branch == branch && p.fork.is_some()));
+        let into_base: Vec<_> = features.iter().filter(|f| f.base == target).collect();
+        if owner.is_none() && into_base.is_empty() {
+            continue;
+        }
+        // The commits the remote does not have yet.
+        let mut rev_list = repo.cli().args(["rev-list", local_sha, "--not"]);
+        rev_list = if remote_sha == ZERO {
+            rev_list.args([format!("--remotes={remote}")])
+        } else {
+            rev_list.args([remote_sha])
+        };
+        let new: Vec<String> = rev_list.read()?.lines().map(str::to_string).collect();
+        for f in into_base {
+            let loaded = flow.load(&f.name)?;
+            let theirs: Vec<&str> = std::iter::once(loaded.feature.created_commit.as_str())
+                .chain(loaded.feature.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
+                .collect();
+            if new.iter().any(|c| theirs.contains(&c.as_str())) {
+                return Err(Error::blocked(format!(
+                    "this push brings feature {} into {target}, and the feature is not finished",
+                    f.name
+                ))
+                .hint("a person finishes a feature (its final gates and approval) before it reaches its base"));
+            }
+        }
+        let Some(feature) = owner else { continue };
+        let loaded = flow.load(&feature.name)?;
+        let made_by_us: Vec<&str> = std::iter::once(loaded.feature.created_commit.as_str())
+            .chain(loaded.feature.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
+            .collect();
+        let phase = feature.phases.iter().find(|p| p.branch == branch).map(|p| p.id);
+        let overrides =
+            loaded.plan.as_ref().ok().and_then(|(plan, _)| phase.and_then(|id| plan.phase(id))).map(|d| &d.gates);
+        let required: Vec<_> = crate::gates::select(&ctx.config, Some(Stage::PreCommit), &[], phase, overrides)?
+            .into_iter()
+            .filter(|s| s.required)
+            .collect();
+        for commit in new.iter().filter(|c| !made_by_us.contains(&c.as_str())) {
+            let id = crate::git::ObjectId::from_hex(commit.as_bytes())
+                .map_err(|_| Error::blocked(format!("bad commit id {commit}")))?;
+            if repo.commit_parents(id)?.len() > 1 {
+                continue; // merges are judged through their parents
+            }
+            let tree = repo.commit_tree(id)?;
+            for spec in &required {
+                let passed =
+                    crate::gates::cached(repo, tree, spec)?.is_some_and(|e| e.verdict == crate::gates::Verdict::Pass);
+                if !passed {
+                    let short = &commit[..commit.len().min(10)];
+                    return Err(Error::blocked(format!(
+                        "commit {short} on {branch} has no passing `{}` evidence: was it made with --no-verify?",
+                        spec.name
+                    ))
+                    .hint(format!(
+                        "gate it now: git orchestrate gate --rev {short} --stage pre-commit; then push again"
+                    )));
+                }
+            }
+        }
+        let gate_args = super::gate::Args {
+            stage: Some(Stage::PrePush),
+            only: Vec::new(),
+            rev: Some(local_sha.to_string()),
+            phase,
+            feature: Some(feature.name.clone()),
+            force: false,
+            json: false,
+            quiet: true,
+        };
+        super::gate::run(ctx, &gate_args)?;
+    }
+    Ok(())
 }
