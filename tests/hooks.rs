@@ -257,3 +257,39 @@ fn pre_push_runs_the_push_gates_and_guards_the_base() {
         run.stderr
     );
 }
+
+#[test]
+fn the_scope_gate_keeps_a_phase_to_its_paths() {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n\n[gates.scope]\n", "chore: gates");
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    // Phase 1 may touch area1/**; its own plan folder is always fine.
+    t.write("area1/deep/ok.txt", "ok\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "feat(x): in scope"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    t.write("area2/not-mine.txt", "no\n");
+    t.write("README.md", "changed\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "feat(x): out of scope"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("scope: outside the phase's paths (area1/**): README.md, area2/not-mine.txt"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn scope_patterns() {
+    use git_orchestrate::gates::in_scope;
+    let p = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert!(in_scope("app/models/user.py", &p(&["app/models/**"])));
+    assert!(in_scope("src/lib.rs", &p(&["src/*.rs"])));
+    assert!(!in_scope("src/sub/lib.rs", &p(&["src/*.rs"])), "* stays in its directory");
+    assert!(in_scope("docs/a/b.md", &p(&["docs"])), "a plain directory covers what is below it");
+    assert!(!in_scope("docs2/a.md", &p(&["docs"])));
+    assert!(in_scope("dir with space/ü.txt", &p(&["dir with space/**"])));
+}

@@ -174,6 +174,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         feature: feature.clone(),
         phase,
         commit: judged_commit,
+        scope: plan.and_then(|p| phase.and_then(|id| p.phase(id))).map(|d| d.paths.clone()),
         force: args.force,
     };
     let mut progress = output::Progress::new();

@@ -43,6 +43,7 @@ pub enum Kind {
     Metric,
     Scanner,
     Secrets,
+    Scope,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +96,7 @@ impl Spec {
             "tests" => "tests",
             "coverage" => "coverage",
             "secrets" => "secrets",
+            "scope" => "scope",
             _ if config.scanner.is_some() => "scanner",
             _ => "command",
         }) {
@@ -104,9 +106,10 @@ impl Spec {
             "metric" => Kind::Metric,
             "scanner" => Kind::Scanner,
             "secrets" => Kind::Secrets,
+            "scope" => Kind::Scope,
             other => {
                 return Err(err(format!(
-                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets)"
+                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets, scope)"
                 )));
             }
         };
@@ -139,7 +142,7 @@ impl Spec {
                 return Err(err("a metric gate needs `min`, `max`, or both".into()));
             }
         }
-        if kind != Kind::Secrets && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if !matches!(kind, Kind::Secrets | Kind::Scope) && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
@@ -150,7 +153,11 @@ impl Spec {
                 return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
             }
         }
-        let stage = config.stage.unwrap_or(if kind == Kind::Secrets { Stage::PreCommit } else { Stage::PrePush });
+        let stage = config.stage.unwrap_or(if matches!(kind, Kind::Secrets | Kind::Scope) {
+            Stage::PreCommit
+        } else {
+            Stage::PrePush
+        });
         let required = config.required.unwrap_or(true);
         let timeout = Duration::from_secs(config.timeout.unwrap_or(1800));
         let canonical = serde_json::to_string(&(kind, &config)).expect("gate config serializes");
@@ -205,6 +212,8 @@ pub struct Context {
     pub phase: Option<u32>,
     /// The commit being judged, when it is one (its message is scanned for secrets).
     pub commit: Option<ObjectId>,
+    /// The paths the phase may touch (from the plan), for the scope gate.
+    pub scope: Option<Vec<String>>,
     /// Run even when evidence for this tree and configuration exists.
     pub force: bool,
 }
@@ -288,8 +297,12 @@ pub fn run(
                 continue;
             }
         }
-        if spec.kind == Kind::Secrets {
-            let evidence = secrets_gate(repo, spec, ctx, &by)?;
+        if matches!(spec.kind, Kind::Secrets | Kind::Scope) {
+            let evidence = if spec.kind == Kind::Secrets {
+                secrets_gate(repo, spec, ctx, &by)?
+            } else {
+                scope_gate(repo, spec, ctx, &by)?
+            };
             repo.append_note(
                 EVIDENCE_REF,
                 ctx.tree,
@@ -399,7 +412,7 @@ fn run_one(
         }
         Kind::Tests => judge_tests(spec, &finished, code, &mut e),
         Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
-        Kind::Secrets => unreachable!("the secrets gate runs no command"),
+        Kind::Secrets | Kind::Scope => unreachable!("built-in gates run no command"),
         Kind::Metric | Kind::Scanner => {
             match fresh_report(dir, spec.config.report.as_deref().unwrap_or_default(), &finished, report_was_there) {
                 Err((summary, reason)) => {
@@ -493,6 +506,76 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
         tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
         output_tail: String::new(),
     })
+}
+
+/// Whether `path` is inside one of the phase's path patterns (`*` stays within a directory,
+/// `**` crosses them; a plain path covers the directory below it).
+pub fn in_scope(path: &str, patterns: &[String]) -> bool {
+    use gix::bstr::ByteSlice;
+    let mode = gix::glob::wildmatch::Mode::NO_MATCH_SLASH_LITERAL;
+    patterns.iter().any(|p| {
+        let p = p.trim_end_matches('/');
+        gix::glob::wildmatch(p.as_bytes().as_bstr(), path.as_bytes().as_bstr(), mode)
+            || (!p.contains(['*', '?', '[']) && path.starts_with(&format!("{p}/")))
+    })
+}
+
+/// The scope gate: on a phase, every file the change touches is one the plan lists for it (the
+/// feature's own `plans/<feature>/` is always in scope).
+fn scope_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evidence, Error> {
+    let start = std::time::Instant::now();
+    let mut e = Evidence {
+        gate: spec.name.clone(),
+        kind: Kind::Scope,
+        tree: ctx.tree.to_string(),
+        fingerprint: spec.fingerprint.clone(),
+        verdict: Verdict::Pass,
+        summary: String::new(),
+        reasons: Vec::new(),
+        figures: BTreeMap::new(),
+        command: None,
+        exit_code: None,
+        duration_ms: 0,
+        stage: ctx.stage,
+        ts: jiff::Timestamp::now()
+            .round(jiff::Unit::Millisecond)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
+        by: by.to_string(),
+        feature: ctx.feature.clone(),
+        phase: ctx.phase,
+        tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
+        output_tail: String::new(),
+    };
+    match (&ctx.scope, ctx.base) {
+        (None, _) => e.summary = "not on a phase".into(),
+        (Some(paths), _) if paths.is_empty() => {
+            e.summary = "the plan lists no paths".into();
+            e.reasons.push("note: list the phase's `paths` in the plan so its scope can be checked".into());
+        }
+        (Some(_), None) => e.summary = "nothing to compare with".into(),
+        (Some(paths), Some(base)) => {
+            let own = ctx.feature.as_ref().map(|f| format!("plans/{f}/"));
+            let changed = repo.changed_files(base, ctx.tree)?;
+            let outside: Vec<&String> = changed
+                .iter()
+                .filter(|f| !own.as_ref().is_some_and(|o| f.starts_with(o.as_str())) && !in_scope(f, paths))
+                .collect();
+            e.figures.insert("files".into(), changed.len().into());
+            e.summary = format!("{} of {} files outside", outside.len(), changed.len());
+            if !outside.is_empty() {
+                e.verdict = Verdict::Fail;
+                e.reasons.push(format!(
+                    "outside the phase's paths ({}): {}",
+                    paths.join(", "),
+                    outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+                e.figures.insert("outside".into(), outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().into());
+            }
+        }
+    }
+    e.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(e)
 }
 
 #[derive(Deserialize)]

@@ -578,6 +578,16 @@ impl Repo {
         Ok(parse_added(&diff))
     }
 
+    /// Paths added, modified or deleted from tree `base` to tree `tree`.
+    pub fn changed_files(&self, base: ObjectId, tree: ObjectId) -> Result<Vec<String>> {
+        let out = self
+            .cli()
+            .args(["diff", "--name-only", "-z", "--no-renames"])
+            .args([base.to_string(), tree.to_string()])
+            .read()?;
+        Ok(out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect())
+    }
+
     /// The content of the file at `path` in `tree`, if there is one.
     pub fn tree_blob(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         let tree = self.repo.find_tree(tree).ctx(|| format!("reading tree {tree}"))?;
