@@ -1,8 +1,34 @@
 #!/bin/sh
-# git-orchestrate-hook v1 — installed by `git orchestrate hooks install`.
+# git-orchestrate-hook v2 — installed by `git orchestrate hooks install`.
 # `git orchestrate hooks uninstall` removes it and restores the hook that was here before
-# (kept beside it as __HOOK__.orchestrate-chained, and run first by git-orchestrate).
+# (kept beside it as __HOOK__.orchestrate-chained, and run first).
 bin='__BIN__'
+fast=__FAST__
+chained="$0.orchestrate-chained"
+
+# Fast path, in sh alone: a commit on a branch outside the feature prefixes has nothing to do.
+# Anything unusual (detached HEAD during a rebase, a configuration newer than this file, a
+# push) goes to the binary, which decides for itself.
+# (`-nt` is not POSIX, but dash, bash, busybox ash and macOS sh all have it; `find -newer`
+# would cost a process on every commit.)
+# shellcheck disable=SC3013
+if [ "$fast" = yes ] && [ ! .orchestrate.toml -nt "$0" ]; then
+    gd=${GIT_DIR:-.git}
+    if [ -f "$gd" ]; then
+        read -r gd < "$gd" && gd=${gd#gitdir: }
+    fi
+    head=
+    [ -r "$gd/HEAD" ] && read -r head < "$gd/HEAD"
+    case "$head" in
+        ref:\ refs/heads/__PREFIXES__) ;;
+        ref:\ refs/heads/*)
+            if [ -x "$chained" ]; then
+                "$chained" "$@" || exit $?
+            fi
+            exit 0 ;;
+    esac
+fi
+
 if [ ! -x "$bin" ]; then
     bin=$(command -v git-orchestrate 2>/dev/null) || {
         echo "error: git-orchestrate is not installed any more (was: __BIN__)" >&2

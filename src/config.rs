@@ -65,6 +65,17 @@ impl Branches {
         self.integration.replace("{feature}", feature)
     }
 
+    /// The literal beginnings of every feature branch name (up to the first placeholder).
+    pub fn prefixes(&self) -> Vec<String> {
+        let mut out: Vec<String> = [&self.integration, &self.phase]
+            .iter()
+            .map(|p| p.split('{').next().unwrap_or_default().to_string())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub fn phase(&self, feature: &str, phase: u32, slug: &str) -> String {
         self.phase.replace("{feature}", feature).replace("{phase}", &phase.to_string()).replace("{slug}", slug)
     }

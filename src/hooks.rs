@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const HOOKS: &[&str] = &["pre-commit", "prepare-commit-msg", "commit-msg", "pre-push"];
 
 /// Marks a shim as ours (and its format version).
-pub const MARKER: &str = "git-orchestrate-hook v1";
+pub const MARKER: &str = "git-orchestrate-hook v";
 
 const SHIM: &str = include_str!("../hooks/shim.sh");
 
@@ -18,10 +18,28 @@ pub fn chained_path(dir: &Path, hook: &str) -> PathBuf {
     dir.join(format!("{hook}.orchestrate-chained"))
 }
 
-/// The shim text for `hook`, exec'ing `bin` (its absolute path, quoted for sh).
-pub fn shim(hook: &str, bin: &Path) -> String {
+/// The shim text for `hook`, exec'ing `bin` (its absolute path, quoted for sh). `prefixes` are
+/// the literal starts of feature branch names: commits on other branches end in the shim.
+pub fn shim(hook: &str, bin: &Path, prefixes: &[String]) -> String {
     let quoted = bin.to_string_lossy().replace('\'', "'\\''");
-    SHIM.replace("__BIN__", &quoted).replace("__HOOK__", hook)
+    // A sh `case` pattern: each prefix, glob characters escaped, followed by anything.
+    let pattern = prefixes
+        .iter()
+        .map(|p| {
+            let escaped: String = p
+                .chars()
+                .map(|c| if "*?[]\\|()'\" $`;&<> ".contains(c) { format!("\\{c}") } else { c.to_string() })
+                .collect();
+            format!("{escaped}*")
+        })
+        .collect::<Vec<_>>()
+        .join("|ref:\\ refs/heads/");
+    // Pushes can carry feature branches from anywhere; an empty prefix matches every branch.
+    let fast = hook != "pre-push" && !prefixes.iter().any(String::is_empty);
+    SHIM.replace("__BIN__", &quoted)
+        .replace("__HOOK__", hook)
+        .replace("__PREFIXES__", &pattern)
+        .replace("__FAST__", if fast { "yes" } else { "no" })
 }
 
 pub fn is_ours(path: &Path) -> bool {
@@ -58,7 +76,7 @@ fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-pub fn install(dir: &Path, bin: &Path) -> std::io::Result<Vec<Change>> {
+pub fn install(dir: &Path, bin: &Path, prefixes: &[String]) -> std::io::Result<Vec<Change>> {
     std::fs::create_dir_all(dir)?;
     let mut out = Vec::new();
     for hook in HOOKS {
@@ -81,7 +99,12 @@ pub fn install(dir: &Path, bin: &Path) -> std::io::Result<Vec<Change>> {
         } else {
             Action::Installed
         };
-        write_executable(&path, &shim(hook, bin))?;
+        let text = shim(hook, bin, prefixes);
+        if action == Action::Updated && std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            out.push(Change { hook: (*hook).to_string(), action });
+            continue;
+        }
+        write_executable(&path, &text)?;
         out.push(Change { hook: (*hook).to_string(), action });
     }
     Ok(out)

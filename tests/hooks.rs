@@ -130,7 +130,15 @@ fn a_failing_chained_hook_still_blocks() {
     t.git(["add", "a.txt"]);
     let run = t.git_try(["commit", "-m", "chore: a"]);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("lint failed") && run.stderr.contains("your own pre-commit hook"), "{}", run.stderr);
+    assert!(run.stderr.contains("lint failed"), "{}", run.stderr);
+    // On a feature branch the binary runs it, and says whose hook failed.
+    t.git(["reset", "-q"]);
+    t.started_and_approved("x", 1);
+    t.write("b.txt", "b\n");
+    t.git(["add", "b.txt"]);
+    let run = t.git_try(["commit", "-m", "chore: b"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("your own pre-commit hook"), "{}", run.stderr);
 }
 
 #[test]
@@ -292,4 +300,23 @@ fn scope_patterns() {
     assert!(in_scope("docs/a/b.md", &p(&["docs"])), "a plain directory covers what is below it");
     assert!(!in_scope("docs2/a.md", &p(&["docs"])));
     assert!(in_scope("dir with space/ü.txt", &p(&["dir with space/**"])));
+}
+
+#[test]
+fn a_changed_configuration_goes_through_the_binary_and_refreshes_the_shims() {
+    let t = TestRepo::new();
+    t.run(["hooks", "install"]).ok();
+    let shim = t.dir.join(".git/hooks/pre-commit");
+    assert!(std::fs::read_to_string(&shim).unwrap().contains("refs/heads/orchestrate/*"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    t.write(
+        ".orchestrate.toml",
+        "[branches]\nintegration = \"work/{feature}/main\"\nphase = \"work/{feature}/{phase}-{slug}\"\n",
+    );
+    t.git(["add", "-A"]);
+    t.git(["switch", "-q", "-c", "work/x/main"]);
+    let run = t.git_try(["commit", "-q", "-m", "chore: new layout"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&shim).unwrap();
+    assert!(text.contains("refs/heads/work/*") && !text.contains("refs/heads/orchestrate/*"), "{text}");
 }

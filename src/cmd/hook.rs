@@ -54,9 +54,16 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     }
     // Fast exit: only branches that can belong to a feature go further.
     let Some(branch) = repo.working_branch()? else { return Ok(()) };
-    let prefixes = [&config.branches.integration, &config.branches.phase]
-        .map(|p| p.split('{').next().unwrap_or_default().to_string());
-    if !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
+    // A configuration newer than the shims sends every commit here; refresh them (they bake the
+    // branch prefixes in) so the next commit takes the fast path again.
+    let dir = repo.hooks_dir().path;
+    if crate::hooks::is_ours(&dir.join(&args.hook)) {
+        let modified = |f: &std::path::Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
+        if modified(&repo.workdir().join(crate::config::FILE)) > modified(&dir.join(&args.hook)) {
+            let _ = super::hooks::install(&repo);
+        }
+    }
+    if !config.branches.prefixes().iter().any(|p| branch.starts_with(p.as_str())) {
         return Ok(());
     }
     let ctx = Ctx { repo, config };

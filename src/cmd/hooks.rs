@@ -61,7 +61,10 @@ fn target(repo: &Repo) -> Result<std::path::PathBuf> {
 pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
     let dir = target(repo)?;
     let bin = std::env::current_exe().map_err(|e| Error::blocked(format!("cannot tell where this binary is: {e}")))?;
-    hooks::install(&dir, &bin).map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))
+    let config = super::load_config(repo.workdir())?;
+    let prefixes = config.branches.prefixes();
+    hooks::install(&dir, &bin, &prefixes)
+        .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))
 }
 
 fn report(changes: &[hooks::Change], dir: &Path, json: bool) -> Result<()> {

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Benchmark: the whole `git commit`, side by side, with each hook manager's no-op pre-commit hook.
+
+Installs the peers from the registries into a temporary directory (pip: pre-commit, prek,
+lefthook; npm: husky), sets up one repository per contender, and times `git commit` of a small
+staged change: no hook, a bare `sh` hook, each peer, and git-orchestrate (on a branch outside
+any feature: its hooks have nothing to do). Then git-orchestrate on a phase branch with the
+secrets and scope gates on a 10-file change, and a 20 000-file repository.
+
+    python3 bench/hooks.py [--bin target/release/git-orchestrate] [--runs 30]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BASE_ENV = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": os.environ.get("HOME", "/tmp"),
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "LC_ALL": "C",
+}
+
+
+def sh(cmd, cwd, env, **kw):
+    return subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True, **kw)
+
+
+def new_repo(root, name, env, files=1):
+    repo = os.path.join(root, name)
+    os.makedirs(repo)
+    sh(["git", "init", "-q", "-b", "main"], repo, env)
+    for i in range(files):
+        path = os.path.join(repo, f"src/d{i // 500}/f{i}.txt") if files > 1 else os.path.join(repo, "file.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(f"line {i}\n")
+    sh(["git", "add", "-A"], repo, env)
+    sh(["git", "commit", "-q", "-m", "chore: init"], repo, env)
+    return repo
+
+
+def time_commits(repo, env, runs, files=("file.txt",)):
+    samples = []
+    for i in range(runs + 3):
+        for f in files:
+            with open(os.path.join(repo, f), "a") as fh:
+                fh.write(f"change {i}\n")
+        sh(["git", "add", "--", *files], repo, env)
+        start = time.perf_counter()
+        sh(["git", "commit", "-q", "-m", f"chore: change {i}"], repo, env)
+        if i >= 3:  # warm-up
+            samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+NOOP_PRE_COMMIT = """repos:
+- repo: local
+  hooks:
+  - id: noop
+    name: noop
+    entry: "true"
+    language: system
+    pass_filenames: false
+    always_run: true
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", default="target/release/git-orchestrate")
+    ap.add_argument("--runs", type=int, default=30)
+    args = ap.parse_args()
+    binary = os.path.abspath(args.bin)
+    root = tempfile.mkdtemp(prefix="orchestrate-hooks-bench")
+    env = dict(BASE_ENV)
+    try:
+        venv = os.path.join(root, "venv")
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check", "pre-commit", "prek", "lefthook"], check=True)
+        npm_dir = os.path.join(root, "npm")
+        os.makedirs(npm_dir)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", npm_dir, "husky"], check=True, capture_output=True)
+        env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env["PATH"]
+        results = []
+
+        repo = new_repo(root, "none", env)
+        none = time_commits(repo, env, args.runs)
+        results.append(("no hook", none))
+
+        repo = new_repo(root, "sh", env)
+        hook = os.path.join(repo, ".git", "hooks", "pre-commit")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(hook, 0o755)
+        results.append(("bare sh hook", time_commits(repo, env, args.runs)))
+
+        for tool in ["pre-commit", "prek"]:
+            repo = new_repo(root, tool, env)
+            with open(os.path.join(repo, ".pre-commit-config.yaml"), "w") as f:
+                f.write(NOOP_PRE_COMMIT)
+            sh(["git", "add", "-A"], repo, env)
+            sh(["git", "commit", "-q", "-m", "chore: config"], repo, env)
+            sh([tool, "install"], repo, env)
+            results.append((tool, time_commits(repo, env, args.runs)))
+
+        repo = new_repo(root, "lefthook", env)
+        with open(os.path.join(repo, "lefthook.yml"), "w") as f:
+            f.write("pre-commit:\n  commands:\n    noop:\n      run: \"true\"\n")
+        sh(["lefthook", "install"], repo, env)
+        results.append(("lefthook", time_commits(repo, env, args.runs)))
+
+        repo = new_repo(root, "husky", env)
+        husky = os.path.join(npm_dir, "node_modules", ".bin", "husky")
+        sh([husky], repo, env)
+        with open(os.path.join(repo, ".husky", "pre-commit"), "w") as f:
+            f.write("true\n")
+        results.append(("husky", time_commits(repo, env, args.runs)))
+
+        repo = new_repo(root, "orchestrate", env)
+        sh([binary, "hooks", "install"], repo, env)
+        results.append(("git-orchestrate, branch outside any feature", time_commits(repo, env, args.runs)))
+
+        # A phase branch: secrets and scope gates at pre-commit on a 10-file change.
+        repo = new_repo(root, "phase", env)
+        with open(os.path.join(repo, ".orchestrate.toml"), "w") as f:
+            f.write("[gates.secrets]\n\n[gates.scope]\n")
+        sh(["git", "add", "-A"], repo, env)
+        sh(["git", "commit", "-q", "-m", "chore: gates"], repo, env)
+        plan = os.path.join(root, "plan.md")
+        with open(plan, "w") as f:
+            f.write('+++\nfeature = "bench"\ntitle = "Bench"\n[[phase]]\nid = 1\ntitle = "Work"\nowner = "hermes"\npaths = ["work/**"]\n+++\n')
+        sh([binary, "hooks", "install"], repo, env)
+        sh([binary, "start", "bench", "--plan", plan], repo, env)
+        sh([binary, "approve", "plan", "--yes"], repo, env)
+        sh([binary, "phase", "start"], repo, env)
+        ten = [f"work/f{i}.py" for i in range(10)]
+        os.makedirs(os.path.join(repo, "work"))
+        results.append(("git-orchestrate, phase branch, secrets + scope gates, 10 files", time_commits(repo, env, args.runs, ten)))
+
+        big_none = new_repo(root, "big-none", env, files=20000)
+        big_none_ms = time_commits(big_none, env, args.runs, ("src/d0/f0.txt",))
+        big = new_repo(root, "big-orchestrate", env, files=20000)
+        sh([binary, "hooks", "install"], big, env)
+        big_ms = time_commits(big, env, args.runs, ("src/d0/f0.txt",))
+        big_lefthook = new_repo(root, "big-lefthook", env, files=20000)
+        with open(os.path.join(big_lefthook, "lefthook.yml"), "w") as f:
+            f.write("pre-commit:\n  commands:\n    noop:\n      run: \"true\"\n")
+        sh(["lefthook", "install"], big_lefthook, env)
+        big_lefthook_ms = time_commits(big_lefthook, env, args.runs, ("src/d0/f0.txt",))
+
+        versions = {t: subprocess.run([t, "--version"], env=env, capture_output=True, text=True).stdout.strip().splitlines()[0] for t in ["pre-commit", "prek", "lefthook"]}
+        husky_version = subprocess.run(["node", "-p", f"require('{npm_dir}/node_modules/husky/package.json').version"], capture_output=True, text=True).stdout.strip()
+        print(f"peers: {versions['pre-commit']}, {versions['prek']}, lefthook {versions['lefthook']}, husky {husky_version}; {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}")
+        print(f"median of {args.runs} commits each, whole `git commit` wall time")
+        print("| contender | git commit | over no hook |")
+        print("|---|---:|---:|")
+        for name, ms in results:
+            print(f"| {name} | {ms:.1f} ms | +{ms - none:.1f} ms |")
+        print("| 20 000-file repo, no hook | {:.1f} ms | |".format(big_none_ms))
+        print("| 20 000-file repo, git-orchestrate | {:.1f} ms | ×{:.2f} |".format(big_ms, big_ms / big_none_ms))
+        print("| 20 000-file repo, lefthook | {:.1f} ms | ×{:.2f} |".format(big_lefthook_ms, big_lefthook_ms / big_none_ms))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
