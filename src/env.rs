@@ -53,6 +53,38 @@ pub fn skip() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whose identity: the author's or the committer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Author,
+    Committer,
+}
+
+fn non_empty(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.is_empty())
+}
+
+/// `GIT_AUTHOR_NAME`/`_EMAIL` or `GIT_COMMITTER_NAME`/`_EMAIL`.
+pub fn git_person(role: Role) -> (Option<String>, Option<String>) {
+    match role {
+        Role::Author => (non_empty("GIT_AUTHOR_NAME"), non_empty("GIT_AUTHOR_EMAIL")),
+        Role::Committer => (non_empty("GIT_COMMITTER_NAME"), non_empty("GIT_COMMITTER_EMAIL")),
+    }
+}
+
+/// `GIT_AUTHOR_DATE` or `GIT_COMMITTER_DATE`.
+pub fn git_date(role: Role) -> Option<String> {
+    non_empty(match role {
+        Role::Author => "GIT_AUTHOR_DATE",
+        Role::Committer => "GIT_COMMITTER_DATE",
+    })
+}
+
+/// `EMAIL`, git's last fallback for an email address.
+pub fn email() -> Option<String> {
+    non_empty("EMAIL")
+}
+
 /// `PATH`, for finding `git` with `which`.
 pub fn path() -> Option<OsString> {
     std::env::var_os("PATH")

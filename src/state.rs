@@ -185,6 +185,15 @@ impl TryFrom<Wire> for Event {
 }
 
 impl What {
+    /// Text a person wrote into the event (a title, an approval note), if any.
+    pub fn free_text(&self) -> Option<&str> {
+        match self {
+            What::Created { title, .. } => Some(title),
+            What::PlanApproved { note, .. } | What::PhaseApproved { note, .. } => note.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             What::Created { .. } => "created",

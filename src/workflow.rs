@@ -133,29 +133,44 @@ impl<'r> Workflow<'r> {
 
     /// Append an event that follows `log`.
     pub fn record(&self, feature: &str, log: &[Event], what: What) -> Result<Event> {
+        let mut events = self.record_all(feature, log, vec![what])?;
+        Ok(events.pop().expect("one event in, one out"))
+    }
+
+    /// Append several events in one write.
+    pub fn record_all(&self, feature: &str, log: &[Event], whats: Vec<What>) -> Result<Vec<Event>> {
         let by = self.repo.identity()?.to_string();
-        let event = Event::new(log, &by, what);
+        let mut seen: Vec<Event> = log.to_vec();
+        let mut lines = String::new();
+        let mut events = Vec::new();
+        for what in whats {
+            // Notes travel to every clone: what a person wrote (a note, a title) must not carry
+            // a secret there.
+            if let (Some(text), Some(scanner)) = (what.free_text(), crate::secrets::builtin()) {
+                let mut found = Vec::new();
+                scanner.scan("(event)", 1, text, &mut found);
+                if let Some(f) = found.iter().find(|f| !f.warning) {
+                    return Err(Error::blocked(format!(
+                        "refusing to record a {} ({}) in git notes",
+                        f.description, f.redacted
+                    ))
+                    .hint("remove the secret from the note (-m) or from the plan, and run the command again"));
+                }
+            }
+            let event = Event::new(&seen, &by, what);
+            lines.push_str(&event.to_line());
+            seen.push(event.clone());
+            events.push(event);
+        }
+        let Some(last) = events.last() else { return Ok(events) };
         let key = feature_key(feature);
         if log.is_empty() {
             // Make the key object real, so `git notes show` and friends can resolve it.
             self.repo.write_blob(key_content(feature).as_bytes())?;
         }
-        let line = event.to_line();
-        // Notes travel to every clone: an approval note must not carry a secret there.
-        if let Some(scanner) = crate::secrets::builtin() {
-            let mut found = Vec::new();
-            scanner.scan("(event)", 1, &line, &mut found);
-            if let Some(f) = found.iter().find(|f| !f.warning) {
-                return Err(Error::blocked(format!(
-                    "refusing to record a {} ({}) in git notes",
-                    f.description, f.redacted
-                ))
-                .hint("remove the secret from the note (-m) or from the plan, and run the command again"));
-            }
-        }
-        let message = format!("orchestrate: {} {}", feature, event.what.name());
-        self.repo.append_note(EVENTS_REF, key, &line, &message)?;
-        Ok(event)
+        let message = format!("orchestrate: {} {}", feature, last.what.name());
+        self.repo.append_note(EVENTS_REF, key, &lines, &message)?;
+        Ok(events)
     }
 
     pub fn load(&self, feature: &str) -> Result<Loaded> {

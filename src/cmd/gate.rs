@@ -175,6 +175,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         phase,
         commit: judged_commit,
         scope: plan.and_then(|p| phase.and_then(|id| p.phase(id))).map(|d| d.paths.clone()),
+        diff: std::cell::OnceCell::new(),
         force: args.force,
     };
     let mut progress = output::Progress::new();
@@ -184,20 +185,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     progress.clear();
     let outcomes = outcomes?;
 
-    // Record each fresh verdict on the phase in the feature's log (status shows it).
+    // Record each fresh verdict on the phase in the feature's log (status shows it), in one write.
     if let (Some(l), Some(p)) = (loaded.as_ref(), phase) {
-        let mut log = l.log.clone();
-        for o in outcomes.iter().filter(|o| !o.cached) {
-            let e = &o.evidence;
-            let what = What::GateRun {
-                phase: p,
-                gate: e.gate.clone(),
-                tree: e.tree.clone(),
-                fingerprint: e.fingerprint.clone(),
-                verdict: e.verdict.as_str().into(),
-            };
-            log.push(flow.record(&l.feature.name, &log, what)?);
-        }
+        let whats: Vec<What> = outcomes
+            .iter()
+            .filter(|o| !o.cached)
+            .map(|o| {
+                let e = &o.evidence;
+                What::GateRun {
+                    phase: p,
+                    gate: e.gate.clone(),
+                    tree: e.tree.clone(),
+                    fingerprint: e.fingerprint.clone(),
+                    verdict: e.verdict.as_str().into(),
+                }
+            })
+            .collect();
+        flow.record_all(&l.feature.name, &l.log, whats)?;
     }
 
     let blocking: Vec<&gates::Outcome> =

@@ -66,6 +66,14 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     if !config.branches.prefixes().iter().any(|p| branch.starts_with(p.as_str())) {
         return Ok(());
     }
+    // Cheap decisions first: a message git already has is not rewritten, and linting a message
+    // needs no feature state.
+    if args.hook == "prepare-commit-msg" && args.args.len() != 1 {
+        return Ok(());
+    }
+    if args.hook == "commit-msg" {
+        return commit_msg(&args.args);
+    }
     let ctx = Ctx { repo, config };
     let Some(feature) = ctx.feature_of_branch(&branch)? else { return Ok(()) };
     match args.hook.as_str() {

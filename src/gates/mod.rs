@@ -214,6 +214,8 @@ pub struct Context {
     pub commit: Option<ObjectId>,
     /// The paths the phase may touch (from the plan), for the scope gate.
     pub scope: Option<Vec<String>>,
+    /// `git diff -U0 base tree`, read once for the built-in gates.
+    pub diff: std::cell::OnceCell<String>,
     /// Run even when evidence for this tree and configuration exists.
     pub force: bool,
 }
@@ -290,6 +292,7 @@ pub fn run(
     let by = repo.identity().map(|i| i.to_string()).unwrap_or_default();
     let mut outcomes = Vec::new();
     let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
+    let mut pending = String::new();
     for spec in specs {
         if !ctx.force {
             if let Some(evidence) = cached(repo, ctx.tree, spec)? {
@@ -303,12 +306,8 @@ pub fn run(
             } else {
                 scope_gate(repo, spec, ctx, &by)?
             };
-            repo.append_note(
-                EVIDENCE_REF,
-                ctx.tree,
-                &(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"),
-                &format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str()),
-            )?;
+            // Built-in gates take milliseconds: their evidence is written together below.
+            pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
             outcomes.push(Outcome { evidence, cached: false, required: spec.required });
             continue;
         }
@@ -326,6 +325,9 @@ pub fn run(
             &format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str()),
         )?;
         outcomes.push(Outcome { evidence, cached: false, required: spec.required });
+    }
+    if !pending.is_empty() {
+        repo.append_note(EVIDENCE_REF, ctx.tree, &pending, "orchestrate: gates")?;
     }
     Ok(outcomes)
 }
@@ -455,7 +457,7 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
         .map_err(|e| config_error(e.to_string()))?;
     let mut findings = Vec::new();
     let mut bytes = 0usize;
-    for block in &repo.added_lines(ctx.base, ctx.tree)? {
+    for block in &crate::git::parse_added(diff_of(repo, ctx)?) {
         bytes += block.text.len();
         scanner.scan(&block.path, block.first_line, &block.text, &mut findings);
     }
@@ -508,6 +510,15 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
     })
 }
 
+/// The diff from the base to the snapshot, computed once per run.
+fn diff_of<'c>(repo: &Repo, ctx: &'c Context) -> Result<&'c str, Error> {
+    if let Some(d) = ctx.diff.get() {
+        return Ok(d);
+    }
+    let d = repo.diff_u0(ctx.base, ctx.tree)?;
+    Ok(ctx.diff.get_or_init(|| d))
+}
+
 /// Whether `path` is inside one of the phase's path patterns (`*` stays within a directory,
 /// `**` crosses them; a plain path covers the directory below it).
 pub fn in_scope(path: &str, patterns: &[String]) -> bool {
@@ -556,7 +567,8 @@ fn scope_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evide
         (Some(_), None) => e.summary = "nothing to compare with".into(),
         (Some(paths), Some(base)) => {
             let own = ctx.feature.as_ref().map(|f| format!("plans/{f}/"));
-            let changed = repo.changed_files(base, ctx.tree)?;
+            let _ = base;
+            let changed = crate::git::parse_changed_files(diff_of(repo, ctx)?);
             let outside: Vec<&String> = changed
                 .iter()
                 .filter(|f| !own.as_ref().is_some_and(|o| f.starts_with(o.as_str())) && !in_scope(f, paths))

@@ -119,11 +119,10 @@ impl Repo {
     /// Find the repository that contains `dir`, honouring `GIT_DIR` and friends as git does
     /// (inside a hook they name the repository being committed to).
     pub fn discover(dir: &Path) -> Result<Self> {
-        let mut repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
             .map_err(|_| Error::NotARepo(dir.display().to_string()))?
             .to_thread_local();
         let workdir = repo.workdir().ok_or(Error::Bare)?.to_path_buf();
-        pin_commit_dates(&mut repo);
         Ok(Self { repo, workdir })
     }
 
@@ -209,13 +208,37 @@ impl Repo {
             .map_err(|e| Error::BadRefName { name: name.into(), reason: e.to_string() })
     }
 
-    /// The committer identity git would use, honouring `GIT_COMMITTER_*` and `user.*`.
+    /// The committer identity git would use: `GIT_COMMITTER_*`, `committer.*`, `user.*`, `EMAIL`.
+    /// (Resolved here rather than through gix's personas, which ask jiff for the system time
+    /// zone — a walk of /usr/share/zoneinfo on every command.)
     pub fn identity(&self) -> Result<Identity> {
-        let sig = self.repo.committer().ok_or(Error::Identity)?.ctx(|| "reading the committer identity".into())?;
-        if sig.name.is_empty() || sig.email.is_empty() {
-            return Err(Error::Identity);
+        self.person(crate::env::Role::Committer)
+    }
+
+    fn person(&self, role: crate::env::Role) -> Result<Identity> {
+        let cfg = self.repo.config_snapshot();
+        let get = |key: &str| cfg.string(key).map(|s| s.to_str_lossy().into_owned()).filter(|s| !s.is_empty());
+        let (name_env, email_env) = crate::env::git_person(role);
+        let section = match role {
+            crate::env::Role::Author => "author",
+            crate::env::Role::Committer => "committer",
+        };
+        let name = name_env.or_else(|| get(&format!("{section}.name"))).or_else(|| get("user.name"));
+        let email = email_env
+            .or_else(|| get(&format!("{section}.email")))
+            .or_else(|| get("user.email"))
+            .or_else(crate::env::email);
+        match (name, email) {
+            (Some(name), Some(email)) => Ok(Identity { name, email }),
+            _ => Err(Error::Identity),
         }
-        Ok(Identity { name: sig.name.to_str_lossy().into_owned(), email: sig.email.to_str_lossy().into_owned() })
+    }
+
+    /// A signature for `role` now (or at `GIT_AUTHOR_DATE`/`GIT_COMMITTER_DATE`).
+    pub(crate) fn signature(&self, role: crate::env::Role) -> Result<gix::actor::Signature> {
+        let who = self.person(role)?;
+        let time = crate::env::git_date(role).and_then(|d| gix::date::parse(&d, None).ok()).unwrap_or_else(now);
+        Ok(gix::actor::Signature { name: who.name.as_str().into(), email: who.email.as_str().into(), time })
     }
 
     pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId> {
@@ -263,8 +286,13 @@ impl Repo {
 
     /// Write a commit object (no ref is moved) as the current identity.
     pub fn write_commit(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId> {
-        self.identity()?;
-        let commit = self.repo.new_commit(message, tree, parents.iter().copied()).ctx(|| "writing a commit".into())?;
+        let author = self.signature(crate::env::Role::Author)?;
+        let committer = self.signature(crate::env::Role::Committer)?;
+        let (mut a, mut c) = (gix::date::parse::TimeBuf::default(), gix::date::parse::TimeBuf::default());
+        let commit = self
+            .repo
+            .new_commit_as(committer.to_ref(&mut c), author.to_ref(&mut a), message, tree, parents.iter().copied())
+            .ctx(|| "writing a commit".into())?;
         Ok(commit.id)
     }
 
@@ -377,24 +405,6 @@ pub fn now() -> gix::date::Time {
     });
     let ts = jiff::Timestamp::now();
     gix::date::Time { seconds: ts.as_second(), offset: tz.to_offset(ts).seconds() }
-}
-
-/// Give gix the commit dates up front (unless `GIT_*_DATE` already did), so it never asks jiff.
-fn pin_commit_dates(repo: &mut gix::Repository) {
-    use gix::config::tree::gitoxide::Commit;
-    let has = |key: &str| repo.config_snapshot().string(key).is_some();
-    let (author, committer) = (has("gitoxide.commit.authorDate"), has("gitoxide.commit.committerDate"));
-    if author && committer {
-        return;
-    }
-    let now = now().format_or_unix(gix::date::time::Format::Raw);
-    let mut config = repo.config_snapshot_mut();
-    if !author {
-        let _ = config.set_value(&Commit::AUTHOR_DATE, now.as_str());
-    }
-    if !committer {
-        let _ = config.set_value(&Commit::COMMITTER_DATE, now.as_str());
-    }
 }
 
 fn short(id: Option<ObjectId>) -> String {
@@ -520,6 +530,21 @@ fn parse_changed_lines(diff: &str) -> ChangedLines {
     out
 }
 
+/// Every path a `git diff --no-renames` touches (added, modified, deleted; empty and binary
+/// files too), in order, from its `diff --git a/P b/P` headers: with renames off both halves
+/// name the same path, so its length gives where it splits.
+pub fn parse_changed_files(diff: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in diff.lines() {
+        let Some(rest) = line.strip_prefix("diff --git ") else { continue };
+        let half = if rest.starts_with('"') { (rest.len() - 1) / 2 } else { (rest.len().saturating_sub(1)) / 2 };
+        let Some(first) = rest.get(..half) else { continue };
+        let first = unquote(first);
+        out.push(first.strip_prefix("a/").unwrap_or(&first).to_string());
+    }
+    out
+}
+
 /// Undo git's C-style quoting of a path (`"a\"b\303\251"`).
 fn unquote(s: &str) -> String {
     let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else { return s.to_string() };
@@ -567,15 +592,18 @@ pub struct AddedBlock {
 }
 
 impl Repo {
-    /// The lines added from tree `base` (nothing: the empty tree) to tree `tree`.
-    pub fn added_lines(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<AddedBlock>> {
+    /// `git diff -U0` from tree `base` (nothing: the empty tree) to tree `tree`.
+    pub fn diff_u0(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<String> {
         let base = base.unwrap_or_else(|| ObjectId::empty_tree(gix::hash::Kind::Sha1));
-        let diff = self
-            .cli()
+        self.cli()
             .args(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0"])
             .args([base.to_string(), tree.to_string()])
-            .read()?;
-        Ok(parse_added(&diff))
+            .read()
+    }
+
+    /// The lines added from tree `base` (nothing: the empty tree) to tree `tree`.
+    pub fn added_lines(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<AddedBlock>> {
+        Ok(parse_added(&self.diff_u0(base, tree)?))
     }
 
     /// Paths added, modified or deleted from tree `base` to tree `tree`.
@@ -599,7 +627,8 @@ impl Repo {
     }
 }
 
-fn parse_added(diff: &str) -> Vec<AddedBlock> {
+/// The added lines of a `git diff -U0`, as blocks per file.
+pub fn parse_added(diff: &str) -> Vec<AddedBlock> {
     let mut out: Vec<AddedBlock> = Vec::new();
     let mut path: Option<String> = None;
     let mut next_line = 0u32;
@@ -687,6 +716,8 @@ mod diff_tests {
         assert_eq!(lines["x.py"], vec![(2, 4), (12, 12)]);
         assert_eq!(lines["dir with space/naïve.py"], vec![(1, 1)]);
         assert_eq!(lines.len(), 2);
+        let headers = "diff --git a/x.py b/x.py\nindex 1..2\ndiff --git a/dir with space/f b/dir with space/f\nnew file mode 100644\ndiff --git \"a/na\\303\\257ve \\\"q\\\".txt\" \"b/na\\303\\257ve \\\"q\\\".txt\"\nBinary files differ\n";
+        assert_eq!(super::parse_changed_files(headers), vec!["x.py", "dir with space/f", "naïve \"q\".txt"]);
         let added = super::parse_added(diff);
         assert_eq!(added[0], super::AddedBlock { path: "x.py".into(), first_line: 2, text: "a\nb\nc".into() });
         assert_eq!(added[1], super::AddedBlock { path: "x.py".into(), first_line: 12, text: "y".into() });
