@@ -47,18 +47,26 @@ def new_repo(root, name, env, files=1):
     return repo
 
 
-def time_commits(repo, env, runs, files=("file.txt",)):
-    samples = []
+def commit_once(repo, env, i, files):
+    for f in files:
+        with open(os.path.join(repo, f), "a") as fh:
+            fh.write(f"change {i}\n")
+    sh(["git", "add", "--", *files], repo, env)
+    start = time.perf_counter()
+    sh(["git", "commit", "-q", "-m", f"chore: change {i}"], repo, env)
+    return (time.perf_counter() - start) * 1000
+
+
+def time_round_robin(contenders, env, runs):
+    """Median commit time of each contender, commits interleaved so that drift in the machine's
+    load hits every contender alike. contenders: [(name, repo, files)]."""
+    samples = {name: [] for name, _, _ in contenders}
     for i in range(runs + 3):
-        for f in files:
-            with open(os.path.join(repo, f), "a") as fh:
-                fh.write(f"change {i}\n")
-        sh(["git", "add", "--", *files], repo, env)
-        start = time.perf_counter()
-        sh(["git", "commit", "-q", "-m", f"chore: change {i}"], repo, env)
-        if i >= 3:  # warm-up
-            samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        for name, repo, files in contenders:
+            ms = commit_once(repo, env, i, files)
+            if i >= 3:  # warm-up
+                samples[name].append(ms)
+    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 NOOP_PRE_COMMIT = """repos:
@@ -89,18 +97,16 @@ def main():
         os.makedirs(npm_dir)
         subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", npm_dir, "husky"], check=True, capture_output=True)
         env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env["PATH"]
-        results = []
-
+        contenders = []
         repo = new_repo(root, "none", env)
-        none = time_commits(repo, env, args.runs)
-        results.append(("no hook", none))
+        contenders.append(("no hook", repo, ("file.txt",)))
 
         repo = new_repo(root, "sh", env)
         hook = os.path.join(repo, ".git", "hooks", "pre-commit")
         with open(hook, "w") as f:
             f.write("#!/bin/sh\nexit 0\n")
         os.chmod(hook, 0o755)
-        results.append(("bare sh hook", time_commits(repo, env, args.runs)))
+        contenders.append(("bare sh hook", repo, ("file.txt",)))
 
         for tool in ["pre-commit", "prek"]:
             repo = new_repo(root, tool, env)
@@ -109,24 +115,24 @@ def main():
             sh(["git", "add", "-A"], repo, env)
             sh(["git", "commit", "-q", "-m", "chore: config"], repo, env)
             sh([tool, "install"], repo, env)
-            results.append((tool, time_commits(repo, env, args.runs)))
+            contenders.append((tool, repo, ("file.txt",)))
 
         repo = new_repo(root, "lefthook", env)
         with open(os.path.join(repo, "lefthook.yml"), "w") as f:
             f.write("pre-commit:\n  commands:\n    noop:\n      run: \"true\"\n")
         sh(["lefthook", "install"], repo, env)
-        results.append(("lefthook", time_commits(repo, env, args.runs)))
+        contenders.append(("lefthook", repo, ("file.txt",)))
 
         repo = new_repo(root, "husky", env)
         husky = os.path.join(npm_dir, "node_modules", ".bin", "husky")
         sh([husky], repo, env)
         with open(os.path.join(repo, ".husky", "pre-commit"), "w") as f:
             f.write("true\n")
-        results.append(("husky", time_commits(repo, env, args.runs)))
+        contenders.append(("husky", repo, ("file.txt",)))
 
         repo = new_repo(root, "orchestrate", env)
         sh([binary, "hooks", "install"], repo, env)
-        results.append(("git-orchestrate, branch outside any feature", time_commits(repo, env, args.runs)))
+        contenders.append(("git-orchestrate, branch outside any feature", repo, ("file.txt",)))
 
         # A phase branch: secrets and scope gates at pre-commit on a 10-file change.
         repo = new_repo(root, "phase", env)
@@ -141,20 +147,28 @@ def main():
         sh([binary, "start", "bench", "--plan", plan], repo, env)
         sh([binary, "approve", "plan", "--yes"], repo, env)
         sh([binary, "phase", "start"], repo, env)
-        ten = [f"work/f{i}.py" for i in range(10)]
         os.makedirs(os.path.join(repo, "work"))
-        results.append(("git-orchestrate, phase branch, secrets + scope gates, 10 files", time_commits(repo, env, args.runs, ten)))
+        contenders.append(("git-orchestrate, phase branch, secrets + scope gates, 10 files", repo, tuple(f"work/f{i}.py" for i in range(10))))
+        results = time_round_robin(contenders, env, args.runs)
+        none = results["no hook"]
 
-        big_none = new_repo(root, "big-none", env, files=20000)
-        big_none_ms = time_commits(big_none, env, args.runs, ("src/d0/f0.txt",))
-        big = new_repo(root, "big-orchestrate", env, files=20000)
-        sh([binary, "hooks", "install"], big, env)
-        big_ms = time_commits(big, env, args.runs, ("src/d0/f0.txt",))
-        big_lefthook = new_repo(root, "big-lefthook", env, files=20000)
-        with open(os.path.join(big_lefthook, "lefthook.yml"), "w") as f:
-            f.write("pre-commit:\n  commands:\n    noop:\n      run: \"true\"\n")
-        sh(["lefthook", "install"], big_lefthook, env)
-        big_lefthook_ms = time_commits(big_lefthook, env, args.runs, ("src/d0/f0.txt",))
+        big = []
+        for name in ["big-none", "big-sh", "big-orchestrate", "big-lefthook"]:
+            repo = new_repo(root, name, env, files=20000)
+            if name == "big-sh":
+                hook = os.path.join(repo, ".git", "hooks", "pre-commit")
+                with open(hook, "w") as f:
+                    f.write("#!/bin/sh\nexit 0\n")
+                os.chmod(hook, 0o755)
+            if name == "big-orchestrate":
+                sh([binary, "hooks", "install"], repo, env)
+            if name == "big-lefthook":
+                with open(os.path.join(repo, "lefthook.yml"), "w") as f:
+                    f.write("pre-commit:\n  commands:\n    noop:\n      run: \"true\"\n")
+                sh(["lefthook", "install"], repo, env)
+            big.append((name, repo, ("src/d0/f0.txt",)))
+        big_results = time_round_robin(big, env, args.runs)
+        big_none_ms, big_sh_ms, big_ms, big_lefthook_ms = (big_results[n] for n in ["big-none", "big-sh", "big-orchestrate", "big-lefthook"])
 
         versions = {t: subprocess.run([t, "--version"], env=env, capture_output=True, text=True).stdout.strip().splitlines()[0] for t in ["pre-commit", "prek", "lefthook"]}
         husky_version = subprocess.run(["node", "-p", f"require('{npm_dir}/node_modules/husky/package.json').version"], capture_output=True, text=True).stdout.strip()
@@ -162,9 +176,10 @@ def main():
         print(f"median of {args.runs} commits each, whole `git commit` wall time")
         print("| contender | git commit | over no hook |")
         print("|---|---:|---:|")
-        for name, ms in results:
+        for name, ms in results.items():
             print(f"| {name} | {ms:.1f} ms | +{ms - none:.1f} ms |")
         print("| 20 000-file repo, no hook | {:.1f} ms | |".format(big_none_ms))
+        print("| 20 000-file repo, bare sh hook | {:.1f} ms | ×{:.2f} |".format(big_sh_ms, big_sh_ms / big_none_ms))
         print("| 20 000-file repo, git-orchestrate | {:.1f} ms | ×{:.2f} |".format(big_ms, big_ms / big_none_ms))
         print("| 20 000-file repo, lefthook | {:.1f} ms | ×{:.2f} |".format(big_lefthook_ms, big_lefthook_ms / big_none_ms))
     finally:
