@@ -320,3 +320,73 @@ fn a_changed_configuration_goes_through_the_binary_and_refreshes_the_shims() {
     let text = std::fs::read_to_string(&shim).unwrap();
     assert!(text.contains("refs/heads/work/*") && !text.contains("refs/heads/orchestrate/*"), "{text}");
 }
+
+fn slow_phase() -> TestRepo {
+    let t = TestRepo::new();
+    t.commit_file(
+        ".orchestrate.toml",
+        "[gates.slow]\nrun = \"touch \\\"$ORCHESTRATE_MARK\\\"; sleep 5\"\nstage = \"pre-commit\"\n",
+        "chore: slow gate",
+    );
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 1);
+    t.run(["phase", "start"]).ok();
+    t
+}
+
+/// Start `git commit` in its own process group, wait until the gate command runs, signal the
+/// whole group (as a terminal's Ctrl-C does), and return git's exit status.
+fn interrupted_commit(t: &TestRepo, signal: &str) -> Option<i32> {
+    use std::os::unix::process::CommandExt;
+    let mark = t.root.join("gate-started");
+    let mut cmd = t.command("git", &t.dir);
+    cmd.args(["commit", "-q", "-m", "feat(x): slow"]);
+    let child = cmd.env("ORCHESTRATE_MARK", &mark).process_group(0).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !mark.exists() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(mark.exists(), "the gate started");
+    // `--`: a negative pid names the process group, not another option.
+    let status =
+        std::process::Command::new("kill").args(["-s", signal, "--", &format!("-{}", child.id())]).status().unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap().status.code()
+}
+
+#[test]
+fn interrupted_and_killed_hooks_leave_the_work_alone() {
+    for signal in ["INT", "KILL"] {
+        let t = slow_phase();
+        t.write("README.md", "hello\nunstaged edit\n");
+        t.write("notes dir/ü.txt", "untracked\n");
+        t.write("area1/staged.txt", "staged\n");
+        t.git(["add", "area1/staged.txt"]);
+        let before = files(&t);
+        let head = t.rev("HEAD");
+        let code = interrupted_commit(&t, signal);
+        assert_ne!(code, Some(0), "{signal}: the commit did not happen");
+        assert_eq!(t.rev("HEAD"), head, "{signal}");
+        assert_eq!(files(&t), before, "{signal}: unstaged and untracked work is byte-identical");
+        let _ = std::fs::remove_file(t.dir.join(".git/index.lock"));
+        assert_eq!(t.git(["diff", "--cached", "--name-only"]), "area1/staged.txt\n", "{signal}: still staged");
+    }
+}
+
+#[test]
+fn commits_during_a_rebase_are_judged_for_the_branch_being_rebased() {
+    let t = on_phase();
+    t.commit_file("area1/one.txt", "1\n", "feat(x): one");
+    t.commit_file("area1/two.txt", "2\n", "feat(x): two");
+    // Stop at the last commit to edit it: HEAD is detached while the rebase runs.
+    let mut cmd = t.command("git", &t.dir);
+    cmd.args(["rebase", "-q", "-i", "HEAD~1"]).env("GIT_SEQUENCE_EDITOR", "sed -i -e 's/^pick/edit/'");
+    assert!(cmd.status().unwrap().success());
+    assert_eq!(t.git(["rev-parse", "--abbrev-ref", "HEAD"]).trim(), "HEAD", "detached during the rebase");
+    t.write("area1/two.txt", &format!("K = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "--amend", "-m", "feat(x): two, with a key"]);
+    assert_ne!(run.code, 0, "the hook knew the branch being rebased");
+    assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
+    t.git(["rebase", "--abort"]);
+}
