@@ -52,6 +52,7 @@ pub enum Command {
     Phase(cmd::phase::Args),
     Gate(cmd::gate::Args),
     Hooks(cmd::hooks::Args),
+    Doctor(cmd::doctor::Args),
     #[command(hide = true)]
     Hook(cmd::hook::Args),
     Secrets(cmd::secrets::Args),

@@ -23,6 +23,8 @@ fn every_subcommand_has_help_with_examples() {
         vec!["phase", "brief"],
         vec!["status"],
         vec!["gate"],
+        vec!["doctor"],
+        vec!["hooks", "install"],
         vec!["secrets", "scan"],
         vec!["coverage", "show"],
         vec!["log"],

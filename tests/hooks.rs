@@ -390,3 +390,23 @@ fn commits_during_a_rebase_are_judged_for_the_branch_being_rebased() {
     assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
     t.git(["rebase", "--abort"]);
 }
+
+#[test]
+fn doctor_tells_what_is_missing_and_how_to_fix_it() {
+    let t = TestRepo::new();
+    let run = t.run(["doctor"]).code(1);
+    assert!(run.stdout.contains("bad  hook pre-commit"), "{}", run.stdout);
+    assert!(run.stdout.contains("fix: git orchestrate hooks install"), "{}", run.stdout);
+    assert!(run.stdout.contains("bad  notes merge strategy"), "{}", run.stdout);
+    t.run(["init"]).ok();
+    let report = t.run(["doctor", "--json"]).json();
+    let bad: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    // The test environment has no git-orchestrate on PATH; everything else is in order.
+    assert!(bad.iter().all(|c| *c == "binary on PATH"), "{bad:?}");
+}

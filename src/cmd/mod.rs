@@ -4,6 +4,7 @@
 pub mod approve;
 pub mod completions;
 pub mod coverage;
+pub mod doctor;
 pub mod gate;
 pub mod hook;
 pub mod hooks;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Tour(args) => tour::run(&args),
         Command::Hooks(args) => hooks::run(&Ctx::open(&dir)?, &args),
         Command::Hook(args) => hook::run(&dir, &args),
+        Command::Doctor(args) => doctor::run(&Ctx::open(&dir)?, &args),
         Command::Secrets(args) => secrets::run(&args),
         Command::Coverage(args) => coverage::run(&args),
         Command::Completions(args) => completions::run(&args),

@@ -1,0 +1,118 @@
+//! `git orchestrate doctor`: is this repository set up so that the loop is really enforced?
+//! Each check says what it found and how to fix it.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output::{self, Paint};
+
+/// Check the setup: git, the binary on PATH, the hooks git will really run, notes settings,
+/// the configuration and every feature's plan.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  git orchestrate doctor\n  git orchestrate doctor --json")]
+pub struct Args {
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Check {
+    check: String,
+    ok: bool,
+    detail: String,
+    fix: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    let repo = &ctx.repo;
+    let mut checks = Vec::new();
+    let mut add = |check: &str, ok: bool, detail: String, fix: Option<String>| {
+        checks.push(Check { check: check.into(), ok, detail, fix: if ok { None } else { fix } });
+    };
+
+    let version = repo.cli().args(["--version"]).read().unwrap_or_default();
+    let (major, minor) = version
+        .split_whitespace()
+        .nth(2)
+        .map(|v| {
+            let mut p = v.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+            (p.next().unwrap_or(0), p.next().unwrap_or(0))
+        })
+        .unwrap_or((0, 0));
+    add("git", (major, minor) >= (2, 40), version.trim().to_string(), Some("install git 2.40 or newer".into()));
+
+    let on_path = which::which_in("git-orchestrate", crate::env::path(), repo.workdir()).ok();
+    add(
+        "binary on PATH",
+        on_path.is_some(),
+        on_path.map_or_else(|| "git-orchestrate is not on PATH".into(), |p| p.display().to_string()),
+        Some("run ./install.sh, or add the directory holding git-orchestrate to PATH".into()),
+    );
+
+    let dir = repo.hooks_dir();
+    for s in crate::hooks::status(&dir.path) {
+        add(
+            &format!("hook {}", s.hook),
+            s.fires,
+            if s.fires { format!("fires ({})", dir.path.display()) } else { s.problem.clone().unwrap_or_default() },
+            Some("git orchestrate hooks install".into()),
+        );
+    }
+
+    let merge = repo.config_string("notes.orchestrate.mergeStrategy");
+    add(
+        "notes merge strategy",
+        merge.as_deref() == Some("cat_sort_uniq"),
+        merge.unwrap_or_else(|| "unset".into()),
+        Some(
+            "git orchestrate init (sets notes.orchestrate.mergeStrategy = cat_sort_uniq, so logs merge by union)"
+                .into(),
+        ),
+    );
+
+    let mut feature_problems = Vec::new();
+    let overview = ctx.workflow().overview();
+    match &overview {
+        Ok(features) => {
+            for f in features {
+                if let Some(p) = &f.problem {
+                    feature_problems.push(format!("{}: {p}", f.name));
+                }
+            }
+            add(
+                "feature plans",
+                feature_problems.is_empty(),
+                if feature_problems.is_empty() {
+                    format!("{} feature(s), every plan valid", features.len())
+                } else {
+                    feature_problems.join("; ")
+                },
+                Some("git orchestrate plan lint --feature <name>".into()),
+            );
+        }
+        Err(e) => add("event log", false, e.message.clone(), e.hints.first().cloned()),
+    }
+
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if args.json {
+        output::json(&serde_json::json!({ "ok": failed == 0, "checks": checks }))?;
+    } else {
+        let mut text = String::new();
+        for c in &checks {
+            let mark = if c.ok { output::paint(Paint::Ok, "ok ") } else { output::paint(Paint::Bad, "bad") };
+            let _ = writeln!(text, "{mark}  {:<24} {}", c.check, c.detail);
+            if let Some(fix) = &c.fix {
+                let _ = writeln!(text, "     {:<24} fix: {fix}", "");
+            }
+        }
+        output::out(text.trim_end())?;
+    }
+    if failed > 0 {
+        return Err(Error::blocked(format!("{failed} check{} failed", if failed == 1 { "" } else { "s" })));
+    }
+    Ok(())
+}
