@@ -35,14 +35,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     };
 
     let version = repo.cli().args(["--version"]).read().unwrap_or_default();
-    let (major, minor) = version
-        .split_whitespace()
-        .nth(2)
-        .map(|v| {
-            let mut p = v.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
-            (p.next().unwrap_or(0), p.next().unwrap_or(0))
-        })
-        .unwrap_or((0, 0));
+    let (major, minor) = version.split_whitespace().nth(2).map_or((0, 0), |v| {
+        let mut p = v.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+        (p.next().unwrap_or(0), p.next().unwrap_or(0))
+    });
     add("git", (major, minor) >= (2, 40), version.trim().to_string(), Some("install git 2.40 or newer".into()));
 
     let on_path = which::which_in("git-orchestrate", crate::env::path(), repo.workdir()).ok();
