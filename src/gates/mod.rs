@@ -201,6 +201,35 @@ pub struct Evidence {
     pub output_tail: String,
 }
 
+impl Evidence {
+    /// A passing record for `spec` on the context's snapshot, with nothing measured yet.
+    fn begin(spec: &Spec, ctx: &Context, by: &str) -> Self {
+        Evidence {
+            gate: spec.name.clone(),
+            kind: spec.kind,
+            tree: ctx.tree.to_string(),
+            fingerprint: spec.fingerprint.clone(),
+            verdict: Verdict::Pass,
+            summary: String::new(),
+            reasons: Vec::new(),
+            figures: BTreeMap::new(),
+            command: None,
+            exit_code: None,
+            duration_ms: 0,
+            stage: ctx.stage,
+            ts: jiff::Timestamp::now()
+                .round(jiff::Unit::Millisecond)
+                .unwrap_or_else(|_| jiff::Timestamp::now())
+                .to_string(),
+            by: by.to_string(),
+            feature: ctx.feature.clone(),
+            phase: ctx.phase,
+            tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
+            output_tail: String::new(),
+        }
+    }
+}
+
 /// Where and on what the gates run.
 pub struct Context {
     pub stage: Stage,
@@ -365,29 +394,11 @@ fn run_one(
         runner::Ending::Exited(code) => Some(code),
         runner::Ending::Signalled | runner::Ending::TimedOut => None,
     };
-    let mut e = Evidence {
-        gate: spec.name.clone(),
-        kind: spec.kind,
-        tree: ctx.tree.to_string(),
-        fingerprint: spec.fingerprint.clone(),
-        verdict: Verdict::Pass,
-        summary: String::new(),
-        reasons: Vec::new(),
-        figures: BTreeMap::new(),
-        command: Some(script.clone()),
-        exit_code,
-        duration_ms: u64::try_from(finished.duration.as_millis()).unwrap_or(u64::MAX),
-        stage: ctx.stage,
-        ts: jiff::Timestamp::now()
-            .round(jiff::Unit::Millisecond)
-            .unwrap_or_else(|_| jiff::Timestamp::now())
-            .to_string(),
-        by: by.to_string(),
-        feature: ctx.feature.clone(),
-        phase: ctx.phase,
-        tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
-        output_tail: crate::secrets::builtin().map_or_else(|| finished.tail.clone(), |s| s.redact_text(&finished.tail)),
-    };
+    let mut e = Evidence::begin(spec, ctx, by);
+    e.command = Some(script.clone());
+    e.exit_code = exit_code;
+    e.duration_ms = u64::try_from(finished.duration.as_millis()).unwrap_or(u64::MAX);
+    e.output_tail = crate::secrets::builtin().map_or_else(|| finished.tail.clone(), |s| s.redact_text(&finished.tail));
     match finished.ending {
         runner::Ending::TimedOut => {
             e.verdict = Verdict::Error;
@@ -482,32 +493,16 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
             "if a finding is not a secret: add `orchestrate:allow-secret` on its line, or its fingerprint to {baseline_path}"
         ));
     }
-    Ok(Evidence {
-        gate: spec.name.clone(),
-        kind: Kind::Secrets,
-        tree: ctx.tree.to_string(),
-        fingerprint: spec.fingerprint.clone(),
-        verdict: if blocking > 0 { Verdict::Fail } else { Verdict::Pass },
-        summary: format!("{blocking} secret{}, {warnings} warning{}", plural(blocking), plural(warnings)),
-        reasons,
-        figures: BTreeMap::from([
-            ("added_bytes".to_string(), bytes.into()),
-            ("findings".to_string(), serde_json::to_value(&findings).unwrap_or_default()),
-        ]),
-        command: None,
-        exit_code: None,
-        duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-        stage: ctx.stage,
-        ts: jiff::Timestamp::now()
-            .round(jiff::Unit::Millisecond)
-            .unwrap_or_else(|_| jiff::Timestamp::now())
-            .to_string(),
-        by: by.to_string(),
-        feature: ctx.feature.clone(),
-        phase: ctx.phase,
-        tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
-        output_tail: String::new(),
-    })
+    let mut e = Evidence::begin(spec, ctx, by);
+    e.verdict = if blocking > 0 { Verdict::Fail } else { Verdict::Pass };
+    e.summary = format!("{blocking} secret{}, {warnings} warning{}", plural(blocking), plural(warnings));
+    e.reasons = reasons;
+    e.figures = BTreeMap::from([
+        ("added_bytes".to_string(), bytes.into()),
+        ("findings".to_string(), serde_json::to_value(&findings).unwrap_or_default()),
+    ]);
+    e.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(e)
 }
 
 /// The diff from the base to the snapshot, computed once per run.
@@ -535,29 +530,7 @@ pub fn in_scope(path: &str, patterns: &[String]) -> bool {
 /// feature's own `plans/<feature>/` is always in scope).
 fn scope_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evidence, Error> {
     let start = std::time::Instant::now();
-    let mut e = Evidence {
-        gate: spec.name.clone(),
-        kind: Kind::Scope,
-        tree: ctx.tree.to_string(),
-        fingerprint: spec.fingerprint.clone(),
-        verdict: Verdict::Pass,
-        summary: String::new(),
-        reasons: Vec::new(),
-        figures: BTreeMap::new(),
-        command: None,
-        exit_code: None,
-        duration_ms: 0,
-        stage: ctx.stage,
-        ts: jiff::Timestamp::now()
-            .round(jiff::Unit::Millisecond)
-            .unwrap_or_else(|_| jiff::Timestamp::now())
-            .to_string(),
-        by: by.to_string(),
-        feature: ctx.feature.clone(),
-        phase: ctx.phase,
-        tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
-        output_tail: String::new(),
-    };
+    let mut e = Evidence::begin(spec, ctx, by);
     match (&ctx.scope, ctx.base) {
         (None, _) => e.summary = "not on a phase".into(),
         (Some(paths), _) if paths.is_empty() => {
