@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         let _ = writeln!(
             text,
             "{}  {:<15} {}  {}",
-            output::paint(Paint::Dim, &e.ts),
+            output::paint(Paint::Dim, &format!("{:<27}", e.ts)),
             e.what.name(),
             detail,
             output::paint(Paint::Dim, &e.by)
