@@ -80,10 +80,10 @@ def build(root, features, phases, events_per_feature, fresh):
                 if p <= phases // 2:
                     seq += 1
                     lines.append(event(seq, "phase-approved", phase=p, commit=commit, tree=tree))
-            # The rest of the log: gate runs, the bulk of a real log (ignored by this version's fold).
+            # The rest of the log: gate runs, the bulk of a real log.
             while len(lines) < events_per_feature:
                 seq += 1
-                lines.append(event(seq, "gate-run", gate="tests", verdict="pass", tree=tree, duration_ms=1234))
+                lines.append(event(seq, "gate-run", phase=1 + seq % phases, gate="tests", tree=tree, fingerprint="0123456789abcdef", verdict="pass"))
         key = git(repo, "hash-object", "-w", "--stdin", data=f"git-orchestrate feature {name}\n".encode())
         blob = git(repo, "hash-object", "-w", "--stdin", data=("\n".join(lines) + "\n").encode())
         notes.append(f"100644 blob {blob}\t{key}\n")
