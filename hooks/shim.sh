@@ -4,6 +4,7 @@
 # (kept beside it as __HOOK__.orchestrate-chained, and run first).
 bin='__BIN__'
 fast=__FAST__
+hook=__HOOK__
 chained="$0.orchestrate-chained"
 
 # Fast path, in sh alone: a commit on a branch outside the feature prefixes has nothing to do.
@@ -29,6 +30,14 @@ if [ "$fast" = yes ] && [ ! .orchestrate.toml -nt "$0" ]; then
     esac
 fi
 
+# prepare-commit-msg with a message already given (-m, -F, a merge, an amend): nothing to do.
+if [ "$hook" = prepare-commit-msg ] && [ -n "${2:-}" ]; then
+    if [ -x "$chained" ]; then
+        "$chained" "$@" || exit $?
+    fi
+    exit 0
+fi
+
 if [ ! -x "$bin" ]; then
     bin=$(command -v git-orchestrate 2>/dev/null) || {
         echo "error: git-orchestrate is not installed any more (was: __BIN__)" >&2
@@ -36,4 +45,4 @@ if [ ! -x "$bin" ]; then
         exit 1
     }
 fi
-exec "$bin" hook __HOOK__ "$@"
+exec "$bin" hook "$hook" "$@"
