@@ -7,10 +7,10 @@ import argparse
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import tempfile
-import time
+
+from common import git_env, timed as run_timed
 
 
 def lcov(path, megabytes):
@@ -49,12 +49,9 @@ def cobertura(path, megabytes):
 
 
 def timed(cmd, runs, **kw):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, **kw)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples), min(samples)
+    """(median, min) in seconds."""
+    med, best, _ = run_timed(cmd, runs, **kw)
+    return med, best
 
 
 def main():
@@ -73,7 +70,7 @@ def main():
 
         # A cache hit: the tree was gated with this configuration already.
         repo = os.path.join(root, "repo")
-        env = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="B", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="B", GIT_COMMITTER_EMAIL="b@x")
+        env = git_env()
         subprocess.run(["git", "init", "-q", "-b", "main", repo], check=True, env=env)
         with open(os.path.join(repo, ".orchestrate.toml"), "w") as f:
             f.write('[gates.tests]\nkind = "command"\nrun = "sleep 0.2"\n')

@@ -18,15 +18,7 @@ import sys
 import tempfile
 import time
 
-BASE_ENV = {
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    "HOME": os.environ.get("HOME", "/tmp"),
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-    "LC_ALL": "C",
-}
+from common import git_env
 
 
 def sh(cmd, cwd, env, **kw):
@@ -88,7 +80,7 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     root = tempfile.mkdtemp(prefix="orchestrate-hooks-bench")
-    env = dict(BASE_ENV)
+    env = git_env()
     try:
         venv = os.path.join(root, "venv")
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)

@@ -15,16 +15,9 @@ import subprocess
 import tempfile
 import time
 
-ENV = {
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    "HOME": "/nonexistent",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-    "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000",
-    "LC_ALL": "C", "TZ": "UTC",
-}
+from common import git_env, timed as run_timed
+
+ENV = git_env(HOME="/nonexistent", GIT_AUTHOR_DATE="1700000000 +0000", GIT_COMMITTER_DATE="1700000000 +0000", TZ="UTC")
 
 
 def git(repo, *args, data=None):
@@ -53,7 +46,6 @@ def build(root, features, phases, events_per_feature, fresh):
     git(root, "init", "-q", "-b", "main", repo)
     git(repo, "commit", "-q", "--allow-empty", "-m", "init")
     main = git(repo, "rev-parse", "HEAD")
-    empty_tree = git(repo, "rev-parse", "HEAD^{tree}")
     refs, notes = [], []
     names = [f"feat-{i:03d}" for i in range(features)] + [f"fresh-{i:03d}" for i in range(fresh)]
     for n, name in enumerate(names):
@@ -96,12 +88,9 @@ def build(root, features, phases, events_per_feature, fresh):
 
 
 def timed(cmd, cwd, runs):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples), min(samples)
+    """(median, min) in milliseconds."""
+    med, best, _ = run_timed(cmd, runs, cwd=cwd, env=ENV, stdin=subprocess.DEVNULL)
+    return med * 1000, best * 1000
 
 
 def main():
