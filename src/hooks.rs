@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 /// The hooks the tool installs.
-pub const HOOKS: &[&str] = &["pre-commit", "prepare-commit-msg", "commit-msg", "pre-push"];
+pub const HOOKS: &[&str] = &["pre-commit", "pre-merge-commit", "prepare-commit-msg", "commit-msg", "pre-push"];
 
 /// Marks a shim as ours (and its format version).
 pub const MARKER: &str = "git-orchestrate-hook v";

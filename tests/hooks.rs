@@ -111,7 +111,7 @@ fn an_existing_hook_keeps_running_and_comes_back_on_uninstall() {
     t.run(["hooks", "uninstall"]).ok();
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), original, "restored byte for byte");
     assert!(!t.dir.join(".git/hooks/pre-commit.orchestrate-chained").exists());
-    for h in ["commit-msg", "pre-push", "prepare-commit-msg"] {
+    for h in ["commit-msg", "pre-push", "prepare-commit-msg", "pre-merge-commit"] {
         assert!(!t.dir.join(".git/hooks").join(h).exists(), "{h} removed");
     }
 }
@@ -409,4 +409,16 @@ fn doctor_tells_what_is_missing_and_how_to_fix_it() {
         .collect();
     // The test environment has no git-orchestrate on PATH; everything else is in order.
     assert!(bad.iter().all(|c| *c == "binary on PATH"), "{bad:?}");
+}
+
+#[test]
+fn a_merge_into_a_phase_branch_is_gated_like_a_commit() {
+    let t = on_phase();
+    t.git(["switch", "-q", "-c", "scratch"]);
+    t.commit_file("area1/leak.py", &format!("K = \"{}\"\n", aws()), "chore: not a feature branch, not gated");
+    t.git(["switch", "-q", "orchestrate/x/1-database-schema"]);
+    let run = t.git_try(["merge", "--no-ff", "-m", "feat(x): merge scratch", "scratch"]);
+    assert_ne!(run.code, 0, "pre-merge-commit ran the gates");
+    assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
+    let _ = t.git_try(["merge", "--abort"]);
 }

@@ -14,7 +14,7 @@ use crate::render::Renderer;
 /// Run a git hook (called by the installed shims, not by people).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// pre-commit, prepare-commit-msg, commit-msg or pre-push.
+    /// pre-commit, pre-merge-commit, prepare-commit-msg, commit-msg or pre-push.
     pub hook: String,
     /// What git passed to the hook.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -77,7 +77,8 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     let ctx = Ctx { repo, config };
     let Some(feature) = ctx.feature_of_branch(&branch)? else { return Ok(()) };
     match args.hook.as_str() {
-        "pre-commit" => pre_commit(&ctx, &feature, &branch),
+        // `git merge` runs pre-merge-commit instead of pre-commit: the merge is judged alike.
+        "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, &feature, &branch),
         "commit-msg" => commit_msg(&args.args),
         "prepare-commit-msg" => prepare_commit_msg(&ctx, &feature, &branch, &args.args),
         other => {

@@ -10,7 +10,7 @@ use crate::git::Repo;
 use crate::hooks::{self, Action};
 use crate::output;
 
-/// Manage the git hooks (pre-commit, prepare-commit-msg, commit-msg, pre-push).
+/// Manage the git hooks (pre-commit, pre-merge-commit, prepare-commit-msg, commit-msg, pre-push).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
