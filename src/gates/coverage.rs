@@ -171,8 +171,10 @@ pub(super) fn judge(
     }
 
     // The change: added or modified lines since the base.
-    let Some(base) = ctx.base else { return Ok(()) };
-    let changed = repo.changed_lines(base, ctx.tree)?;
+    if ctx.base.is_none() {
+        return Ok(());
+    }
+    let changed = crate::git::parse_changed_lines(super::diff_of(repo, ctx)?);
     let extensions: BTreeSet<&str> = measured.keys().filter_map(|p| p.rsplit_once('.').map(|(_, ext)| ext)).collect();
     let mut change = Tally::default();
     let mut uncovered = Vec::new();

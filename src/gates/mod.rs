@@ -538,9 +538,8 @@ fn scope_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evide
             e.reasons.push("note: list the phase's `paths` in the plan so its scope can be checked".into());
         }
         (Some(_), None) => e.summary = "nothing to compare with".into(),
-        (Some(paths), Some(base)) => {
+        (Some(paths), Some(_)) => {
             let own = ctx.feature.as_ref().map(|f| format!("plans/{f}/"));
-            let _ = base;
             let changed = crate::git::parse_changed_files(diff_of(repo, ctx)?);
             let outside: Vec<&String> = changed
                 .iter()

@@ -491,20 +491,10 @@ impl Repo {
         cli::Git::new(&path).clean_env().args(["read-tree", "-u", "--reset", &tree.to_string()]).run()?;
         Ok(path)
     }
-
-    /// Lines added or modified from tree `base` to tree `tree`.
-    pub fn changed_lines(&self, base: ObjectId, tree: ObjectId) -> Result<ChangedLines> {
-        let diff = self
-            .cli()
-            .args(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0"])
-            .args([base.to_string(), tree.to_string()])
-            .read()?;
-        Ok(parse_changed_lines(&diff))
-    }
 }
 
 /// Parse `git diff -U0` output into the new side's changed line ranges.
-fn parse_changed_lines(diff: &str) -> ChangedLines {
+pub fn parse_changed_lines(diff: &str) -> ChangedLines {
     let mut out = ChangedLines::new();
     let mut current: Option<String> = None;
     for line in diff.lines() {
@@ -599,21 +589,6 @@ impl Repo {
             .args(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0"])
             .args([base.to_string(), tree.to_string()])
             .read()
-    }
-
-    /// The lines added from tree `base` (nothing: the empty tree) to tree `tree`.
-    pub fn added_lines(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<AddedBlock>> {
-        Ok(parse_added(&self.diff_u0(base, tree)?))
-    }
-
-    /// Paths added, modified or deleted from tree `base` to tree `tree`.
-    pub fn changed_files(&self, base: ObjectId, tree: ObjectId) -> Result<Vec<String>> {
-        let out = self
-            .cli()
-            .args(["diff", "--name-only", "-z", "--no-renames"])
-            .args([base.to_string(), tree.to_string()])
-            .read()?;
-        Ok(out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect())
     }
 
     /// The content of the file at `path` in `tree`, if there is one.
