@@ -58,13 +58,10 @@ const OWNERS: &[&str] = &["maat", "hermes", "aphrodite"];
 
 /// The repository's default branch: the remote's HEAD, `init.defaultBranch`, `main`, `master`.
 fn default_base(repo: &Repo) -> Result<Option<String>> {
-    if let Some(id) = repo.ref_id("refs/remotes/origin/HEAD")? {
-        let _ = id;
-        if let Some(target) = repo.symbolic_target("refs/remotes/origin/HEAD")? {
-            if let Some(short) = target.strip_prefix("refs/remotes/origin/") {
-                if repo.branch_tip(short)?.is_some() {
-                    return Ok(Some(short.to_string()));
-                }
+    if let Some(target) = repo.symbolic_target("refs/remotes/origin/HEAD")? {
+        if let Some(short) = target.strip_prefix("refs/remotes/origin/") {
+            if repo.branch_tip(short)?.is_some() {
+                return Ok(Some(short.to_string()));
             }
         }
     }
@@ -114,7 +111,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     // The plan text: imported or scaffolded, and valid either way.
     let path = plan_path(feature);
     let gates = ctx.config.gate_names();
-    let (text, imported_base) = match &args.plan {
+    let (text, imported) = match &args.plan {
         Some(file) => {
             let bytes =
                 std::fs::read(file).map_err(|e| Error::usage(format!("cannot read plan {}: {e}", file.display())))?;
@@ -128,12 +125,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 }
                 return Err(err);
             }
-            let base = report.plan.and_then(|p| p.base);
-            (String::from_utf8(bytes).unwrap_or_default(), base)
+            (String::from_utf8(bytes).unwrap_or_default(), report.plan)
         }
         None => (String::new(), None),
     };
-    let base = match (args.base.clone(), imported_base) {
+    let base = match (args.base.clone(), imported.as_ref().and_then(|p| p.base.clone())) {
         (Some(b), _) | (None, Some(b)) => b,
         (None, None) => default_base(repo)?.ok_or_else(|| {
             Error::usage("cannot tell the repository's default branch").hint("name the base: --base <branch>")
@@ -150,17 +146,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
 
     let title = args.title.clone().unwrap_or_else(|| default_title(feature));
     let renderer = Renderer::new(Some(repo.workdir()));
-    let text = if args.plan.is_some() {
-        text
+    let (text, parsed) = if let Some(plan) = imported {
+        (text, plan)
     } else {
         let phases: Vec<_> = (1..=args.phases)
             .map(|id| minijinja::context! { id => id, title => format!("Phase {id}"), owner => OWNERS[(id as usize - 1) % OWNERS.len()] })
             .collect();
         let text = renderer.render("plan.md", minijinja::context! { feature, title, base => &base, phases })?;
-        plan::parse(&path, text.as_bytes(), Some(feature), &gates)?;
-        text
+        // The scaffold must itself be a valid plan (a repository's template override may not be).
+        let parsed = plan::parse(&path, text.as_bytes(), Some(feature), &gates)?;
+        (text, parsed)
     };
-    let parsed = plan::parse(&path, text.as_bytes(), Some(feature), &gates)?;
 
     let base_tree = repo.commit_tree(base_tip)?;
     if let Some(existing) = repo.blob_at(base_tip, &path)? {
