@@ -278,6 +278,15 @@ pub struct Feature {
     pub events: usize,
 }
 
+impl Feature {
+    /// The commits the tool made itself: the plan commit and each phase's squash.
+    pub fn tool_commits(&self) -> Vec<&str> {
+        std::iter::once(self.created_commit.as_str())
+            .chain(self.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GateRunRecord {
     pub tree: String,

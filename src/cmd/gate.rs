@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::gates::{self, Verdict};
 use crate::output::{self, Paint};
 use crate::state::What;
+use crate::workflow::Loaded;
 
 /// Run the gates on a snapshot and record the evidence in git notes, keyed by its tree.
 ///
@@ -68,15 +69,24 @@ struct Row<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    run_loaded(ctx, args, None)
+}
+
+/// [`run`], with the feature already loaded by the caller (a hook), so it is not read twice.
+pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> {
     let repo = &ctx.repo;
     let flow = ctx.workflow();
-    // Feature and phase are context when the checked-out branch belongs to one; gates also run
-    // outside any feature.
-    let feature = match &args.feature {
-        Some(f) => Some(f.clone()),
-        None => ctx.feature(None).ok(),
+    // Feature and phase are context when the branch being worked on belongs to one; gates also
+    // run outside any feature.
+    let feature = match (&args.feature, &loaded) {
+        (Some(f), _) => Some(f.clone()),
+        (None, Some(l)) => Some(l.feature.name.clone()),
+        (None, None) => ctx.feature(None).ok(),
     };
-    let loaded = feature.as_deref().map(|f| flow.load(f)).transpose()?;
+    let loaded = match loaded {
+        Some(l) => Some(l),
+        None => feature.as_deref().map(|f| flow.load(f)).transpose()?,
+    };
     let head_branch = repo.head()?.branch().map(str::to_string);
     let phase = args.phase.or_else(|| {
         let f = &loaded.as_ref()?.feature;

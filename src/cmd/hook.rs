@@ -115,7 +115,7 @@ fn pre_commit(ctx: &Ctx, feature: &str, branch: &str) -> Result<()> {
         json: false,
         quiet: true,
     };
-    super::gate::run(ctx, &gate_args)
+    super::gate::run_loaded(ctx, &gate_args, Some(loaded))
 }
 
 fn commit_msg(args: &[OsString]) -> Result<()> {
@@ -203,9 +203,7 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
         let new: Vec<String> = rev_list.read()?.lines().map(str::to_string).collect();
         for f in into_base {
             let loaded = flow.load(&f.name)?;
-            let theirs: Vec<&str> = std::iter::once(loaded.feature.created_commit.as_str())
-                .chain(loaded.feature.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
-                .collect();
+            let theirs = loaded.feature.tool_commits();
             if new.iter().any(|c| theirs.contains(&c.as_str())) {
                 return Err(Error::blocked(format!(
                     "this push brings feature {} into {target}, and the feature is not finished",
@@ -216,9 +214,7 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
         }
         let Some(feature) = owner else { continue };
         let loaded = flow.load(&feature.name)?;
-        let made_by_us: Vec<&str> = std::iter::once(loaded.feature.created_commit.as_str())
-            .chain(loaded.feature.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
-            .collect();
+        let made_by_us = loaded.feature.tool_commits();
         let phase = feature.phases.iter().find(|p| p.branch == branch).map(|p| p.id);
         let overrides =
             loaded.plan.as_ref().ok().and_then(|(plan, _)| phase.and_then(|id| plan.phase(id))).map(|d| &d.gates);
@@ -232,10 +228,10 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
             if repo.commit_parents(id)?.len() > 1 {
                 continue; // merges are judged through their parents
             }
-            let tree = repo.commit_tree(id)?;
+            let records = crate::gates::evidence_for(repo, repo.commit_tree(id)?)?;
             for spec in &required {
                 let passed =
-                    crate::gates::cached(repo, tree, spec)?.is_some_and(|e| e.verdict == crate::gates::Verdict::Pass);
+                    crate::gates::cached(&records, spec).is_some_and(|e| e.verdict == crate::gates::Verdict::Pass);
                 if !passed {
                     let short = &commit[..commit.len().min(10)];
                     return Err(Error::blocked(format!(
@@ -258,7 +254,7 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
             json: false,
             quiet: true,
         };
-        super::gate::run(ctx, &gate_args)?;
+        super::gate::run_loaded(ctx, &gate_args, Some(loaded))?;
     }
     Ok(())
 }

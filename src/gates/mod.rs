@@ -256,14 +256,13 @@ pub struct Outcome {
 }
 
 /// Earlier evidence for this gate, tree and configuration, if it reached a verdict.
-pub fn cached(repo: &Repo, tree: ObjectId, spec: &Spec) -> Result<Option<Evidence>, Error> {
-    let Some(note) = repo.note(EVIDENCE_REF, tree)? else { return Ok(None) };
-    let text = String::from_utf8_lossy(&note);
-    Ok(text
-        .lines()
+/// Among a tree's `records` (from [`evidence_for`]), the newest that reached a verdict for this
+/// gate and configuration.
+pub fn cached<'e>(records: &'e [Evidence], spec: &Spec) -> Option<&'e Evidence> {
+    records
+        .iter()
         .rev()
-        .filter_map(|l| serde_json::from_str::<Evidence>(l).ok())
-        .find(|e| e.gate == spec.name && e.fingerprint == spec.fingerprint && e.verdict != Verdict::Error))
+        .find(|e| e.gate == spec.name && e.fingerprint == spec.fingerprint && e.verdict != Verdict::Error)
 }
 
 /// Every evidence record for a tree (for `status` and review).
@@ -322,10 +321,11 @@ pub fn run(
     let mut outcomes = Vec::new();
     let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
     let mut pending = String::new();
+    let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
     for spec in specs {
         if !ctx.force {
-            if let Some(evidence) = cached(repo, ctx.tree, spec)? {
-                outcomes.push(Outcome { evidence, cached: true, required: spec.required });
+            if let Some(evidence) = cached(&records, spec) {
+                outcomes.push(Outcome { evidence: evidence.clone(), cached: true, required: spec.required });
                 continue;
             }
         }
