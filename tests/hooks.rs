@@ -422,3 +422,23 @@ fn a_merge_into_a_phase_branch_is_gated_like_a_commit() {
     assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
     let _ = t.git_try(["merge", "--abort"]);
 }
+
+#[test]
+fn the_scope_gate_knows_its_phase_during_a_rebase() {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.scope]\n", "chore: gates");
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 1);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/one.txt", "1\n", "feat(x): one");
+    t.commit_file("area1/two.txt", "2\n", "feat(x): two");
+    let mut cmd = t.command("git", &t.dir);
+    cmd.args(["rebase", "-q", "-i", "HEAD~1"]).env("GIT_SEQUENCE_EDITOR", "sed -i -e 's/^pick/edit/'");
+    assert!(cmd.status().unwrap().success());
+    t.write("README.md", "outside the phase\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "--amend", "-m", "feat(x): two, and more"]);
+    assert_ne!(run.code, 0, "HEAD is detached, yet the phase's paths apply");
+    assert!(run.stderr.contains("outside the phase's paths (area1/**): README.md"), "{}", run.stderr);
+    t.git(["rebase", "--abort"]);
+}

@@ -87,7 +87,8 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
         Some(l) => Some(l),
         None => feature.as_deref().map(|f| flow.load(f)).transpose()?,
     };
-    let head_branch = repo.head()?.branch().map(str::to_string);
+    // During a rebase HEAD is detached: the branch being rebased is the one worked on.
+    let head_branch = repo.working_branch()?;
     let phase = args.phase.or_else(|| {
         let f = &loaded.as_ref()?.feature;
         f.phases.iter().find(|(_, r)| Some(&r.branch) == head_branch.as_ref()).map(|(id, _)| *id)
