@@ -85,6 +85,12 @@ pub fn email() -> Option<String> {
     non_empty("EMAIL")
 }
 
+/// `GIT_INDEX_FILE`: inside a hook, the index git is committing (a temporary one for
+/// `git commit -a` or `git commit <paths>`). Relative to the current directory, as in git.
+pub fn git_index_file() -> Option<std::path::PathBuf> {
+    std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()).map(std::path::PathBuf::from)
+}
+
 /// `PATH`, for finding `git` with `which`.
 pub fn path() -> Option<OsString> {
     std::env::var_os("PATH")

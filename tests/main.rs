@@ -8,5 +8,6 @@ mod hooks;
 mod notes;
 mod plan_lint;
 mod refusals;
+mod staged;
 mod status;
 mod workflow;

@@ -174,7 +174,7 @@ pub(super) fn judge(
     if ctx.base.is_none() {
         return Ok(());
     }
-    let changed = crate::git::parse_changed_lines(super::diff_of(repo, ctx)?);
+    let changed = crate::git::changed_lines(super::diff_of(repo, ctx)?);
     let extensions: BTreeSet<&str> = measured.keys().filter_map(|p| p.rsplit_once('.').map(|(_, ext)| ext)).collect();
     let mut change = Tally::default();
     let mut uncovered = Vec::new();

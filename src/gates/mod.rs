@@ -243,8 +243,8 @@ pub struct Context {
     pub commit: Option<ObjectId>,
     /// The paths the phase may touch (from the plan), for the scope gate.
     pub scope: Option<Vec<String>>,
-    /// `git diff -U0 base tree`, read once for the built-in gates.
-    pub diff: std::cell::OnceCell<String>,
+    /// The change from `base` to `tree`, worked out once for the built-in gates.
+    pub diff: std::cell::OnceCell<Vec<crate::git::FileChange>>,
     /// Run even when evidence for this tree and configuration exists.
     pub force: bool,
 }
@@ -468,7 +468,7 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
         .map_err(|e| config_error(e.to_string()))?;
     let mut findings = Vec::new();
     let mut bytes = 0usize;
-    for block in &crate::git::parse_added(diff_of(repo, ctx)?) {
+    for block in diff_of(repo, ctx)?.iter().flat_map(|c| &c.added) {
         bytes += block.text.len();
         scanner.scan(&block.path, block.first_line, &block.text, &mut findings);
     }
@@ -506,11 +506,11 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
 }
 
 /// The diff from the base to the snapshot, computed once per run.
-fn diff_of<'c>(repo: &Repo, ctx: &'c Context) -> Result<&'c str, Error> {
+fn diff_of<'c>(repo: &Repo, ctx: &'c Context) -> Result<&'c [crate::git::FileChange], Error> {
     if let Some(d) = ctx.diff.get() {
         return Ok(d);
     }
-    let d = repo.diff_u0(ctx.base, ctx.tree)?;
+    let d = repo.diff_trees(ctx.base, ctx.tree)?;
     Ok(ctx.diff.get_or_init(|| d))
 }
 
@@ -540,9 +540,10 @@ fn scope_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evide
         (Some(_), None) => e.summary = "nothing to compare with".into(),
         (Some(paths), Some(_)) => {
             let own = ctx.feature.as_ref().map(|f| format!("plans/{f}/"));
-            let changed = crate::git::parse_changed_files(diff_of(repo, ctx)?);
+            let changed: Vec<&String> = diff_of(repo, ctx)?.iter().map(|c| &c.path).collect();
             let outside: Vec<&String> = changed
                 .iter()
+                .copied()
                 .filter(|f| !own.as_ref().is_some_and(|o| f.starts_with(o.as_str())) && !in_scope(f, paths))
                 .collect();
             e.figures.insert("files".into(), changed.len().into());

@@ -3,7 +3,11 @@
 //! config writes). No other module touches a repository or spawns a process.
 
 pub mod cli;
+mod diff;
+mod index;
 pub mod notes;
+
+pub use diff::{changed_lines, AddedBlock, ChangedLines, FileChange};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -460,18 +464,7 @@ impl Repo {
     }
 }
 
-/// Added or modified line ranges (1-based, inclusive) per path.
-pub type ChangedLines = std::collections::BTreeMap<String, Vec<(u32, u32)>>;
-
 impl Repo {
-    /// The tree of what is staged: exactly what `git commit` would record. Inside a hook this is
-    /// git's own (possibly temporary) index, through `GIT_INDEX_FILE`.
-    pub fn index_tree(&self) -> Result<ObjectId> {
-        let out = self.cli().args(["write-tree"]).read()?;
-        ObjectId::from_hex(out.trim().as_bytes())
-            .map_err(|_| Error::Cli { command: "git write-tree".into(), stderr: out })
-    }
-
     /// The persistent gate worktree (under the git dir), moved to `tree`. The user's own work
     /// tree is never used; untracked files the gates leave behind (build output) stay, so builds
     /// are incremental. Anything a killed run left half-done is reset here.
@@ -493,104 +486,7 @@ impl Repo {
     }
 }
 
-/// Parse `git diff -U0` output into the new side's changed line ranges.
-pub fn parse_changed_lines(diff: &str) -> ChangedLines {
-    let mut out = ChangedLines::new();
-    let mut current: Option<String> = None;
-    for line in diff.lines() {
-        if let Some(path) = line.strip_prefix("+++ ") {
-            let path = path.strip_suffix('\t').unwrap_or(path);
-            current = if path == "/dev/null" {
-                None
-            } else {
-                let path = unquote(path);
-                Some(path.strip_prefix("b/").unwrap_or(&path).to_string())
-            };
-        } else if let (Some(hunk), Some(path)) = (line.strip_prefix("@@ "), current.as_ref()) {
-            // @@ -a,b +c,d @@
-            let Some(new) = hunk.split(' ').find_map(|p| p.strip_prefix('+')) else { continue };
-            let mut parts = new.split(',');
-            let start: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-            let count: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-            if count > 0 {
-                out.entry(path.clone()).or_default().push((start, start + count - 1));
-            }
-        }
-    }
-    out
-}
-
-/// Every path a `git diff --no-renames` touches (added, modified, deleted; empty and binary
-/// files too), in order, from its `diff --git a/P b/P` headers: with renames off both halves
-/// name the same path, so its length gives where it splits.
-pub fn parse_changed_files(diff: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in diff.lines() {
-        let Some(rest) = line.strip_prefix("diff --git ") else { continue };
-        let half = if rest.starts_with('"') { (rest.len() - 1) / 2 } else { (rest.len().saturating_sub(1)) / 2 };
-        let Some(first) = rest.get(..half) else { continue };
-        let first = unquote(first);
-        out.push(first.strip_prefix("a/").unwrap_or(&first).to_string());
-    }
-    out
-}
-
-/// Undo git's C-style quoting of a path (`"a\"b\303\251"`).
-fn unquote(s: &str) -> String {
-    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else { return s.to_string() };
-    let mut bytes = Vec::new();
-    let mut it = inner.bytes().peekable();
-    while let Some(b) = it.next() {
-        if b != b'\\' {
-            bytes.push(b);
-            continue;
-        }
-        match it.next() {
-            Some(b'n') => bytes.push(b'\n'),
-            Some(b't') => bytes.push(b'\t'),
-            Some(d @ b'0'..=b'7') => {
-                let mut v = u32::from(d - b'0');
-                for _ in 0..2 {
-                    if let Some(&n @ b'0'..=b'7') = it.peek() {
-                        v = v * 8 + u32::from(n - b'0');
-                        it.next();
-                    }
-                }
-                bytes.push(u8::try_from(v).unwrap_or(b'?'));
-            }
-            Some(other) => bytes.push(other),
-            None => {}
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 impl Repo {
-    /// Every file path in a tree (recursively).
-    pub fn tree_files(&self, tree: ObjectId) -> Result<std::collections::BTreeSet<String>> {
-        let out = self.cli().args(["ls-tree", "-r", "-z", "--name-only", &tree.to_string()]).read()?;
-        Ok(out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect())
-    }
-}
-
-/// Consecutive added lines of one file, as a block of text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AddedBlock {
-    pub path: String,
-    pub first_line: u32,
-    pub text: String,
-}
-
-impl Repo {
-    /// `git diff -U0` from tree `base` (nothing: the empty tree) to tree `tree`.
-    pub fn diff_u0(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<String> {
-        let base = base.unwrap_or_else(|| ObjectId::empty_tree(gix::hash::Kind::Sha1));
-        self.cli()
-            .args(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0"])
-            .args([base.to_string(), tree.to_string()])
-            .read()
-    }
-
     /// The content of the file at `path` in `tree`, if there is one.
     pub fn tree_blob(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         let tree = self.repo.find_tree(tree).ctx(|| format!("reading tree {tree}"))?;
@@ -600,47 +496,6 @@ impl Repo {
             None => Ok(None),
         }
     }
-}
-
-/// The added lines of a `git diff -U0`, as blocks per file.
-pub fn parse_added(diff: &str) -> Vec<AddedBlock> {
-    let mut out: Vec<AddedBlock> = Vec::new();
-    let mut path: Option<String> = None;
-    let mut next_line = 0u32;
-    let mut in_block = false;
-    for line in diff.lines() {
-        if let Some(p) = line.strip_prefix("+++ ") {
-            let p = p.strip_suffix('\t').unwrap_or(p);
-            path = (p != "/dev/null").then(|| {
-                let p = unquote(p);
-                p.strip_prefix("b/").unwrap_or(&p).to_string()
-            });
-            in_block = false;
-        } else if line.starts_with("--- ") || line.starts_with("diff ") || line.starts_with("index ") {
-            in_block = false;
-        } else if let Some(hunk) = line.strip_prefix("@@ ") {
-            let start = hunk
-                .split(' ')
-                .find_map(|p| p.strip_prefix('+'))
-                .and_then(|n| n.split(',').next())
-                .and_then(|n| n.parse().ok());
-            next_line = start.unwrap_or(0);
-            in_block = false;
-        } else if let (Some(added), Some(p)) = (line.strip_prefix('+'), path.as_ref()) {
-            match out.last_mut() {
-                Some(block) if in_block => {
-                    block.text.push('\n');
-                    block.text.push_str(added);
-                }
-                _ => out.push(AddedBlock { path: p.clone(), first_line: next_line, text: added.to_string() }),
-            }
-            in_block = true;
-            next_line += 1;
-        } else {
-            in_block = false;
-        }
-    }
-    out
 }
 
 /// Where git runs hooks from for this repository.
@@ -679,23 +534,5 @@ impl Repo {
             }
         }
         Ok(None)
-    }
-}
-
-#[cfg(test)]
-mod diff_tests {
-    #[test]
-    fn changed_lines_from_a_unified_diff() {
-        let diff = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,0 +2,3 @@\n+a\n+b\n+c\n@@ -10 +12 @@\n-x\n+y\n@@ -20,2 +22,0 @@\n-gone\n-gone\n--- /dev/null\n+++ \"b/dir with space/na\\303\\257ve.py\"\n@@ -0,0 +1 @@\n+z\n--- a/old\n+++ /dev/null\n@@ -1 +0,0 @@\n-old\n";
-        let lines = super::parse_changed_lines(diff);
-        assert_eq!(lines["x.py"], vec![(2, 4), (12, 12)]);
-        assert_eq!(lines["dir with space/naïve.py"], vec![(1, 1)]);
-        assert_eq!(lines.len(), 2);
-        let headers = "diff --git a/x.py b/x.py\nindex 1..2\ndiff --git a/dir with space/f b/dir with space/f\nnew file mode 100644\ndiff --git \"a/na\\303\\257ve \\\"q\\\".txt\" \"b/na\\303\\257ve \\\"q\\\".txt\"\nBinary files differ\n";
-        assert_eq!(super::parse_changed_files(headers), vec!["x.py", "dir with space/f", "naïve \"q\".txt"]);
-        let added = super::parse_added(diff);
-        assert_eq!(added[0], super::AddedBlock { path: "x.py".into(), first_line: 2, text: "a\nb\nc".into() });
-        assert_eq!(added[1], super::AddedBlock { path: "x.py".into(), first_line: 12, text: "y".into() });
-        assert_eq!(added[2].path, "dir with space/naïve.py");
     }
 }

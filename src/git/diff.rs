@@ -1,0 +1,152 @@
+//! What changed between two trees, in-process: the files that differ and the lines each one
+//! gained, as `git diff --no-renames -U0` would report them. Subtrees with the same id are
+//! skipped whole, so the cost follows the change, not the repository.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use gix::bstr::{BString, ByteSlice};
+use gix::objs::tree::EntryMode;
+
+use super::{Context as _, ObjectId, Repo, Result};
+
+/// Added or modified line ranges (1-based, inclusive) per path.
+pub type ChangedLines = BTreeMap<String, Vec<(u32, u32)>>;
+
+/// Consecutive added lines of one file, as a block of text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedBlock {
+    pub path: String,
+    pub first_line: u32,
+    pub last_line: u32,
+    pub text: String,
+}
+
+/// One path that differs between the two trees: added, modified (content or mode) or deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileChange {
+    pub path: String,
+    /// The lines the new side gained (none for a deletion, a binary file or a submodule).
+    pub added: Vec<AddedBlock>,
+}
+
+/// Git's test for binary content: a NUL byte in the first 8000 bytes.
+fn is_binary(data: &[u8]) -> bool {
+    data[..data.len().min(8000)].contains(&0)
+}
+
+/// A line diff that runs longer than this settles for a coarser (still correct) answer.
+const DIFF_DEADLINE: Duration = Duration::from_secs(2);
+
+type Entries = BTreeMap<BString, (EntryMode, ObjectId)>;
+
+impl Repo {
+    /// The files that differ from tree `base` (`None`: the empty tree) to `tree`, in path
+    /// order, with the lines each gained.
+    pub fn diff_trees(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<FileChange>> {
+        let mut out = Vec::new();
+        self.diff_dirs(base, Some(tree), "", true, &mut out)?;
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Every path a tree holds (recursively), submodules included.
+    pub fn tree_files(&self, tree: ObjectId) -> Result<std::collections::BTreeSet<String>> {
+        let mut out = Vec::new();
+        self.diff_dirs(None, Some(tree), "", false, &mut out)?;
+        Ok(out.into_iter().map(|c| c.path).collect())
+    }
+
+    fn tree_entries(&self, tree: Option<ObjectId>) -> Result<Entries> {
+        let Some(id) = tree else { return Ok(Entries::new()) };
+        let tree = self.repo.find_tree(id).ctx(|| format!("reading tree {id}"))?;
+        let decoded = tree.decode().ctx(|| format!("decoding tree {id}"))?;
+        Ok(decoded.entries.iter().map(|e| (e.filename.to_owned(), (e.mode, e.oid.to_owned()))).collect())
+    }
+
+    /// Compare two directories; `lines`: also work out each file's added lines.
+    fn diff_dirs(
+        &self,
+        a: Option<ObjectId>,
+        b: Option<ObjectId>,
+        dir: &str,
+        lines: bool,
+        out: &mut Vec<FileChange>,
+    ) -> Result<()> {
+        if a == b {
+            return Ok(());
+        }
+        let (left, right) = (self.tree_entries(a)?, self.tree_entries(b)?);
+        let mut names: Vec<&BString> = left.keys().chain(right.keys()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let path = format!("{dir}{}", name.to_str_lossy());
+            let (l, r) = (left.get(name).copied(), right.get(name).copied());
+            let subtree = |side: Option<(EntryMode, ObjectId)>| side.filter(|(m, _)| m.is_tree()).map(|(_, id)| id);
+            let file = |side: Option<(EntryMode, ObjectId)>| side.filter(|(m, _)| !m.is_tree());
+            let (la, ra) = (subtree(l), subtree(r));
+            if la.is_some() || ra.is_some() {
+                self.diff_dirs(la, ra, &format!("{path}/"), lines, out)?;
+            }
+            let (lf, rf) = (file(l), file(r));
+            if lf != rf {
+                let added = match rf {
+                    Some((mode, id)) if lines && mode.is_blob_or_symlink() => self.added_lines(&path, lf, id)?,
+                    _ => Vec::new(),
+                };
+                out.push(FileChange { path, added });
+            }
+        }
+        Ok(())
+    }
+
+    /// The lines blob `new` adds over `old` (an absent or non-blob old side adds them all).
+    fn added_lines(&self, path: &str, old: Option<(EntryMode, ObjectId)>, new: ObjectId) -> Result<Vec<AddedBlock>> {
+        let new_data = self.read_blob(new)?;
+        let old_data = match old {
+            Some((mode, id)) if mode.is_blob_or_symlink() => self.read_blob(id)?,
+            _ => Vec::new(),
+        };
+        if is_binary(&new_data) || is_binary(&old_data) {
+            return Ok(Vec::new());
+        }
+        let (old_text, new_text) = (String::from_utf8_lossy(&old_data), String::from_utf8_lossy(&new_data));
+        let block = |first: usize, lines: &[&str]| {
+            let text: Vec<&str> =
+                lines.iter().map(|l| l.strip_suffix('\n').map_or(*l, |l| l.strip_suffix('\r').unwrap_or(l))).collect();
+            let first_line = u32::try_from(first + 1).unwrap_or(u32::MAX);
+            AddedBlock {
+                path: path.to_string(),
+                first_line,
+                last_line: first_line.saturating_add(u32::try_from(lines.len()).unwrap_or(u32::MAX) - 1),
+                text: text.join("\n"),
+            }
+        };
+        let diff = similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Myers)
+            .deadline(Instant::now() + DIFF_DEADLINE)
+            .diff_lines(old_text.as_ref(), new_text.as_ref());
+        let lines = diff.new_slices();
+        let mut out = Vec::new();
+        for op in diff.ops() {
+            if let similar::DiffOp::Insert { new_index, new_len, .. }
+            | similar::DiffOp::Replace { new_index, new_len, .. } = *op
+            {
+                if new_len > 0 {
+                    out.push(block(new_index, &lines[new_index..new_index + new_len]));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The new side's added or modified line ranges per path.
+pub fn changed_lines(changes: &[FileChange]) -> ChangedLines {
+    let mut out = ChangedLines::new();
+    for change in changes.iter().filter(|c| !c.added.is_empty()) {
+        out.insert(change.path.clone(), change.added.iter().map(|b| (b.first_line, b.last_line)).collect());
+    }
+    out
+}
