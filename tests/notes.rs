@@ -104,3 +104,37 @@ fn plain_git_notes_append_loses_records_in_the_same_race() {
     let kept = t.git(["notes", "--ref=plain", "show", "HEAD"]).lines().filter(|l| l.starts_with('w')).count();
     assert!(kept < WRITERS * EACH as usize, "git kept all {kept}: the race did not happen this time");
 }
+
+/// Evidence notes spread into `ab/cd…` directories once a directory holds 256 of them, as git
+/// does, so an append never rewrites an unbounded tree; git and the tool still read every note.
+#[test]
+fn a_crowded_notes_tree_fans_out_and_every_reader_finds_the_notes() {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-qm", "chore: gates"]);
+    // 300 notes at the top level, made by git itself.
+    let blob = t.hash_blob("{}\n");
+    let listing = (1..=300u32).map(|i| format!("100644 blob {blob}\t{i:040x}")).collect::<Vec<_>>().join("\n") + "\n";
+    let mut mktree = t.command("git", &t.dir);
+    mktree.arg("mktree").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = mktree.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), listing.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let tree = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let commit = t.git(["commit-tree", tree.trim(), "-m", "notes"]);
+    t.git(["update-ref", "refs/notes/orchestrate-evidence", commit.trim()]);
+
+    t.write("a.txt", "a\n");
+    t.git(["add", "a.txt"]);
+    let staged = t.git(["write-tree"]).trim().to_string();
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+    let paths = t.git(["ls-tree", "-r", "--name-only", "refs/notes/orchestrate-evidence"]);
+    let fanned = format!("{}/{}", &staged[..2], &staged[2..]);
+    assert!(paths.lines().any(|p| p == fanned), "the new note sits at {fanned}");
+    assert_eq!(paths.lines().count(), 301, "the other notes stay where they were");
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &staged]);
+    assert!(note.contains("\"gate\":\"secrets\""), "git reads it: {note}");
+    let again = t.run(["gate", "--stage", "pre-commit"]).ok();
+    assert!(again.stdout.contains("cached"), "and so does the tool: {}", again.stdout);
+}

@@ -11,15 +11,39 @@ pub const EVENTS_REF: &str = "refs/notes/orchestrate";
 
 const MAX_TRIES: u32 = 500;
 
+/// A notes directory with this many entries spreads new notes one level deeper, as git does
+/// past 256 notes, so no tree rewritten on an append grows without bound.
+const FANOUT_AT: usize = 256;
+
+/// A notes ref's tree, read once for many lookups.
+pub struct NotesTree<'r> {
+    repo: &'r Repo,
+    tree: ObjectId,
+}
+
+impl NotesTree<'_> {
+    /// The note on `key`, if there is one.
+    pub fn get(&self, key: ObjectId) -> Result<Option<Vec<u8>>> {
+        match self.repo.locate_note(self.tree, key)? {
+            (_, Some(blob)) => Ok(Some(self.repo.read_blob(blob)?)),
+            (_, None) => Ok(None),
+        }
+    }
+}
+
 impl Repo {
     /// The content of the note attached to `key` in `notes_ref`, if there is one.
     pub fn note(&self, notes_ref: &str, key: ObjectId) -> Result<Option<Vec<u8>>> {
-        let Some(tip) = self.ref_id(notes_ref)? else { return Ok(None) };
-        let tree = self.commit_tree(tip)?;
-        match self.locate_note(tree, key)? {
-            Some((_, blob)) => Ok(Some(self.read_blob(blob)?)),
+        match self.notes_tree(notes_ref)? {
+            Some(notes) => notes.get(key),
             None => Ok(None),
         }
+    }
+
+    /// The notes of `notes_ref` as they are now, for many lookups (`None`: no notes yet).
+    pub fn notes_tree(&self, notes_ref: &str) -> Result<Option<NotesTree<'_>>> {
+        let Some(tip) = self.ref_id(notes_ref)? else { return Ok(None) };
+        Ok(Some(NotesTree { repo: self, tree: self.commit_tree(tip)? }))
     }
 
     /// Every note in `notes_ref` as (annotated object, note content).
@@ -53,26 +77,44 @@ impl Repo {
         Ok(())
     }
 
-    /// Where `key`'s note sits in a notes tree (path, blob), trying the fanouts git uses.
-    fn locate_note(&self, tree: ObjectId, key: ObjectId) -> Result<Option<(String, ObjectId)>> {
+    /// Where `key`'s note sits in a notes tree: its path and blob (git spreads notes over
+    /// `ab/cd…` directories as they grow; a tree may mix depths), or, when there is no note,
+    /// the path a new one gets: as deep as the directories already there, one level deeper
+    /// where a directory has grown past [`FANOUT_AT`] entries.
+    fn locate_note(&self, tree: ObjectId, key: ObjectId) -> Result<(String, Option<ObjectId>)> {
         let hex = key.to_hex().to_string();
-        let commit_tree =
-            self.gix().find_tree(tree).map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
-        for depth in 0..=3 {
-            let mut path = String::new();
-            for i in 0..depth {
-                path.push_str(&hex[i * 2..i * 2 + 2]);
-                path.push('/');
+        let mut dir = String::new();
+        let mut current = Some(tree);
+        let mut depth = 0;
+        while let Some(id) = current.take() {
+            let tree = self
+                .gix()
+                .find_tree(id)
+                .map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
+            let decoded =
+                tree.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
+            let rest = &hex[depth * 2..];
+            let mut entries = 0usize;
+            for entry in &decoded.entries {
+                entries += 1;
+                let name = entry.filename;
+                if name == rest.as_bytes() && entry.mode.is_blob() {
+                    return Ok((format!("{dir}{rest}"), Some(entry.oid.to_owned())));
+                }
+                if depth < 19 && name == &rest.as_bytes()[..2] && entry.mode.is_tree() {
+                    current = Some(entry.oid.to_owned());
+                }
             }
-            path.push_str(&hex[depth * 2..]);
-            let entry = commit_tree
-                .lookup_entry_by_path(&path)
-                .map_err(|e| Error::Gix { context: format!("looking up note {path}"), source: e })?;
-            if let Some(entry) = entry.filter(|e| e.mode().is_blob()) {
-                return Ok(Some((path, entry.object_id())));
+            if current.is_none() {
+                let fan = entries >= FANOUT_AT && depth < 3;
+                let path = if fan { format!("{dir}{}/{}", &rest[..2], &rest[2..]) } else { format!("{dir}{rest}") };
+                return Ok((path, None));
             }
+            dir.push_str(&rest[..2]);
+            dir.push('/');
+            depth += 1;
         }
-        Ok(None)
+        unreachable!("the loop returns once no deeper directory is found")
     }
 
     /// Append `text` to the note on `key`, retrying until no other writer got in between.
@@ -83,15 +125,13 @@ impl Repo {
         });
         for attempt in 0..MAX_TRIES {
             let tip = self.ref_id(notes_ref)?;
-            let (tree, location) = match tip {
-                Some(tip) => {
-                    let tree = self.commit_tree(tip)?;
-                    (tree, self.locate_note(tree, key)?)
-                }
-                None => (ObjectId::empty_tree(gix::hash::Kind::Sha1), None),
+            let tree = match tip {
+                Some(tip) => self.commit_tree(tip)?,
+                None => ObjectId::empty_tree(gix::hash::Kind::Sha1),
             };
-            let mut content = match &location {
-                Some((_, blob)) => self.read_blob(*blob)?,
+            let (path, blob) = self.locate_note(tree, key)?;
+            let mut content = match blob {
+                Some(blob) => self.read_blob(blob)?,
                 None => Vec::new(),
             };
             if !content.is_empty() && !content.ends_with(b"\n") {
@@ -99,7 +139,6 @@ impl Repo {
             }
             content.extend_from_slice(text.as_bytes());
             let blob = self.write_blob(&content)?;
-            let path = location.map_or_else(|| key.to_hex().to_string(), |(p, _)| p);
             let new_tree = self.tree_with_file(tree, &path, blob)?;
             let commit = self.write_commit_as(&identity, new_tree, tip.as_slice(), message)?;
             match self.cas_ref(notes_ref, tip, commit, message) {
