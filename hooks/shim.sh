@@ -1,5 +1,5 @@
 #!/bin/sh
-# git-orchestrate-hook v2 — installed by `git orchestrate hooks install`.
+# git-orchestrate-hook v3 — installed by `git orchestrate hooks install`.
 # `git orchestrate hooks uninstall` removes it and restores the hook that was here before
 # (kept beside it as __HOOK__.orchestrate-chained, and run first).
 bin='__BIN__'
@@ -7,9 +7,20 @@ fast=__FAST__
 hook=__HOOK__
 chained="$0.orchestrate-chained"
 
+# The hook that was here before install runs first; its failure stops the commit.
+run_chained() {
+    [ -x "$chained" ] || return 0
+    "$chained" "$@" && return 0
+    code=$?
+    echo "error: your own $hook hook ($chained) failed with exit $code" >&2
+    exit "$code"
+}
+
 # Fast path, in sh alone: a commit on a branch outside the feature prefixes has nothing to do.
 # Anything unusual (detached HEAD during a rebase, a configuration newer than this file, a
-# push) goes to the binary, which decides for itself.
+# push) goes to the binary, which decides for itself. `seen` tells the binary what this shim
+# already established, so it does not do it again.
+seen=none
 # (`-nt` is not POSIX, but dash, bash, busybox ash and macOS sh all have it; `find -newer`
 # would cost a process on every commit.)
 # shellcheck disable=SC3013
@@ -21,21 +32,23 @@ if [ "$fast" = yes ] && [ ! .orchestrate.toml -nt "$0" ]; then
     head=
     [ -r "$gd/HEAD" ] && read -r head < "$gd/HEAD"
     case "$head" in
-        ref:\ refs/heads/__PREFIXES__) ;;
+        ref:\ refs/heads/__PREFIXES__) seen=feature-prefix ;;
         ref:\ refs/heads/*)
-            if [ -x "$chained" ]; then
-                "$chained" "$@" || exit $?
-            fi
+            run_chained "$@"
             exit 0 ;;
     esac
 fi
 
 # prepare-commit-msg with a message already given (-m, -F, a merge, an amend): nothing to do.
 if [ "$hook" = prepare-commit-msg ] && [ -n "${2:-}" ]; then
-    if [ -x "$chained" ]; then
-        "$chained" "$@" || exit $?
-    fi
+    run_chained "$@"
     exit 0
+fi
+
+# The user's own hook runs first (pre-push: the binary runs it, as both read the same stdin).
+if [ "$hook" != pre-push ]; then
+    run_chained "$@"
+    if [ "$seen" = none ]; then seen=chained; fi
 fi
 
 if [ ! -x "$bin" ]; then
@@ -45,4 +58,4 @@ if [ ! -x "$bin" ]; then
         exit 1
     }
 fi
-exec "$bin" hook "$hook" "$@"
+exec "$bin" hook --seen "$seen" "$hook" "$@"

@@ -76,6 +76,26 @@ impl Branches {
         out
     }
 
+    /// The feature names `branch` could belong to under the patterns (each read off where
+    /// `{feature}` sits, up to the literal text that follows it).
+    pub fn features_in(&self, branch: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for pattern in [&self.integration, &self.phase] {
+            let Some((before, after)) = pattern.split_once("{feature}") else { continue };
+            let Some(rest) = branch.strip_prefix(before) else { continue };
+            let until = after.split('{').next().unwrap_or_default();
+            let name = match until {
+                "" if after.is_empty() => rest,
+                "" => continue, // two placeholders side by side: no telling where one ends
+                _ => rest.find(until).map_or("", |end| &rest[..end]),
+            };
+            if !name.is_empty() && !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+        }
+        out
+    }
+
     pub fn phase(&self, feature: &str, phase: u32, slug: &str) -> String {
         self.phase.replace("{feature}", feature).replace("{phase}", &phase.to_string()).replace("{slug}", slug)
     }
@@ -236,4 +256,22 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Branches;
+
+    #[test]
+    fn the_patterns_name_the_feature_of_a_branch() {
+        let default = Branches::default();
+        assert_eq!(default.features_in("orchestrate/jwt-auth/main"), ["jwt-auth"]);
+        assert_eq!(default.features_in("orchestrate/jwt-auth/2-backend"), ["jwt-auth"]);
+        assert!(default.features_in("feature/other").is_empty());
+        let custom = Branches { integration: "feat/{feature}".into(), phase: "feat/{feature}--p{phase}".into() };
+        assert_eq!(custom.features_in("feat/login"), ["login"]);
+        assert_eq!(custom.features_in("feat/login--p2"), ["login--p2", "login"]);
+        let glued = Branches { integration: "{feature}{phase}".into(), phase: "x/{feature}".into() };
+        assert!(glued.features_in("abc").is_empty(), "no telling where the name ends");
+    }
 }

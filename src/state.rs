@@ -279,6 +279,12 @@ pub struct Feature {
 }
 
 impl Feature {
+    /// Whether the plan's approval covers `plan_blob`, the plan as committed now.
+    pub fn plan_approved_as(&self, plan_blob: Option<crate::git::ObjectId>) -> bool {
+        let blob = plan_blob.map(|b| b.to_string());
+        self.plan_approval.as_ref().is_some_and(|a| Some(&a.what) == blob.as_ref())
+    }
+
     /// The commits the tool made itself: the plan commit and each phase's squash.
     pub fn tool_commits(&self) -> Vec<&str> {
         std::iter::once(self.created_commit.as_str())

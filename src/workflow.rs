@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::{notes::EVENTS_REF, ObjectId, Repo};
+use crate::git::notes::{NotesTree, EVENTS_REF};
+use crate::git::{ObjectId, Repo};
 use crate::plan::{self, Plan};
 use crate::state::{self, Event, Feature, What};
 
@@ -247,12 +248,13 @@ impl<'r> Workflow<'r> {
         branches: &HashMap<String, ObjectId>,
     ) -> Result<Vec<FeatureView>> {
         let mut out = Vec::with_capacity(entries.len());
+        let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
         for (key, blob) in entries {
             let place = format!("{EVENTS_REF} note on {key}");
             let log = state::parse_log(&place, &self.repo.read_blob(*blob)?)?;
             let Some(feature) = state::fold(&log) else { continue };
             let plan = self.committed_plan_with(&feature, branches);
-            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), branches));
+            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), branches, evidence.as_ref()));
         }
         Ok(out)
     }
@@ -269,7 +271,9 @@ impl<'r> Workflow<'r> {
     /// The view of one loaded feature.
     pub fn view_of(&self, loaded: &Loaded) -> Result<FeatureView> {
         let branches = self.repo.branches_under("")?;
-        Ok(self.view(&loaded.feature, loaded.plan.as_ref().map_err(|e| e.message.clone()), &branches))
+        let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
+        let plan = loaded.plan.as_ref().map_err(|e| e.message.clone());
+        Ok(self.view(&loaded.feature, plan, &branches, evidence.as_ref()))
     }
 
     fn view(
@@ -277,15 +281,13 @@ impl<'r> Workflow<'r> {
         f: &Feature,
         plan: std::result::Result<&(Plan, ObjectId), String>,
         branches: &HashMap<String, ObjectId>,
+        evidence: Option<&NotesTree>,
     ) -> FeatureView {
         let (plan, plan_blob, problem) = match plan {
             Ok((p, blob)) => (Some(p), Some(*blob), None),
             Err(e) => (None, None, Some(e)),
         };
-        let approved = f
-            .plan_approval
-            .as_ref()
-            .is_some_and(|a| Some(a.what.as_str()) == plan_blob.map(|b| b.to_string()).as_deref());
+        let approved = f.plan_approved_as(plan_blob);
         let void = f.plan_approval.is_some() && !approved && plan_blob.is_some();
 
         let mut phases = Vec::new();
@@ -319,7 +321,7 @@ impl<'r> Workflow<'r> {
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
-                gates: self.gate_states(f, id, def, branches),
+                gates: self.gate_states(f, id, def, branches, evidence),
             });
         }
 
@@ -364,37 +366,67 @@ impl<'r> Workflow<'r> {
 }
 
 impl Workflow<'_> {
-    /// Each configured gate's verdict on the phase as it is now: `pass`/`fail` when the last run
-    /// judged the phase branch's current tree with the current configuration, `stale` when either
-    /// changed since, `none` when it never ran.
+    /// Each configured gate's verdict on the phase as it is now, read from the evidence notes:
+    /// `pass`/`fail` for the tree at the phase's tip (an approved phase: its squash commit) with
+    /// the current configuration, `skipped` when that run was skipped, `stale` when the gate
+    /// judged only earlier commits of the phase or another configuration, `none` when it never
+    /// judged the phase.
     fn gate_states(
         &self,
         f: &Feature,
         phase: u32,
         def: Option<&crate::plan::Phase>,
         branches: &HashMap<String, ObjectId>,
+        evidence: Option<&NotesTree>,
     ) -> BTreeMap<String, &'static str> {
-        let mut tip_tree: Option<Option<ObjectId>> = None;
+        const HISTORY: usize = 100;
+        let rec = f.phases.get(&phase);
+        let tip = rec.and_then(|r| match &r.approval {
+            Some(a) => ObjectId::from_hex(a.what.as_bytes()).ok(),
+            None => branches.get(&r.branch).copied(),
+        });
+        let fork = rec.and_then(|r| ObjectId::from_hex(r.fork.as_bytes()).ok());
+        let records = |tree: ObjectId| match evidence {
+            Some(notes) => crate::gates::evidence_in(notes, tree).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let tip_tree = tip.and_then(|t| self.repo.commit_tree(t).ok());
+        let at_tip = tip_tree.map(records).unwrap_or_default();
+        // Evidence on the phase's earlier commits (first parents back to the fork), read only
+        // when a gate has none at the tip.
+        let earlier_cell = std::cell::OnceCell::new();
+        let earlier = || -> &Vec<crate::gates::Evidence> {
+            earlier_cell.get_or_init(|| {
+                let mut all = Vec::new();
+                let mut next = tip.filter(|_| rec.is_some_and(|r| r.approval.is_none()));
+                for _ in 0..HISTORY {
+                    let Some(commit) = next.filter(|c| Some(*c) != fork) else { break };
+                    let parents = self.repo.commit_parents(commit).unwrap_or_default();
+                    next = parents.first().copied();
+                    if Some(commit) != tip {
+                        all.extend(self.repo.commit_tree(commit).map(records).unwrap_or_default());
+                    }
+                }
+                all
+            })
+        };
         let mut out = BTreeMap::new();
         for (name, gate) in &self.config.gates {
-            let Some(run) = f.gate_runs.get(&(phase, name.clone())) else {
+            let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
+            let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides) else {
                 out.insert(name.clone(), "none");
                 continue;
             };
-            let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
-            let fingerprint = crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.fingerprint).ok();
-            let tree = *tip_tree.get_or_insert_with(|| {
-                let branch = &f.phases.get(&phase)?.branch;
-                self.repo.commit_tree(*branches.get(branch)?).ok()
+            let skipped = f.gate_runs.get(&(phase, name.clone())).is_some_and(|run| {
+                run.verdict == "skipped"
+                    && tip_tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t))
             });
-            let current = tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t))
-                && fingerprint.as_deref() == Some(run.fingerprint.as_str());
-            let same_tree = tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t));
-            let state = match run.verdict.as_str() {
-                "skipped" if same_tree => "skipped",
-                _ if !current => "stale",
-                "pass" => "pass",
-                _ => "fail",
+            let state = match crate::gates::cached(&at_tip, &spec) {
+                Some(e) if e.verdict == crate::gates::Verdict::Pass => "pass",
+                Some(_) => "fail",
+                None if skipped => "skipped",
+                None if at_tip.iter().any(|e| e.gate == *name) || earlier().iter().any(|e| e.gate == *name) => "stale",
+                None => "none",
             };
             out.insert(name.clone(), state);
         }

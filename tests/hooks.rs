@@ -442,3 +442,32 @@ fn the_scope_gate_knows_its_phase_during_a_rebase() {
     assert!(run.stderr.contains("outside the phase's paths (area1/**): README.md"), "{}", run.stderr);
     t.git(["rebase", "--abort"]);
 }
+
+#[test]
+fn status_reads_the_tips_evidence_and_commits_do_not_grow_the_features_log() {
+    let t = on_phase();
+    let gates = |t: &TestRepo| t.run(["status", "--json"]).ok().json()["features"][0]["phases"][0]["gates"].clone();
+    assert_eq!(gates(&t)["secrets"], "none", "nothing gated yet");
+    let events = t.events("x").len();
+    t.write("area1/a.txt", "one\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "feat(x): one"]);
+    assert_eq!(gates(&t)["secrets"], "pass", "the hook's evidence on the tip's tree");
+    // A blocked attempt judged another tree; the tip still passed.
+    t.write("area1/b.txt", &format!("k = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    assert_ne!(t.git_try(["commit", "-m", "feat(x): two"]).code, 0);
+    assert_eq!(gates(&t)["secrets"], "pass", "a blocked attempt does not change the tip's verdict");
+    // Committing that very tree with --no-verify does not escape its evidence.
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): two"]);
+    assert_eq!(gates(&t)["secrets"], "fail", "the tree was judged before");
+    // A tree never judged: the earlier verdicts are stale.
+    t.write(
+        "area1/b.txt",
+        "clean again
+",
+    );
+    t.git(["commit", "-q", "--no-verify", "-am", "feat(x): unchecked"]);
+    assert_eq!(gates(&t)["secrets"], "stale");
+    assert_eq!(t.events("x").len(), events, "evidence lives in its own notes, not in the feature's log");
+}

@@ -196,25 +196,6 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
     progress.clear();
     let outcomes = outcomes?;
 
-    // Record each fresh verdict on the phase in the feature's log (status shows it), in one write.
-    if let (Some(l), Some(p)) = (loaded.as_ref(), phase) {
-        let whats: Vec<What> = outcomes
-            .iter()
-            .filter(|o| !o.cached)
-            .map(|o| {
-                let e = &o.evidence;
-                What::GateRun {
-                    phase: p,
-                    gate: e.gate.clone(),
-                    tree: e.tree.clone(),
-                    fingerprint: e.fingerprint.clone(),
-                    verdict: e.verdict.as_str().into(),
-                }
-            })
-            .collect();
-        flow.record_all(&l.feature.name, &l.log, whats)?;
-    }
-
     let blocking: Vec<&gates::Outcome> =
         outcomes.iter().filter(|o| o.required && o.evidence.verdict != Verdict::Pass).collect();
     if args.json {

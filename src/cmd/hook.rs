@@ -11,9 +11,21 @@ use crate::config::Stage;
 use crate::error::{Error, Result};
 use crate::render::Renderer;
 
+/// What a shim established before starting the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Seen {
+    None,
+    Chained,
+    FeaturePrefix,
+}
+
 /// Run a git hook (called by the installed shims, not by people).
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// What the shim already did: `chained` (ran the user's own hook), `feature-prefix` (that,
+    /// and HEAD is a branch under the feature prefixes of the current configuration).
+    #[arg(long, value_enum, default_value_t = Seen::None)]
+    pub seen: Seen,
     /// pre-commit, pre-merge-commit, prepare-commit-msg, commit-msg or pre-push.
     pub hook: String,
     /// What git passed to the hook.
@@ -22,6 +34,10 @@ pub struct Args {
 }
 
 pub fn run(dir: &Path, args: &Args) -> Result<()> {
+    // The message lint needs no repository: on a feature branch the shim has seen, go to it.
+    if args.hook == "commit-msg" && args.seen == Seen::FeaturePrefix {
+        return commit_msg(&args.args);
+    }
     let repo = crate::git::Repo::discover(dir)?;
     // pre-push reads the refs being pushed on stdin; our hook and the chained one both need them.
     let stdin = if args.hook == "pre-push" {
@@ -32,7 +48,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         None
     };
     let chained = crate::hooks::chained_path(&repo.hooks_dir().path, &args.hook);
-    if chained.is_file() {
+    if args.seen == Seen::None && chained.is_file() {
         let code = crate::gates::runner::run_hook(&chained, &args.args, stdin.as_deref())
             .map_err(|e| Error::blocked(format!("running your {} hook ({}): {e}", args.hook, chained.display())))?;
         if code != 0 {
@@ -89,18 +105,19 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
 }
 
 fn pre_commit(ctx: &Ctx, feature: &str, branch: &str) -> Result<()> {
-    let flow = ctx.workflow();
-    let loaded = flow.load(feature)?;
-    let view = flow.view_of(&loaded)?;
-    if let Some(phase) = view.phases.iter().find(|p| p.branch == branch && p.fork.is_some()) {
-        if view.plan_approved_by.is_none() {
-            return Err(Error::blocked(format!("the plan of {feature} changed since it was approved: no commits on phase {} until it is approved again", phase.id))
-                .hint(format!("git orchestrate approve plan --feature {feature}")));
-        }
-        if phase.state == crate::workflow::PhaseState::Approved {
+    let loaded = ctx.workflow().load(feature)?;
+    let f = &loaded.feature;
+    if let Some((id, phase)) = f.phases.iter().find(|(_, p)| p.branch == branch) {
+        let plan_blob = loaded.plan.as_ref().ok().map(|(_, blob)| *blob);
+        if !f.plan_approved_as(plan_blob) {
             return Err(Error::blocked(format!(
-                "phase {} of {feature} is approved and squashed; new work belongs to the next phase",
-                phase.id
+                "the plan of {feature} changed since it was approved: no commits on phase {id} until it is approved again"
+            ))
+            .hint(format!("git orchestrate approve plan --feature {feature}")));
+        }
+        if phase.approval.is_some() {
+            return Err(Error::blocked(format!(
+                "phase {id} of {feature} is approved and squashed; new work belongs to the next phase"
             ))
             .hint("git orchestrate phase start next"));
         }

@@ -92,10 +92,19 @@ impl Ctx {
 
     /// The feature whose integration or phase branch `branch` is.
     pub fn feature_of_branch(&self, branch: &str) -> Result<Option<String>> {
+        let owns = |f: &state::Feature| branch == f.branch || f.phases.values().any(|p| p.branch == branch);
+        // The branch patterns name the feature: one note to read instead of every feature's.
+        let flow = self.workflow();
+        for name in self.config.branches.features_in(branch) {
+            if state::fold(&flow.log(&name)?).is_some_and(|f| owns(&f)) {
+                return Ok(Some(name));
+            }
+        }
+        // A branch made under an earlier pattern: ask every feature.
         for (key, bytes) in self.repo.notes(EVENTS_REF)? {
             let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
             let Some(f) = state::fold(&log) else { continue };
-            if branch == f.branch || f.phases.values().any(|p| p.branch == branch) {
+            if owns(&f) {
                 return Ok(Some(f.name));
             }
         }

@@ -265,9 +265,17 @@ pub fn cached<'e>(records: &'e [Evidence], spec: &Spec) -> Option<&'e Evidence> 
         .find(|e| e.gate == spec.name && e.fingerprint == spec.fingerprint && e.verdict != Verdict::Error)
 }
 
-/// Every evidence record for a tree (for `status` and review).
+/// Every evidence record for a tree.
 pub fn evidence_for(repo: &Repo, tree: ObjectId) -> Result<Vec<Evidence>, Error> {
-    let Some(note) = repo.note(EVIDENCE_REF, tree)? else { return Ok(Vec::new()) };
+    match repo.notes_tree(EVIDENCE_REF)? {
+        Some(notes) => evidence_in(&notes, tree),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Every evidence record for a tree, from the evidence notes read once (for `status`).
+pub fn evidence_in(notes: &crate::git::notes::NotesTree, tree: ObjectId) -> Result<Vec<Evidence>, Error> {
+    let Some(note) = notes.get(tree)? else { return Ok(Vec::new()) };
     Ok(String::from_utf8_lossy(&note).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
