@@ -175,13 +175,17 @@ impl<'r> Workflow<'r> {
     }
 
     pub fn load(&self, feature: &str) -> Result<Loaded> {
-        let log = self.log(feature)?;
-        let folded = state::fold(&log).ok_or_else(|| {
+        self.load_log(self.log(feature)?).ok_or_else(|| {
             Error::usage(format!("unknown feature `{feature}`"))
                 .hint("`git orchestrate status` lists the features; `git orchestrate start <feature>` creates one")
-        })?;
-        let plan = self.committed_plan(&folded);
-        Ok(Loaded { log, feature: folded, plan })
+        })
+    }
+
+    /// A feature from its log (`None`: the log starts no feature), with its committed plan.
+    pub fn load_log(&self, log: Vec<Event>) -> Option<Loaded> {
+        let feature = state::fold(&log)?;
+        let plan = self.committed_plan(&feature);
+        Some(Loaded { log, feature, plan })
     }
 
     /// The plan as committed at the tip of the integration branch (or, if that branch is gone,

@@ -10,6 +10,7 @@ use super::Ctx;
 use crate::config::Stage;
 use crate::error::{Error, Result};
 use crate::render::Renderer;
+use crate::workflow::Loaded;
 
 /// What a shim established before starting the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,12 +92,11 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         return commit_msg(&args.args);
     }
     let ctx = Ctx { repo, config };
-    let Some(feature) = ctx.feature_of_branch(&branch)? else { return Ok(()) };
+    let Some(loaded) = ctx.load_feature_of_branch(&branch)? else { return Ok(()) };
     match args.hook.as_str() {
         // `git merge` runs pre-merge-commit instead of pre-commit: the merge is judged alike.
-        "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, &feature, &branch),
-        "commit-msg" => commit_msg(&args.args),
-        "prepare-commit-msg" => prepare_commit_msg(&ctx, &feature, &branch, &args.args),
+        "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, loaded, &branch),
+        "prepare-commit-msg" => prepare_commit_msg(&ctx, &loaded, &branch, &args.args),
         other => {
             Err(Error::usage(format!("unknown hook `{other}`"))
                 .hint(format!("hooks: {}", crate::hooks::HOOKS.join(", "))))
@@ -104,9 +104,9 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     }
 }
 
-fn pre_commit(ctx: &Ctx, feature: &str, branch: &str) -> Result<()> {
-    let loaded = ctx.workflow().load(feature)?;
+fn pre_commit(ctx: &Ctx, loaded: Loaded, branch: &str) -> Result<()> {
     let f = &loaded.feature;
+    let feature = &f.name;
     if let Some((id, phase)) = f.phases.iter().find(|(_, p)| p.branch == branch) {
         let plan_blob = loaded.plan.as_ref().ok().map(|(_, blob)| *blob);
         if !f.plan_approved_as(plan_blob) {
@@ -127,7 +127,7 @@ fn pre_commit(ctx: &Ctx, feature: &str, branch: &str) -> Result<()> {
         only: Vec::new(),
         rev: None,
         phase: None,
-        feature: Some(feature.to_string()),
+        feature: Some(feature.clone()),
         force: false,
         json: false,
         quiet: true,
@@ -158,11 +158,10 @@ fn commit_msg(args: &[OsString]) -> Result<()> {
         .hint("example: feat(jwt-auth): add the token refresh endpoint — your message is kept in .git/COMMIT_EDITMSG"))
 }
 
-fn prepare_commit_msg(ctx: &Ctx, feature: &str, branch: &str, args: &[OsString]) -> Result<()> {
+fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString]) -> Result<()> {
     // Only when git has no message yet: not for -m/-F, templates, merges, squashes or amends.
     let (Some(file), None) = (args.first(), args.get(1)) else { return Ok(()) };
-    let flow = ctx.workflow();
-    let loaded = flow.load(feature)?;
+    let feature = &loaded.feature.name;
     let Ok((plan, _)) = &loaded.plan else { return Ok(()) };
     let Some((id, _)) = loaded.feature.phases.iter().find(|(_, r)| r.branch == branch) else { return Ok(()) };
     let Some(def) = plan.phase(*id) else { return Ok(()) };

@@ -24,7 +24,7 @@ use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::git::{notes::EVENTS_REF, Repo};
 use crate::state;
-use crate::workflow::Workflow;
+use crate::workflow::{Loaded, Workflow};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     let dir = match &cli.dir {
@@ -92,20 +92,24 @@ impl Ctx {
 
     /// The feature whose integration or phase branch `branch` is.
     pub fn feature_of_branch(&self, branch: &str) -> Result<Option<String>> {
+        Ok(self.load_feature_of_branch(branch)?.map(|l| l.feature.name))
+    }
+
+    /// [`Ctx::feature_of_branch`], loaded.
+    pub fn load_feature_of_branch(&self, branch: &str) -> Result<Option<Loaded>> {
         let owns = |f: &state::Feature| branch == f.branch || f.phases.values().any(|p| p.branch == branch);
-        // The branch patterns name the feature: one note to read instead of every feature's.
         let flow = self.workflow();
+        // The branch patterns name the feature: one note to read instead of every feature's.
         for name in self.config.branches.features_in(branch) {
-            if state::fold(&flow.log(&name)?).is_some_and(|f| owns(&f)) {
-                return Ok(Some(name));
+            if let Some(loaded) = flow.load_log(flow.log(&name)?).filter(|l| owns(&l.feature)) {
+                return Ok(Some(loaded));
             }
         }
         // A branch made under an earlier pattern: ask every feature.
         for (key, bytes) in self.repo.notes(EVENTS_REF)? {
             let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
-            let Some(f) = state::fold(&log) else { continue };
-            if owns(&f) {
-                return Ok(Some(f.name));
+            if state::fold(&log).is_some_and(|f| owns(&f)) {
+                return Ok(flow.load_log(log));
             }
         }
         Ok(None)

@@ -139,7 +139,7 @@ impl Repo {
             }
             content.extend_from_slice(text.as_bytes());
             let blob = self.write_blob(&content)?;
-            let new_tree = self.tree_with_file(tree, &path, blob)?;
+            let new_tree = self.notes_tree_with(tree, &path, blob)?;
             let commit = self.write_commit_as(&identity, new_tree, tip.as_slice(), message)?;
             match self.cas_ref(notes_ref, tip, commit, message) {
                 Ok(()) => return Ok(()),
@@ -152,6 +152,49 @@ impl Repo {
             }
         }
         Err(Error::Contended { name: notes_ref.into(), tries: MAX_TRIES })
+    }
+
+    /// A copy of notes tree `tree` with the note at `path` set to `blob`. (Not gix's tree
+    /// editor: it checks that every entry's object exists, a file lookup per note, and notes
+    /// trees are large. The names here are hex the tool made.)
+    fn notes_tree_with(&self, tree: ObjectId, path: &str, blob: ObjectId) -> Result<ObjectId> {
+        use gix::objs::tree::{Entry, EntryKind};
+        let mut entries: Vec<Entry> = if tree.is_empty_tree() {
+            Vec::new()
+        } else {
+            let t = self
+                .gix()
+                .find_tree(tree)
+                .map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
+            let decoded = t.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
+            decoded.entries.iter().map(|e| Entry::from(*e)).collect()
+        };
+        let (name, rest) = match path.split_once('/') {
+            Some((dir, rest)) => (dir, Some(rest)),
+            None => (path, None),
+        };
+        let existing = entries.iter().position(|e| e.filename == name.as_bytes());
+        let entry = match rest {
+            None => Entry { mode: EntryKind::Blob.into(), filename: name.into(), oid: blob },
+            Some(rest) => {
+                let below = existing
+                    .map(|i| &entries[i])
+                    .filter(|e| e.mode.is_tree())
+                    .map_or_else(|| ObjectId::empty_tree(gix::hash::Kind::Sha1), |e| e.oid);
+                let oid = self.notes_tree_with(below, rest, blob)?;
+                Entry { mode: EntryKind::Tree.into(), filename: name.into(), oid }
+            }
+        };
+        match existing {
+            Some(i) => entries[i] = entry,
+            None => entries.push(entry),
+        }
+        entries.sort();
+        let written = self
+            .gix()
+            .write_object(gix::objs::Tree { entries })
+            .map_err(|e| Error::Gix { context: "writing a notes tree".into(), source: e })?;
+        Ok(written.detach())
     }
 
     fn write_commit_as(
