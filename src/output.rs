@@ -137,6 +137,12 @@ impl Default for Progress {
     }
 }
 
+/// Whether results go to a terminal (tables for people) or elsewhere (plain lines for logs and
+/// tools). In a git hook, stdout is git's stderr.
+pub fn stdout_is_terminal() -> bool {
+    io::stdout().is_terminal()
+}
+
 /// Whether we may ask the user a question: only when stdin is a terminal.
 pub fn interactive() -> bool {
     io::stdin().is_terminal()

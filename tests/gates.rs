@@ -378,7 +378,7 @@ fn a_phase_overrides_its_gates_and_optional_gates_only_warn() {
     assert_eq!(verdict(&run.stdout, "strict").as_deref(), Some("fail"), "{}", run.stdout);
     assert_eq!(verdict(&run.stdout, "phase2-only"), None, "{}", run.stdout);
     assert_eq!(verdict(&run.stdout, "advisory").as_deref(), Some("fail"), "{}", run.stdout);
-    assert!(run.stdout.contains("(optional)"), "{}", run.stdout);
+    assert!(run.stdout.contains(", optional)"), "{}", run.stdout);
     assert!(run.stderr.contains("error: gate strict did not pass"), "{}", run.stderr);
     // Outside the phase (no override) strict passes and only the optional gate fails: exit 0.
     t.git(["switch", "-q", "main"]);
@@ -387,7 +387,7 @@ fn a_phase_overrides_its_gates_and_optional_gates_only_warn() {
     assert_eq!(verdict(&run.stdout, "phase2-only").as_deref(), Some("pass"), "{}", run.stdout);
 }
 
-/// The verdict column of a gate's row in the table.
+/// The verdict of a gate, from its line (`<gate> <verdict> …`).
 fn verdict(table: &str, gate: &str) -> Option<String> {
     table.lines().find_map(|l| {
         let mut cols = l.split_whitespace();

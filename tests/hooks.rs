@@ -471,3 +471,20 @@ fn status_reads_the_tips_evidence_and_commits_do_not_grow_the_features_log() {
     assert_eq!(gates(&t)["secrets"], "stale");
     assert_eq!(t.events("x").len(), events, "evidence lives in its own notes, not in the feature's log");
 }
+
+#[test]
+fn a_table_on_a_terminal_and_plain_lines_otherwise() {
+    let t = on_phase();
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    let piped = t.run(["gate", "--stage", "pre-commit"]).ok().stdout;
+    assert!(piped.starts_with("secrets pass 0 secrets, 0 warnings ("), "one plain line per gate: {piped}");
+    assert!(!piped.contains("verdict"), "no header off a terminal: {piped}");
+    // script(1) gives the command a terminal.
+    let gate = format!("{} gate --stage pre-commit", crate::common::BIN);
+    let out = t.command("script", &t.dir).args(["-qec", &gate, "/dev/null"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("gate     verdict  figure"), "a table on a terminal: {shown}");
+    assert!(shown.contains("secrets  pass"), "{shown}");
+}

@@ -210,7 +210,7 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
             gates: rows,
         })?;
     } else {
-        output::out(&table(&outcomes))?;
+        output::out(&if output::stdout_is_terminal() { table(&outcomes) } else { lines(&outcomes) })?;
         for o in outcomes.iter().filter(|o| o.evidence.verdict != Verdict::Pass) {
             let e = &o.evidence;
             let mut text = String::new();
@@ -235,6 +235,20 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
     Err(err.hint("fix what the table says and run `git orchestrate gate` again; evidence is kept per tree"))
 }
 
+/// One line per gate, for logs and tools: `<gate> <verdict> <figure> (<time>)`.
+fn lines(outcomes: &[gates::Outcome]) -> String {
+    let mut text = String::new();
+    for o in outcomes {
+        let e = &o.evidence;
+        #[allow(clippy::cast_precision_loss)]
+        let time = if o.cached { "cached".to_string() } else { format!("{:.1}s", e.duration_ms as f64 / 1000.0) };
+        let optional = if o.required { "" } else { ", optional" };
+        let _ = writeln!(text, "{} {} {} ({time}{optional})", e.gate, e.verdict.as_str(), e.summary);
+    }
+    text.trim_end().to_string()
+}
+
+/// A table on a terminal: aligned columns, coloured verdicts.
 fn table(outcomes: &[gates::Outcome]) -> String {
     let width = outcomes.iter().map(|o| o.evidence.gate.len()).max().unwrap_or(4).max(4);
     let fig = outcomes.iter().map(|o| o.evidence.summary.chars().count()).max().unwrap_or(6).max(6);
