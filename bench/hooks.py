@@ -5,7 +5,8 @@ Installs the peers from the registries into a temporary directory (pip: pre-comm
 lefthook; npm: husky), sets up one repository per contender, and times `git commit` of a small
 staged change: no hook, a bare `sh` hook, each peer, and git-orchestrate (on a branch outside
 any feature: its hooks have nothing to do). Then git-orchestrate on a phase branch with the
-secrets and scope gates on a 10-file change, and a 20 000-file repository.
+secrets and scope gates on a 10-file change (against a hookless commit of the same change), and
+a 20 000-file repository, off and on a phase branch.
 
     python3 bench/hooks.py [--bin target/release/git-orchestrate] [--runs 30]
 """
@@ -37,6 +38,15 @@ def new_repo(root, name, env, files=1):
     sh(["git", "add", "-A"], repo, env)
     sh(["git", "commit", "-q", "-m", "chore: init"], repo, env)
     return repo
+
+
+def on_phase(binary, repo, plan, env):
+    """Install the hooks, start feature `bench` from `plan`, approve it and start its phase 1."""
+    sh([binary, "hooks", "install"], repo, env)
+    sh([binary, "start", "bench", "--plan", plan], repo, env)
+    sh([binary, "approve", "plan", "--yes"], repo, env)
+    sh([binary, "phase", "start"], repo, env)
+    os.makedirs(os.path.join(repo, "work"), exist_ok=True)
 
 
 def commit_once(repo, env, i, files):
@@ -92,6 +102,11 @@ def main():
         contenders = []
         repo = new_repo(root, "none", env)
         contenders.append(("no hook", repo, ("file.txt",)))
+        # The phase-branch contender commits ten files: its baseline commits the same change.
+        ten = tuple(f"work/f{i}.py" for i in range(10))
+        repo = new_repo(root, "none10", env)
+        os.makedirs(os.path.join(repo, "work"))
+        contenders.append(("no hook, the same 10-file change", repo, ten))
 
         repo = new_repo(root, "sh", env)
         hook = os.path.join(repo, ".git", "hooks", "pre-commit")
@@ -135,17 +150,13 @@ def main():
         plan = os.path.join(root, "plan.md")
         with open(plan, "w") as f:
             f.write('+++\nfeature = "bench"\ntitle = "Bench"\n[[phase]]\nid = 1\ntitle = "Work"\nowner = "hermes"\npaths = ["work/**"]\n+++\n')
-        sh([binary, "hooks", "install"], repo, env)
-        sh([binary, "start", "bench", "--plan", plan], repo, env)
-        sh([binary, "approve", "plan", "--yes"], repo, env)
-        sh([binary, "phase", "start"], repo, env)
-        os.makedirs(os.path.join(repo, "work"))
-        contenders.append(("git-orchestrate, phase branch, secrets + scope gates, 10 files", repo, tuple(f"work/f{i}.py" for i in range(10))))
+        on_phase(binary, repo, plan, env)
+        contenders.append(("git-orchestrate, phase branch, secrets + scope gates, 10 files", repo, ten))
         results = time_round_robin(contenders, env, args.runs)
         none = results["no hook"]
 
         big = []
-        for name in ["big-none", "big-sh", "big-orchestrate", "big-lefthook"]:
+        for name in ["big-none", "big-sh", "big-orchestrate", "big-lefthook", "big-phase"]:
             repo = new_repo(root, name, env, files=20000)
             if name == "big-sh":
                 hook = os.path.join(repo, ".git", "hooks", "pre-commit")
@@ -158,9 +169,17 @@ def main():
                 with open(os.path.join(repo, "lefthook.yml"), "w") as f:
                     f.write("pre-commit:\n  commands:\n    noop:\n      run: \"true\"\n")
                 sh(["lefthook", "install"], repo, env)
+            if name == "big-phase":
+                with open(os.path.join(repo, ".orchestrate.toml"), "w") as f:
+                    f.write("[gates.secrets]\n\n[gates.scope]\n")
+                sh(["git", "add", "-A"], repo, env)
+                sh(["git", "commit", "-q", "-m", "chore: gates"], repo, env)
+                on_phase(binary, repo, plan, env)
+                big.append((name, repo, ("work/f0.py",)))
+                continue
             big.append((name, repo, ("src/d0/f0.txt",)))
         big_results = time_round_robin(big, env, args.runs)
-        big_none_ms, big_sh_ms, big_ms, big_lefthook_ms = (big_results[n] for n in ["big-none", "big-sh", "big-orchestrate", "big-lefthook"])
+        big_none_ms, big_sh_ms, big_ms, big_lefthook_ms, big_phase_ms = (big_results[n] for n in ["big-none", "big-sh", "big-orchestrate", "big-lefthook", "big-phase"])
 
         versions = {t: subprocess.run([t, "--version"], env=env, capture_output=True, text=True).stdout.strip().splitlines()[0] for t in ["pre-commit", "prek", "lefthook"]}
         husky_version = subprocess.run(["node", "-p", f"require('{npm_dir}/node_modules/husky/package.json').version"], capture_output=True, text=True).stdout.strip()
@@ -168,12 +187,15 @@ def main():
         print(f"median of {args.runs} commits each, whole `git commit` wall time")
         print("| contender | git commit | over no hook |")
         print("|---|---:|---:|")
+        ten_none = results["no hook, the same 10-file change"]
         for name, ms in results.items():
-            print(f"| {name} | {ms:.1f} ms | +{ms - none:.1f} ms |")
+            base = ten_none if "10 files" in name else none
+            print(f"| {name} | {ms:.1f} ms | +{ms - base:.1f} ms |")
         print("| 20 000-file repo, no hook | {:.1f} ms | |".format(big_none_ms))
         print("| 20 000-file repo, bare sh hook | {:.1f} ms | ×{:.2f} |".format(big_sh_ms, big_sh_ms / big_none_ms))
         print("| 20 000-file repo, git-orchestrate | {:.1f} ms | ×{:.2f} |".format(big_ms, big_ms / big_none_ms))
         print("| 20 000-file repo, lefthook | {:.1f} ms | ×{:.2f} |".format(big_lefthook_ms, big_lefthook_ms / big_none_ms))
+        print("| 20 000-file repo, git-orchestrate on a phase branch, secrets + scope | {:.1f} ms | ×{:.2f} |".format(big_phase_ms, big_phase_ms / big_none_ms))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
