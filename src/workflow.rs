@@ -181,6 +181,18 @@ impl<'r> Workflow<'r> {
         })
     }
 
+    /// Every branch of every feature: integration branches and phase branches.
+    pub fn feature_branches(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
+            if let Some(f) = state::fold(&log) {
+                out.extend(std::iter::once(f.branch).chain(f.phases.into_values().map(|p| p.branch)));
+            }
+        }
+        Ok(out)
+    }
+
     /// A feature from its log (`None`: the log starts no feature), with its committed plan.
     pub fn load_log(&self, log: Vec<Event>) -> Option<Loaded> {
         let feature = state::fold(&log)?;

@@ -488,3 +488,56 @@ fn a_table_on_a_terminal_and_plain_lines_otherwise() {
     assert!(shown.contains("gate     verdict  figure"), "a table on a terminal: {shown}");
     assert!(shown.contains("secrets  pass"), "{shown}");
 }
+
+#[test]
+fn branches_made_under_an_earlier_pattern_stay_gated() {
+    let t = on_phase();
+    let branch = t.head_branch();
+    assert!(branch.starts_with("orchestrate/x/1-"), "{branch}");
+    t.write(
+        ".orchestrate.toml",
+        "[gates.secrets]\n\n[branches]\nintegration = \"feat/{feature}\"\nphase = \"feat/{feature}-{phase}\"\n",
+    );
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "chore(x): new branch names"]);
+    let shim = std::fs::read_to_string(t.dir.join(".git/hooks/pre-commit")).unwrap();
+    assert!(shim.contains(&branch), "the shims were refreshed with the feature's branches: {shim}");
+    // The phase's branch no longer fits the patterns; its commits are gated all the same.
+    t.write("area1/settings.py", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "feat(x): a key"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("aws-access-key-id"), "{}", run.stderr);
+    t.write("area1/settings.py", "KEY = \"from the environment\"\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "no type here"]);
+    assert!(run.stderr.contains("the first line must be `type(scope): subject`"), "{}", run.stderr);
+    t.git(["commit", "-q", "-m", "feat(x): settings"]);
+}
+
+#[test]
+fn during_a_rebase_the_phase_being_rebased_is_the_default_and_is_not_approved() {
+    let t = TestRepo::new();
+    t.run(["hooks", "install"]).ok();
+    // Two phases that may run side by side.
+    let plan = TestRepo::plan_text("x", 2).replace("id = 2\n", "id = 2\ndepends_on = []\n");
+    let file = t.root.join("plan.md");
+    std::fs::write(&file, plan).unwrap();
+    t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();
+    t.run(["approve", "plan", "--yes"]).ok();
+    t.run(["phase", "start", "1"]).ok();
+    t.commit_file("area1/one.txt", "1\n", "feat(x): one");
+    t.git(["switch", "-q", "orchestrate/x/main"]);
+    t.run(["phase", "start", "2"]).ok();
+    t.commit_file("area2/a.txt", "a\n", "feat(x): a");
+    t.commit_file("area2/b.txt", "b\n", "feat(x): b");
+    let mut cmd = t.command("git", &t.dir);
+    cmd.args(["rebase", "-q", "-i", "HEAD~1"]).env("GIT_SEQUENCE_EDITOR", "sed -i -e 's/^pick/edit/'");
+    assert!(cmd.status().unwrap().success());
+    // HEAD is detached; phase 1 comes first, yet the phase worked on is 2.
+    assert_eq!(t.run(["phase", "brief", "--json"]).ok().json()["phase"], 2);
+    let run = t.run(["approve", "phase", "--yes"]).code(1);
+    assert!(run.stderr.contains("a rebase of orchestrate/x/2-"), "{}", run.stderr);
+    t.git(["rebase", "--abort"]);
+    t.run(["approve", "phase", "--yes"]).ok();
+}

@@ -128,8 +128,9 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
 
 /// The phase meant when none is named: the checked-out one, else the only one awaiting review.
 fn pick_phase(ctx: &Ctx, view: &FeatureView) -> Result<u32> {
-    let head = ctx.repo.head()?;
-    if let Some(p) = view.phases.iter().find(|p| Some(p.branch.as_str()) == head.branch() && p.fork.is_some()) {
+    // During a rebase HEAD is detached: the branch being rebased is the one worked on.
+    let branch = ctx.repo.working_branch()?;
+    if let Some(p) = view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref() && p.fork.is_some()) {
         return Ok(p.id);
     }
     let waiting: Vec<u32> =
@@ -179,6 +180,13 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
             already: true,
         };
         return emit(c.json, &done, None);
+    }
+    // A rebase of the phase in progress: its branch does not yet hold what is being reviewed.
+    if matches!(repo.head()?, crate::git::Head::Detached { .. })
+        && repo.working_branch()?.as_deref() == Some(rec.branch.as_str())
+    {
+        return Err(Error::blocked(format!("a rebase of {} (phase {id}) is in progress", rec.branch))
+            .hint("finish it (git rebase --continue) or abort it (git rebase --abort), then approve"));
     }
     let tip = repo.branch_tip(&rec.branch)?.ok_or_else(|| {
         Error::blocked(format!("branch {} of phase {id} is gone", rec.branch))

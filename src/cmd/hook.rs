@@ -69,7 +69,6 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
             &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()),
         );
     }
-    // Fast exit: only branches that can belong to a feature go further.
     let Some(branch) = repo.working_branch()? else { return Ok(()) };
     // A configuration newer than the shims sends every commit here; refresh them (they bake the
     // branch prefixes in) so the next commit takes the fast path again.
@@ -80,20 +79,21 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
             let _ = super::hooks::install(&repo);
         }
     }
-    if !config.branches.prefixes().iter().any(|p| branch.starts_with(p.as_str())) {
-        return Ok(());
-    }
     // Cheap decisions first: a message git already has is not rewritten, and linting a message
-    // needs no feature state.
+    // on a feature's branch needs no feature state.
     if args.hook == "prepare-commit-msg" && args.args.len() != 1 {
         return Ok(());
     }
-    if args.hook == "commit-msg" {
+    let on_prefix = config.branches.prefixes().iter().any(|p| branch.starts_with(p.as_str()));
+    if on_prefix && args.hook == "commit-msg" {
         return commit_msg(&args.args);
     }
+    // Off the prefixes the branch may still be a feature's, made under an earlier pattern (the
+    // shims bake such branches in, so only they and unusual cases get here).
     let ctx = Ctx { repo, config };
     let Some(loaded) = ctx.load_feature_of_branch(&branch)? else { return Ok(()) };
     match args.hook.as_str() {
+        "commit-msg" => commit_msg(&args.args),
         // `git merge` runs pre-merge-commit instead of pre-commit: the merge is judged alike.
         "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, loaded, &branch),
         "prepare-commit-msg" => prepare_commit_msg(&ctx, &loaded, &branch, &args.args),

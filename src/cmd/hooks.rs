@@ -62,7 +62,14 @@ pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
     let dir = target(repo)?;
     let bin = std::env::current_exe().map_err(|e| Error::blocked(format!("cannot tell where this binary is: {e}")))?;
     let config = super::load_config(repo.workdir())?;
-    let prefixes = config.branches.prefixes();
+    let mut prefixes = config.branches.prefixes();
+    // Branches of features started under an earlier pattern are gated all the same.
+    let ctx = Ctx { repo: repo.clone(), config };
+    for branch in ctx.workflow().feature_branches()? {
+        if !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
+            prefixes.push(branch);
+        }
+    }
     hooks::install(&dir, &bin, &prefixes)
         .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))
 }

@@ -176,8 +176,9 @@ struct Brief {
 }
 
 fn pick(ctx: &Ctx, view: &FeatureView) -> Result<u32> {
-    let head = ctx.repo.head()?;
-    if let Some(p) = view.phases.iter().find(|p| Some(p.branch.as_str()) == head.branch()) {
+    // During a rebase HEAD is detached: the branch being rebased is the one worked on.
+    let branch = ctx.repo.working_branch()?;
+    if let Some(p) = view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref()) {
         return Ok(p.id);
     }
     view.phases
