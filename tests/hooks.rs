@@ -79,6 +79,12 @@ fn messages_are_generated_and_linted() {
     let run = t.git_try(["commit", "-q"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(t.git(["log", "-1", "--format=%s"]).trim(), "feat(x): database schema");
+    let body = t.git(["log", "-1", "--format=%b"]);
+    assert!(body.contains("- area1/a.txt (new, +1)"), "the body says what was staged: {body}");
+    assert!(body.contains("Feature: x\nPhase: 1/2"), "{body}");
+    assert!(!body.contains("Approved-by"), "no approval yet: {body}");
+    let trailers = t.git(["log", "-1", "--format=%(trailers:only,unfold)"]);
+    assert_eq!(trailers.trim(), "Feature: x\nPhase: 1/2", "git reads them as trailers");
     t.write("area1/b.txt", "b\n");
     t.git(["add", "-A"]);
     let run = t.git_try(["commit", "-m", "updated stuff"]);

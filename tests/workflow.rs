@@ -61,6 +61,8 @@ fn three_phase_loop_end_to_end() {
         assert_eq!(t.git(["log", "-1", "--format=%s", &tip]).trim(), subjects[n as usize - 1]);
         let body = t.git(["log", "-1", "--format=%b", &tip]);
         assert!(body.contains(&format!("- task {n}a\n- task {n}b")), "tasks in the body:\n{body}");
+        let changed = format!("- area{n}/a.txt (new, +1)\n- area{n}/b.txt (new, +1)");
+        assert!(body.contains(&changed), "what the phase changed, measured:\n{body}");
         assert_eq!(
             trailers(&t, &tip),
             vec![

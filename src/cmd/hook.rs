@@ -169,15 +169,18 @@ fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString
     if current.lines().any(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         return Ok(());
     }
-    let subject = Renderer::new(Some(ctx.repo.workdir())).render(
+    // The body says what is staged: measured, not guessed.
+    let repo = &ctx.repo;
+    let head = repo.resolve_commit("HEAD")?.map(|h| repo.commit_tree(h)).transpose()?;
+    let changes = crate::git::summary(&repo.diff_trees(head, repo.index_tree()?)?, 20);
+    let message = Renderer::new(Some(repo.workdir())).render(
         "phase-commit.txt",
         minijinja::context! {
             feature, phase => minijinja::value::Serde(def), phase_count => plan.phases.len(),
-            plan_path => &loaded.feature.plan, approved_by => "", changes => "",
+            plan_path => &loaded.feature.plan, approved_by => "", changes,
         },
     )?;
-    let header = subject.lines().next().unwrap_or_default();
-    std::fs::write(file, format!("{header}\n\n{current}"))
+    std::fs::write(file, format!("{}\n\n{current}", message.trim_end()))
         .map_err(|e| Error::blocked(format!("cannot write the commit message: {e}")))
 }
 

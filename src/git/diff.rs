@@ -22,10 +22,20 @@ pub struct AddedBlock {
     pub text: String,
 }
 
-/// One path that differs between the two trees: added, modified (content or mode) or deleted.
+/// How a path differs between the two trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Added,
+    /// Content, mode or type changed.
+    Modified,
+    Deleted,
+}
+
+/// One path that differs between the two trees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileChange {
     pub path: String,
+    pub status: Status,
     /// The lines the new side gained (none for a deletion, a binary file or a submodule).
     pub added: Vec<AddedBlock>,
 }
@@ -95,7 +105,12 @@ impl Repo {
                     Some((mode, id)) if lines && mode.is_blob_or_symlink() => self.added_lines(&path, lf, id)?,
                     _ => Vec::new(),
                 };
-                out.push(FileChange { path, added });
+                let status = match (lf, rf) {
+                    (None, _) => Status::Added,
+                    (_, None) => Status::Deleted,
+                    _ => Status::Modified,
+                };
+                out.push(FileChange { path, status, added });
             }
         }
         Ok(())
@@ -142,6 +157,36 @@ impl Repo {
     }
 }
 
+/// A change as a few lines for a commit message body: one per file (at most `max`), with what
+/// happened to it and the lines it gained, each line short enough for the message lint.
+pub fn summary(changes: &[FileChange], max: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for c in changes.iter().take(max) {
+        let lines: usize = c.added.iter().map(|b| (b.last_line - b.first_line + 1) as usize).sum();
+        let what = match (c.status, lines) {
+            (Status::Added, n) => format!("new, +{n}"),
+            (Status::Deleted, _) => "deleted".to_string(),
+            (Status::Modified, 0) => "changed".to_string(),
+            (Status::Modified, n) => format!("+{n}"),
+        };
+        let room = 90usize.saturating_sub(what.len());
+        let chars = c.path.chars().count();
+        let path = if chars > room {
+            let tail: String = c.path.chars().skip(chars - room.saturating_sub(1)).collect();
+            format!("…{tail}")
+        } else {
+            c.path.clone()
+        };
+        let _ = writeln!(out, "- {path} ({what})");
+    }
+    if changes.len() > max {
+        let more = changes.len() - max;
+        let _ = writeln!(out, "- and {more} more file{}", if more == 1 { "" } else { "s" });
+    }
+    out.trim_end().to_string()
+}
+
 /// The new side's added or modified line ranges per path.
 pub fn changed_lines(changes: &[FileChange]) -> ChangedLines {
     let mut out = ChangedLines::new();
@@ -149,4 +194,35 @@ pub fn changed_lines(changes: &[FileChange]) -> ChangedLines {
         out.insert(change.path.clone(), change.added.iter().map(|b| (b.first_line, b.last_line)).collect());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{summary, AddedBlock, FileChange, Status};
+
+    fn change(path: &str, status: Status, lines: u32) -> FileChange {
+        let added = (lines > 0)
+            .then(|| AddedBlock { path: path.into(), first_line: 1, last_line: lines, text: String::new() })
+            .into_iter()
+            .collect();
+        FileChange { path: path.into(), status, added }
+    }
+
+    #[test]
+    fn a_summary_fits_the_message_lint() {
+        let long = format!("{}/file.rs", "deep".repeat(40));
+        let changes = [
+            change("new.rs", Status::Added, 3),
+            change("old.rs", Status::Deleted, 0),
+            change("mode.sh", Status::Modified, 0),
+            change(&long, Status::Modified, 2),
+            change("more.rs", Status::Added, 1),
+        ];
+        let text = summary(&changes, 4);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..3], ["- new.rs (new, +3)", "- old.rs (deleted)", "- mode.sh (changed)"]);
+        assert!(lines[3].starts_with("- …") && lines[3].ends_with("deep/file.rs (+2)"), "{}", lines[3]);
+        assert!(lines.iter().all(|l| l.chars().count() <= 100), "{text}");
+        assert_eq!(lines[4], "- and 1 more file");
+    }
 }
