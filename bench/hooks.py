@@ -12,6 +12,7 @@ a 20 000-file repository, off and on a phase branch.
 """
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -60,11 +61,15 @@ def commit_once(repo, env, i, files):
 
 
 def time_round_robin(contenders, env, runs):
-    """Median commit time of each contender, commits interleaved so that drift in the machine's
-    load hits every contender alike. contenders: [(name, repo, files)]."""
+    """Median commit time of each contender, commits interleaved (in a shuffled order each
+    round) so that drift in the machine's load hits every contender alike.
+    contenders: [(name, repo, files)]."""
     samples = {name: [] for name, _, _ in contenders}
+    order = list(contenders)
+    shuffle = random.Random(7).shuffle
     for i in range(runs + 3):
-        for name, repo, files in contenders:
+        shuffle(order)  # no contender always runs first, or right after the same one
+        for name, repo, files in order:
             ms = commit_once(repo, env, i, files)
             if i >= 3:  # warm-up
                 samples[name].append(ms)
@@ -90,7 +95,10 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     root = tempfile.mkdtemp(prefix="orchestrate-hooks-bench")
-    env = git_env()
+    # No background `git maintenance --auto` after each commit: it would run into the next
+    # contender's timing.
+    env = git_env(GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="maintenance.auto", GIT_CONFIG_VALUE_0="false",
+                  GIT_CONFIG_KEY_1="gc.auto", GIT_CONFIG_VALUE_1="0")
     try:
         venv = os.path.join(root, "venv")
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)

@@ -36,10 +36,39 @@ pub fn shim(hook: &str, bin: &Path, prefixes: &[String]) -> String {
         .join("|ref:\\ refs/heads/");
     // Pushes can carry feature branches from anywhere; an empty prefix matches every branch.
     let fast = hook != "pre-push" && !prefixes.iter().any(String::is_empty);
+    // For commit-msg's own fast path: the header patterns of each commit type, and every
+    // keyword of a blocking secret rule, case-insensitively.
+    let types = crate::plan::COMMIT_TYPES;
+    let colon = types.iter().map(|t| format!("{t}':'\\ [![:space:]]*|{t}'!:'\\ [![:space:]]*")).collect::<Vec<_>>();
+    let paren = types.iter().map(|t| format!("{t}\\(*")).collect::<Vec<_>>();
+    let words: Vec<String> = crate::secrets::rules::builtin()
+        .iter()
+        .filter(|r| !r.warn_only)
+        .flat_map(|r| r.keywords.clone())
+        .map(|k| format!("*{}*", case_insensitive(&k)))
+        .collect();
     SHIM.replace("__BIN__", &quoted)
+        .replace("__TYPES_COLON__", &colon.join(" | "))
+        .replace("__TYPES_PAREN__", &paren.join(" | "))
+        .replace("__SECRET_WORDS__", &words.join(" | "))
         .replace("__HOOK__", hook)
         .replace("__PREFIXES__", &pattern)
         .replace("__FAST__", if fast { "yes" } else { "no" })
+}
+
+/// `word` as a sh `case` pattern that matches it in any letter case, other characters escaped.
+fn case_insensitive(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+            } else if c.is_ascii_alphanumeric() || "-_./:".contains(c) {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 pub fn is_ours(path: &Path) -> bool {

@@ -547,3 +547,68 @@ fn during_a_rebase_the_phase_being_rebased_is_the_default_and_is_not_approved() 
     t.git(["rebase", "--abort"]);
     t.run(["approve", "phase", "--yes"]).ok();
 }
+
+/// The commit-msg shim lets a plainly fine message through without starting the binary. It must
+/// never let through what the binary would refuse: every message it passes, the binary passes.
+#[test]
+fn the_commit_msg_shim_only_passes_what_the_binary_passes() {
+    let t = on_phase();
+    // The shim, pointing at a binary that is not there: reaching for it fails.
+    let shim = std::fs::read_to_string(t.dir.join(".git/hooks/commit-msg")).unwrap();
+    let bin = crate::common::BIN.replace('\'', "'\\''");
+    let lone = t.root.join("commit-msg");
+    std::fs::write(&lone, shim.replace(&bin, "/nonexistent/git-orchestrate")).unwrap();
+    let key = aws();
+    let wordy = "word ".repeat(25);
+    let fast = [
+        "feat(x): add the table\n",
+        "fix: a bug\n\nWhy it broke.\n",
+        "chore(deps/x_y.z-1)!: bump\n",
+        "docs!: rewrite\n# Please enter the commit message\n",
+        "refactor(core): tidy\n",
+    ];
+    let slow = [
+        format!("feat(x): token {key}\n"),
+        format!("feat(x): y\n\nkey: {}\n", key.to_lowercase()),
+        "feat(x): y\n\nSee https://example.com/a\n".into(),
+        format!("feat(x): y\n\n{wordy}\n"),
+        "feat(x): y\nno blank line\n".into(),
+        "feat(a)(b): c\n".into(),
+        "feat(a(b): c\n".into(),
+        "feat( x): y\n".into(),
+        "feat():  y\n".into(),
+        "feat(x):\ty\n".into(),
+        "feature: x\n".into(),
+        "Feat: x\n".into(),
+        "updated stuff\n".into(),
+        "\n\n".into(),
+        "# only a comment\n".into(),
+        "Merge branch 'main'\n".into(),
+        format!("feat(x): {}\n", "é".repeat(60)),
+        "fix: -----BEGIN RSA PRIVATE KEY-----\n".into(),
+    ];
+    let file = t.root.join("MSG");
+    let shim_passes = |message: &str| {
+        std::fs::write(&file, message).unwrap();
+        let mut sh = t.command("sh", &t.dir);
+        sh.env("PATH", "/usr/bin:/bin").arg(&lone).arg(&file);
+        sh.output().unwrap().status.success()
+    };
+    let binary_passes = |message: &str| {
+        std::fs::write(&file, message).unwrap();
+        t.run(["hook", "commit-msg", file.to_str().unwrap()]).code == 0
+    };
+    for m in fast {
+        assert!(shim_passes(m), "plainly fine, passed in sh: {m:?}");
+        assert!(binary_passes(m), "and the binary agrees: {m:?}");
+    }
+    for m in &slow {
+        assert!(!shim_passes(m), "goes to the binary: {m:?}");
+    }
+    // And through git: a plain message commits, a secret in the message is still refused.
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", &format!("feat(x): token {key}")]);
+    assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
+    t.git(["commit", "-q", "-m", "feat(x): a"]);
+}
