@@ -41,6 +41,18 @@ def new_repo(root, name, env, files=1):
     return repo
 
 
+THREE = ["pre-commit", "prepare-commit-msg", "commit-msg"]
+
+
+def bare_hooks(repo, hooks):
+    """Install each of `hooks` as a sh script that does nothing."""
+    for name in hooks:
+        hook = os.path.join(repo, ".git", "hooks", name)
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(hook, 0o755)
+
+
 def on_phase(binary, repo, plan, env):
     """Install the hooks, start feature `bench` from `plan`, approve it and start its phase 1."""
     sh([binary, "hooks", "install"], repo, env)
@@ -117,11 +129,13 @@ def main():
         contenders.append(("no hook, the same 10-file change", repo, ten))
 
         repo = new_repo(root, "sh", env)
-        hook = os.path.join(repo, ".git", "hooks", "pre-commit")
-        with open(hook, "w") as f:
-            f.write("#!/bin/sh\nexit 0\n")
-        os.chmod(hook, 0o755)
+        bare_hooks(repo, ["pre-commit"])
         contenders.append(("bare sh hook", repo, ("file.txt",)))
+
+        # The floor for any tool with the same three hooks (each an `exit 0`).
+        repo = new_repo(root, "sh3", env)
+        bare_hooks(repo, THREE)
+        contenders.append(("three bare sh hooks (pre-commit, prepare-commit-msg, commit-msg)", repo, ("file.txt",)))
 
         for tool in ["pre-commit", "prek"]:
             repo = new_repo(root, tool, env)
@@ -164,13 +178,12 @@ def main():
         none = results["no hook"]
 
         big = []
-        for name in ["big-none", "big-sh", "big-orchestrate", "big-lefthook", "big-phase"]:
+        for name in ["big-none", "big-sh", "big-sh3", "big-orchestrate", "big-lefthook", "big-phase"]:
             repo = new_repo(root, name, env, files=20000)
             if name == "big-sh":
-                hook = os.path.join(repo, ".git", "hooks", "pre-commit")
-                with open(hook, "w") as f:
-                    f.write("#!/bin/sh\nexit 0\n")
-                os.chmod(hook, 0o755)
+                bare_hooks(repo, ["pre-commit"])
+            if name == "big-sh3":
+                bare_hooks(repo, THREE)
             if name == "big-orchestrate":
                 sh([binary, "hooks", "install"], repo, env)
             if name == "big-lefthook":
@@ -187,7 +200,7 @@ def main():
                 continue
             big.append((name, repo, ("src/d0/f0.txt",)))
         big_results = time_round_robin(big, env, args.runs)
-        big_none_ms, big_sh_ms, big_ms, big_lefthook_ms, big_phase_ms = (big_results[n] for n in ["big-none", "big-sh", "big-orchestrate", "big-lefthook", "big-phase"])
+        big_none_ms, big_sh_ms, big_sh3_ms, big_ms, big_lefthook_ms, big_phase_ms = (big_results[n] for n in ["big-none", "big-sh", "big-sh3", "big-orchestrate", "big-lefthook", "big-phase"])
 
         versions = {t: subprocess.run([t, "--version"], env=env, capture_output=True, text=True).stdout.strip().splitlines()[0] for t in ["pre-commit", "prek", "lefthook"]}
         husky_version = subprocess.run(["node", "-p", f"require('{npm_dir}/node_modules/husky/package.json').version"], capture_output=True, text=True).stdout.strip()
@@ -201,6 +214,7 @@ def main():
             print(f"| {name} | {ms:.1f} ms | +{ms - base:.1f} ms |")
         print("| 20 000-file repo, no hook | {:.1f} ms | |".format(big_none_ms))
         print("| 20 000-file repo, bare sh hook | {:.1f} ms | ×{:.2f} |".format(big_sh_ms, big_sh_ms / big_none_ms))
+        print("| 20 000-file repo, three bare sh hooks | {:.1f} ms | ×{:.2f} |".format(big_sh3_ms, big_sh3_ms / big_none_ms))
         print("| 20 000-file repo, git-orchestrate | {:.1f} ms | ×{:.2f} |".format(big_ms, big_ms / big_none_ms))
         print("| 20 000-file repo, lefthook | {:.1f} ms | ×{:.2f} |".format(big_lefthook_ms, big_lefthook_ms / big_none_ms))
         print("| 20 000-file repo, git-orchestrate on a phase branch, secrets + scope | {:.1f} ms | ×{:.2f} |".format(big_phase_ms, big_phase_ms / big_none_ms))
