@@ -148,3 +148,21 @@ fn entropy_of_random_and_repeated() {
     assert!(entropy("aaaaaaaa") < 0.01);
     assert!(entropy("q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1") > 4.0);
 }
+
+/// Past `DFA_FROM` bytes a scanner switches keyword automatons; both find the same secrets at
+/// the same lines.
+#[test]
+fn bulk_scans_switch_automaton_and_find_the_same() {
+    let s = Scanner::new(None, HashSet::new()).unwrap();
+    let filler = "let value = compute(index, total);\n".repeat(10_000);
+    for (rule, line) in planted() {
+        let text = format!("{filler}{line}\n");
+        let mut out = Vec::new();
+        s.scan("big.rs", 1, &text, &mut out);
+        assert!(out.iter().any(|f| f.rule == rule && f.line == 10_001), "{rule}: {out:?}");
+    }
+    assert!(s.keywords_dfa.get().is_some(), "the scanner moved to the DFA");
+    let mut small = Vec::new();
+    s.scan("small.rs", 7, &planted()[0].1, &mut small);
+    assert_eq!(small.iter().map(|f| f.line).collect::<Vec<_>>(), [7]);
+}
