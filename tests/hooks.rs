@@ -612,3 +612,17 @@ fn the_commit_msg_shim_only_passes_what_the_binary_passes() {
     assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
     t.git(["commit", "-q", "-m", "feat(x): a"]);
 }
+
+#[test]
+fn a_generated_message_details_twenty_files_and_counts_the_rest() {
+    let t = on_phase();
+    for i in 0..30 {
+        t.write(&format!("area1/f{i:02}.txt"), "x\ny\n");
+    }
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q"]);
+    let body = t.git(["log", "-1", "--format=%b"]);
+    assert!(body.contains("- area1/f00.txt (new, +2)\n"), "{body}");
+    assert!(body.contains("- area1/f19.txt (new, +2)\n- and 10 more files\n"), "{body}");
+    assert!(!body.contains("f20.txt"), "{body}");
+}

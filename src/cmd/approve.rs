@@ -222,7 +222,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
         let question = format!("Approve phase {id} of {name} ({}) and squash it into {}?", def.title, f.branch);
         confirm_human(repo, c.yes, &question)?;
         let by = repo.identity()?.to_string();
-        let changes = git::summary(&repo.diff_trees(Some(repo.commit_tree(integration)?), tree)?, 20);
+        let changes = repo.diff_summary(Some(repo.commit_tree(integration)?), tree, 20)?;
         let message = Renderer::new(Some(repo.workdir())).render(
             "phase-commit.txt",
             minijinja::context! {

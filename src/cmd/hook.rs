@@ -172,7 +172,7 @@ fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString
     // The body says what is staged: measured, not guessed.
     let repo = &ctx.repo;
     let head = repo.resolve_commit("HEAD")?.map(|h| repo.commit_tree(h)).transpose()?;
-    let changes = crate::git::summary(&repo.diff_trees(head, repo.index_tree()?)?, 20);
+    let changes = repo.diff_summary(head, repo.index_tree()?, 20)?;
     let message = Renderer::new(Some(repo.workdir())).render(
         "phase-commit.txt",
         minijinja::context! {

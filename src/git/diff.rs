@@ -50,21 +50,53 @@ const DIFF_DEADLINE: Duration = Duration::from_secs(2);
 
 type Entries = BTreeMap<BString, (EntryMode, ObjectId)>;
 
+/// A path that differs, before its lines are worked out.
+struct Changed {
+    path: String,
+    status: Status,
+    old: Option<(EntryMode, ObjectId)>,
+    new: Option<(EntryMode, ObjectId)>,
+}
+
 impl Repo {
     /// The files that differ from tree `base` (`None`: the empty tree) to `tree`, in path
     /// order, with the lines each gained.
     pub fn diff_trees(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<FileChange>> {
-        let mut out = Vec::new();
-        self.diff_dirs(base, Some(tree), "", true, &mut out)?;
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+        self.changed(base, tree)?.into_iter().map(|c| self.with_lines(c)).collect()
+    }
+
+    /// [`summary`] of the change from `base` to `tree`, reading the contents of only the files
+    /// it details (a change of thousands of files costs a tree walk, not thousands of diffs).
+    pub fn diff_summary(&self, base: Option<ObjectId>, tree: ObjectId, max: usize) -> Result<String> {
+        let mut changes = Vec::new();
+        for (i, c) in self.changed(base, tree)?.into_iter().enumerate() {
+            changes.push(if i < max {
+                self.with_lines(c)?
+            } else {
+                FileChange { path: c.path, status: c.status, added: Vec::new() }
+            });
+        }
+        Ok(summary(&changes, max))
     }
 
     /// Every path a tree holds (recursively), submodules included.
     pub fn tree_files(&self, tree: ObjectId) -> Result<std::collections::BTreeSet<String>> {
+        Ok(self.changed(None, tree)?.into_iter().map(|c| c.path).collect())
+    }
+
+    fn changed(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<Changed>> {
         let mut out = Vec::new();
-        self.diff_dirs(None, Some(tree), "", false, &mut out)?;
-        Ok(out.into_iter().map(|c| c.path).collect())
+        self.diff_dirs(base, Some(tree), "", &mut out)?;
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn with_lines(&self, c: Changed) -> Result<FileChange> {
+        let added = match c.new {
+            Some((mode, id)) if mode.is_blob_or_symlink() => self.added_lines(&c.path, c.old, id)?,
+            _ => Vec::new(),
+        };
+        Ok(FileChange { path: c.path, status: c.status, added })
     }
 
     fn tree_entries(&self, tree: Option<ObjectId>) -> Result<Entries> {
@@ -74,15 +106,7 @@ impl Repo {
         Ok(decoded.entries.iter().map(|e| (e.filename.to_owned(), (e.mode, e.oid.to_owned()))).collect())
     }
 
-    /// Compare two directories; `lines`: also work out each file's added lines.
-    fn diff_dirs(
-        &self,
-        a: Option<ObjectId>,
-        b: Option<ObjectId>,
-        dir: &str,
-        lines: bool,
-        out: &mut Vec<FileChange>,
-    ) -> Result<()> {
+    fn diff_dirs(&self, a: Option<ObjectId>, b: Option<ObjectId>, dir: &str, out: &mut Vec<Changed>) -> Result<()> {
         if a == b {
             return Ok(());
         }
@@ -97,20 +121,16 @@ impl Repo {
             let file = |side: Option<(EntryMode, ObjectId)>| side.filter(|(m, _)| !m.is_tree());
             let (la, ra) = (subtree(l), subtree(r));
             if la.is_some() || ra.is_some() {
-                self.diff_dirs(la, ra, &format!("{path}/"), lines, out)?;
+                self.diff_dirs(la, ra, &format!("{path}/"), out)?;
             }
-            let (lf, rf) = (file(l), file(r));
-            if lf != rf {
-                let added = match rf {
-                    Some((mode, id)) if lines && mode.is_blob_or_symlink() => self.added_lines(&path, lf, id)?,
-                    _ => Vec::new(),
-                };
-                let status = match (lf, rf) {
+            let (old, new) = (file(l), file(r));
+            if old != new {
+                let status = match (old, new) {
                     (None, _) => Status::Added,
                     (_, None) => Status::Deleted,
                     _ => Status::Modified,
                 };
-                out.push(FileChange { path, status, added });
+                out.push(Changed { path, status, old, new });
             }
         }
         Ok(())

@@ -7,7 +7,7 @@ mod diff;
 mod index;
 pub mod notes;
 
-pub use diff::{changed_lines, summary, AddedBlock, ChangedLines, FileChange, Status};
+pub use diff::{changed_lines, ChangedLines, FileChange};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
