@@ -366,10 +366,7 @@ fn a_phase_overrides_its_gates_and_optional_gates_only_warn() {
     t.git(["commit", "-qm", "chore: gates"]);
     let plan = TestRepo::plan_text("ov", 2)
         .replace("risks = [\"risk 1\"]\n", "risks = [\"risk 1\"]\n[phase.gates.strict]\nenv = { LEVEL = \"9\" }\n");
-    let file = t.root.join("ov.md");
-    std::fs::write(&file, plan).unwrap();
-    t.run(["start", "ov", "--plan", file.to_str().unwrap()]).ok();
-    t.run(["approve", "plan", "--yes"]).ok();
+    t.started_with("ov", &plan);
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a", "a\n", "work");
     // Phase 1 overrides LEVEL to 9: strict fails there; phase2-only does not run; advisory warns.

@@ -526,11 +526,7 @@ fn during_a_rebase_the_phase_being_rebased_is_the_default_and_is_not_approved() 
     let t = TestRepo::new();
     t.run(["hooks", "install"]).ok();
     // Two phases that may run side by side.
-    let plan = TestRepo::plan_text("x", 2).replace("id = 2\n", "id = 2\ndepends_on = []\n");
-    let file = t.root.join("plan.md");
-    std::fs::write(&file, plan).unwrap();
-    t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();
-    t.run(["approve", "plan", "--yes"]).ok();
+    t.started_with("x", &TestRepo::plan_text("x", 2).replace("id = 2\n", "id = 2\ndepends_on = []\n"));
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("area1/one.txt", "1\n", "feat(x): one");
     t.git(["switch", "-q", "orchestrate/x/main"]);

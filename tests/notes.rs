@@ -110,9 +110,7 @@ fn plain_git_notes_append_loses_records_in_the_same_race() {
 #[test]
 fn a_crowded_notes_tree_fans_out_and_every_reader_finds_the_notes() {
     let t = TestRepo::new();
-    t.write(".orchestrate.toml", "[gates.secrets]\n");
-    t.git(["add", "-A"]);
-    t.git(["commit", "-qm", "chore: gates"]);
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n", "chore: gates");
     // 300 notes at the top level, made by git itself.
     let blob = t.hash_blob("{}\n");
     let listing = (1..=300u32).map(|i| format!("100644 blob {blob}\t{i:040x}")).collect::<Vec<_>>().join("\n") + "\n";

@@ -131,11 +131,7 @@ fn the_gates_see_the_change_as_git_diff_does() {
     let secret = format!("{}{}", "AKIA", "Z7QW4R2T5Y6U3I2O");
     let t = TestRepo::new();
     t.commit_file(".orchestrate.toml", "[gates.secrets]\n\n[gates.scope]\n", "chore: gates");
-    let plan = TestRepo::plan_text("x", 1).replace("area1/**", "nowhere/**");
-    let file = t.root.join("plan.md");
-    std::fs::write(&file, plan).unwrap();
-    t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();
-    t.run(["approve", "plan", "--yes"]).ok();
+    t.started_with("x", &TestRepo::plan_text("x", 1).replace("area1/**", "nowhere/**"));
     // What the phase starts from: text, CRLF, no final newline, binary, a file that becomes a
     // directory and a directory that becomes a file, a mode to change, a file to delete.
     let lines = (1..=40).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n") + "\n";

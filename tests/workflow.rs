@@ -148,11 +148,7 @@ fn start_and_phase_start_keep_unstaged_and_untracked_work() {
 #[test]
 fn parallel_phases_squash_through_a_three_way_merge() {
     let t = TestRepo::new();
-    let plan = TestRepo::plan_text("par", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n");
-    let file = t.root.join("p.md");
-    std::fs::write(&file, plan).unwrap();
-    t.run(["start", "par", "--plan", file.to_str().unwrap()]).ok();
-    t.run(["approve", "plan", "--yes"]).ok();
+    t.started_with("par", &TestRepo::plan_text("par", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n"));
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("area1/x.txt", "1\n", "one");
     t.run(["approve", "phase", "1", "--yes"]).ok();
@@ -173,11 +169,7 @@ fn parallel_phases_squash_through_a_three_way_merge() {
 #[test]
 fn conflicting_parallel_phase_is_refused_and_nothing_moves() {
     let t = TestRepo::new();
-    let plan = TestRepo::plan_text("clash", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n");
-    let file = t.root.join("p.md");
-    std::fs::write(&file, plan).unwrap();
-    t.run(["start", "clash", "--plan", file.to_str().unwrap()]).ok();
-    t.run(["approve", "plan", "--yes"]).ok();
+    t.started_with("clash", &TestRepo::plan_text("clash", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n"));
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("shared.txt", "base\n", "one");
     t.run(["approve", "phase", "1", "--yes"]).ok();

@@ -234,8 +234,13 @@ impl TestRepo {
 
     /// Start `feature` from a plan file with `n` phases and approve the plan.
     pub fn started_and_approved(&self, feature: &str, n: u32) {
+        self.started_with(feature, &Self::plan_text(feature, n));
+    }
+
+    /// Start `feature` from the plan text `plan` and approve the plan.
+    pub fn started_with(&self, feature: &str, plan: &str) {
         let file = self.root.join(format!("{feature}-plan.md"));
-        std::fs::write(&file, Self::plan_text(feature, n)).unwrap();
+        std::fs::write(&file, plan).unwrap();
         self.run(["start", feature, "--plan", file.to_str().unwrap()]).ok();
         self.run(["approve", "plan", "--yes"]).ok();
     }
