@@ -66,7 +66,8 @@ pub enum What {
         tree: String,
         note: Option<String>,
     },
-    /// A gate judged a phase's snapshot; the evidence itself is in `refs/notes/orchestrate-evidence`.
+    /// A gate skipped on a phase's snapshot (`ORCHESTRATE_SKIP`). Verdicts live only in
+    /// `refs/notes/orchestrate-evidence`; logs written before that also hold `pass`/`fail` here.
     GateRun {
         phase: u32,
         gate: String,
@@ -272,7 +273,7 @@ pub struct Feature {
     pub created_at: String,
     pub plan_approval: Option<Approval>,
     pub phases: BTreeMap<u32, PhaseRecord>,
-    /// The last run of each gate on each phase: (phase, gate) → run.
+    /// The last recorded run (a skip) of each gate on each phase: (phase, gate) → run.
     #[serde(skip)]
     pub gate_runs: BTreeMap<(u32, String), GateRunRecord>,
     pub events: usize,
