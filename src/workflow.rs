@@ -396,6 +396,10 @@ impl Workflow<'_> {
         evidence: Option<&NotesTree>,
     ) -> BTreeMap<String, &'static str> {
         const HISTORY: usize = 100;
+        let mut out = BTreeMap::new();
+        if self.config.gates.is_empty() {
+            return out;
+        }
         let rec = f.phases.get(&phase);
         let tip = rec.and_then(|r| match &r.approval {
             Some(a) => ObjectId::from_hex(a.what.as_bytes()).ok(),
@@ -426,7 +430,6 @@ impl Workflow<'_> {
                 all
             })
         };
-        let mut out = BTreeMap::new();
         for (name, gate) in &self.config.gates {
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
             let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides) else {

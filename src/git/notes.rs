@@ -2,6 +2,9 @@
 //! notes ref, so concurrent writers never lose a record (plain `git notes add` does). Reads accept
 //! any fanout git itself may have written; writes keep a note where it already is.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use gix::bstr::ByteSlice;
 
 use super::{Error, ObjectId, Repo, Result};
@@ -15,19 +18,46 @@ const MAX_TRIES: u32 = 500;
 /// past 256 notes, so no tree rewritten on an append grows without bound.
 const FANOUT_AT: usize = 256;
 
-/// A notes ref's tree, read once for many lookups.
+/// A notes ref's tree, read once for many lookups: each directory of it is decoded once.
 pub struct NotesTree<'r> {
     repo: &'r Repo,
     tree: ObjectId,
+    dirs: std::cell::RefCell<HashMap<ObjectId, Rc<Dir>>>,
 }
 
+/// A decoded notes directory: name → (is a directory, object).
+type Dir = HashMap<Vec<u8>, (bool, ObjectId)>;
+
 impl NotesTree<'_> {
-    /// The note on `key`, if there is one.
+    /// The note on `key`, if there is one (at any fanout depth, as [`Repo::locate_note`]).
     pub fn get(&self, key: ObjectId) -> Result<Option<Vec<u8>>> {
-        match self.repo.locate_note(self.tree, key)? {
-            (_, Some(blob)) => Ok(Some(self.repo.read_blob(blob)?)),
-            (_, None) => Ok(None),
+        let hex = key.to_hex().to_string();
+        let mut dir_id = self.tree;
+        for depth in 0..20 {
+            let dir = self.dir(dir_id)?;
+            let rest = &hex.as_bytes()[depth * 2..];
+            if let Some((false, blob)) = dir.get(rest) {
+                return Ok(Some(self.repo.read_blob(*blob)?));
+            }
+            match dir.get(&rest[..2]) {
+                Some((true, below)) => dir_id = *below,
+                _ => break,
+            }
         }
+        Ok(None)
+    }
+
+    fn dir(&self, id: ObjectId) -> Result<Rc<Dir>> {
+        if let Some(dir) = self.dirs.borrow().get(&id) {
+            return Ok(Rc::clone(dir));
+        }
+        let tree =
+            self.repo.gix().find_tree(id).map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
+        let decoded = tree.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
+        let dir: Rc<Dir> =
+            Rc::new(decoded.entries.iter().map(|e| (e.filename.to_vec(), (e.mode.is_tree(), e.oid.to_owned()))).collect());
+        self.dirs.borrow_mut().insert(id, Rc::clone(&dir));
+        Ok(dir)
     }
 }
 
@@ -43,7 +73,7 @@ impl Repo {
     /// The notes of `notes_ref` as they are now, for many lookups (`None`: no notes yet).
     pub fn notes_tree(&self, notes_ref: &str) -> Result<Option<NotesTree<'_>>> {
         let Some(tip) = self.ref_id(notes_ref)? else { return Ok(None) };
-        Ok(Some(NotesTree { repo: self, tree: self.commit_tree(tip)? }))
+        Ok(Some(NotesTree { repo: self, tree: self.commit_tree(tip)?, dirs: std::cell::RefCell::default() }))
     }
 
     /// Every note in `notes_ref` as (annotated object, note content).
