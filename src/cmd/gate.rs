@@ -18,7 +18,9 @@ use crate::workflow::Loaded;
 ///
 /// The snapshot is the index for `--stage pre-commit`, else a commit (HEAD, or --rev). Commands
 /// run in a separate gate worktree under the git directory, so your work tree is never changed.
-/// A tree already gated with the same configuration is not run again (--force runs it).
+/// A tree already gated with the same configuration is not run again (--force runs it). On a
+/// terminal the result is a table; elsewhere one `<gate> <verdict> <figure> (<time>)` line per
+/// gate.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  git orchestrate gate\n  git orchestrate gate --stage pre-push --json\n  git orchestrate gate --only tests,coverage --force\n  git orchestrate gate --stage pre-commit   # judge what is staged"

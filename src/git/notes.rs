@@ -51,11 +51,15 @@ impl NotesTree<'_> {
         if let Some(dir) = self.dirs.borrow().get(&id) {
             return Ok(Rc::clone(dir));
         }
-        let tree =
-            self.repo.gix().find_tree(id).map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
+        let tree = self
+            .repo
+            .gix()
+            .find_tree(id)
+            .map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
         let decoded = tree.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
-        let dir: Rc<Dir> =
-            Rc::new(decoded.entries.iter().map(|e| (e.filename.to_vec(), (e.mode.is_tree(), e.oid.to_owned()))).collect());
+        let dir: Rc<Dir> = Rc::new(
+            decoded.entries.iter().map(|e| (e.filename.to_vec(), (e.mode.is_tree(), e.oid.to_owned()))).collect(),
+        );
         self.dirs.borrow_mut().insert(id, Rc::clone(&dir));
         Ok(dir)
     }
