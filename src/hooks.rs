@@ -12,6 +12,9 @@ pub const HOOKS: &[&str] = &["pre-commit", "pre-merge-commit", "prepare-commit-m
 /// Marks a shim as ours (and its format version).
 pub const MARKER: &str = "git-orchestrate-hook v";
 
+/// The marker of the shims this version writes; older ones still work, with less done in `sh`.
+const CURRENT: &str = "git-orchestrate-hook v3 ";
+
 const SHIM: &str = include_str!("../hooks/shim.sh");
 
 pub fn chained_path(dir: &Path, hook: &str) -> PathBuf {
@@ -189,6 +192,8 @@ pub fn status(dir: &Path) -> Vec<HookStatus> {
                 Some("another tool's hook is here; `hooks install` keeps it and runs it first".to_string())
             } else if !executable {
                 Some(format!("not executable, git skips it: chmod +x {}", path.display()))
+            } else if !std::fs::read_to_string(&path).is_ok_and(|t| t.contains(CURRENT)) {
+                Some("an older shim (it works, more slowly): git orchestrate hooks install updates it".to_string())
             } else {
                 None
             };
@@ -202,4 +207,12 @@ pub fn status(dir: &Path) -> Vec<HookStatus> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_shim_carries_the_current_marker() {
+        assert!(super::SHIM.contains(super::CURRENT));
+    }
 }

@@ -622,3 +622,20 @@ fn a_generated_message_details_twenty_files_and_counts_the_rest() {
     assert!(body.contains("- area1/f19.txt (new, +2)\n- and 10 more files\n"), "{body}");
     assert!(!body.contains("f20.txt"), "{body}");
 }
+
+#[test]
+fn an_older_shim_is_reported_and_install_updates_it() {
+    let t = TestRepo::new();
+    t.run(["hooks", "install"]).ok();
+    let path = t.dir.join(".git/hooks/commit-msg");
+    let current = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, current.replace("git-orchestrate-hook v3 ", "git-orchestrate-hook v2 ")).unwrap();
+    let status = t.run(["hooks", "status"]).ok().stdout;
+    assert!(
+        status.contains("an older shim (it works, more slowly): git orchestrate hooks install updates it"),
+        "{status}"
+    );
+    t.run(["hooks", "install"]).ok();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), current);
+    assert!(!t.run(["hooks", "status"]).ok().stdout.contains("older"));
+}
