@@ -635,6 +635,8 @@ fn an_older_shim_is_reported_and_install_updates_it() {
         status.contains("an older shim (it works, more slowly): git orchestrate hooks install updates it"),
         "{status}"
     );
+    let doctor = t.run(["doctor"]).stdout;
+    assert!(doctor.contains("fires") && doctor.contains("an older shim"), "{doctor}");
     t.run(["hooks", "install"]).ok();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), current);
     assert!(!t.run(["hooks", "status"]).ok().stdout.contains("older"));

@@ -54,7 +54,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         add(
             &format!("hook {}", s.hook),
             s.fires,
-            if s.fires { format!("fires ({})", dir.path.display()) } else { s.problem.clone().unwrap_or_default() },
+            match (s.fires, &s.problem) {
+                (true, None) => format!("fires ({})", dir.path.display()),
+                (true, Some(p)) => format!("fires ({}); {p}", dir.path.display()),
+                (false, p) => p.clone().unwrap_or_default(),
+            },
             Some("git orchestrate hooks install".into()),
         );
     }
