@@ -181,13 +181,13 @@ impl<'r> Workflow<'r> {
         })
     }
 
-    /// Every branch of every feature: integration branches and phase branches.
-    pub fn feature_branches(&self) -> Result<Vec<String>> {
+    /// Every feature's log with its fold (logs that start no feature are left out).
+    pub fn features(&self) -> Result<Vec<(Vec<Event>, Feature)>> {
         let mut out = Vec::new();
         for (key, bytes) in self.repo.notes(EVENTS_REF)? {
             let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
             if let Some(f) = state::fold(&log) {
-                out.extend(std::iter::once(f.branch).chain(f.phases.into_values().map(|p| p.branch)));
+                out.push((log, f));
             }
         }
         Ok(out)

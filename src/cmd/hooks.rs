@@ -65,9 +65,11 @@ pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
     let mut prefixes = config.branches.prefixes();
     // Branches of features started under an earlier pattern are gated all the same.
     let ctx = Ctx { repo: repo.clone(), config };
-    for branch in ctx.workflow().feature_branches()? {
-        if !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
-            prefixes.push(branch);
+    for (_, f) in ctx.workflow().features()? {
+        for branch in std::iter::once(f.branch).chain(f.phases.into_values().map(|p| p.branch)) {
+            if !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
+                prefixes.push(branch);
+            }
         }
     }
     hooks::install(&dir, &bin, &prefixes)

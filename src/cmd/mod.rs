@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
-use crate::git::{notes::EVENTS_REF, Repo};
+use crate::git::Repo;
 use crate::state;
 use crate::workflow::{Loaded, Workflow};
 
@@ -79,7 +79,7 @@ impl Ctx {
                 return Ok(f);
             }
         }
-        let mut names = self.feature_names()?;
+        let mut names: Vec<String> = self.workflow().features()?.into_iter().map(|(_, f)| f.name).collect();
         let on = branch.map_or_else(|| "a detached HEAD".to_string(), |b| format!("branch {b}"));
         let err = Error::usage(format!("{on} belongs to no feature"));
         Err(if names.is_empty() {
@@ -106,22 +106,7 @@ impl Ctx {
             }
         }
         // A branch made under an earlier pattern: ask every feature.
-        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
-            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
-            if state::fold(&log).is_some_and(|f| owns(&f)) {
-                return Ok(flow.load_log(log));
-            }
-        }
-        Ok(None)
-    }
-
-    fn feature_names(&self) -> Result<Vec<String>> {
-        let mut names = Vec::new();
-        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
-            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
-            names.extend(state::fold(&log).map(|f| f.name));
-        }
-        Ok(names)
+        Ok(flow.features()?.into_iter().find(|(_, f)| owns(f)).and_then(|(log, _)| flow.load_log(log)))
     }
 }
 
