@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use gix::bstr::{BString, ByteSlice};
 use gix::objs::tree::EntryMode;
 
-use super::{Context as _, ObjectId, Repo, Result};
+use super::{ObjectId, Repo, Result};
 
 /// Added or modified line ranges (1-based, inclusive) per path.
 pub type ChangedLines = BTreeMap<String, Vec<(u32, u32)>>;
@@ -99,18 +99,16 @@ impl Repo {
         Ok(FileChange { path: c.path, status: c.status, added })
     }
 
-    fn tree_entries(&self, tree: Option<ObjectId>) -> Result<Entries> {
+    fn tree_map(&self, tree: Option<ObjectId>) -> Result<Entries> {
         let Some(id) = tree else { return Ok(Entries::new()) };
-        let tree = self.repo.find_tree(id).ctx(|| format!("reading tree {id}"))?;
-        let decoded = tree.decode().ctx(|| format!("decoding tree {id}"))?;
-        Ok(decoded.entries.iter().map(|e| (e.filename.to_owned(), (e.mode, e.oid.to_owned()))).collect())
+        Ok(self.tree_entries(id)?.into_iter().map(|e| (e.filename, (e.mode, e.oid))).collect())
     }
 
     fn diff_dirs(&self, a: Option<ObjectId>, b: Option<ObjectId>, dir: &str, out: &mut Vec<Changed>) -> Result<()> {
         if a == b {
             return Ok(());
         }
-        let (left, right) = (self.tree_entries(a)?, self.tree_entries(b)?);
+        let (left, right) = (self.tree_map(a)?, self.tree_map(b)?);
         let mut names: Vec<&BString> = left.keys().chain(right.keys()).collect();
         names.sort();
         names.dedup();

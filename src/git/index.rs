@@ -7,7 +7,7 @@ use gix::index::entry::{Flags, Mode};
 use gix::index::extension::Tree as CacheTree;
 use gix::objs::tree::{Entry, EntryKind, EntryMode};
 
-use super::{Context as _, Error, ObjectId, Repo, Result};
+use super::{Error, ObjectId, Repo, Result};
 
 /// An index this module does not build trees from; git does it instead.
 struct Unusual;
@@ -41,11 +41,6 @@ impl Repo {
         }
         let builder = Builder { repo: self, index };
         Ok(builder.directory(b"".as_bstr(), 0, index.tree())?.map(|(id, _)| id))
-    }
-
-    fn write_tree(&self, entries: Vec<Entry>) -> Result<ObjectId> {
-        let tree = gix::objs::Tree { entries };
-        Ok(self.repo.write_object(&tree).ctx(|| "writing a tree".into())?.detach())
     }
 }
 

@@ -487,6 +487,23 @@ impl Repo {
 }
 
 impl Repo {
+    /// A tree's entries, in git's order (the empty tree needs no object).
+    fn tree_entries(&self, id: ObjectId) -> Result<Vec<gix::objs::tree::Entry>> {
+        if id.is_empty_tree() {
+            return Ok(Vec::new());
+        }
+        let tree = self.repo.find_tree(id).ctx(|| format!("reading tree {id}"))?;
+        let decoded = tree.decode().ctx(|| format!("decoding tree {id}"))?;
+        Ok(decoded.entries.iter().map(|e| gix::objs::tree::Entry::from(*e)).collect())
+    }
+
+    /// Write a tree from entries in git's order. Unlike gix's tree editor, this does not look up
+    /// every entry's object on disk: the callers made them, or took them from the index.
+    fn write_tree(&self, entries: Vec<gix::objs::tree::Entry>) -> Result<ObjectId> {
+        let tree = gix::objs::Tree { entries };
+        Ok(self.repo.write_object(&tree).ctx(|| "writing a tree".into())?.detach())
+    }
+
     /// The content of the file at `path` in `tree`, if there is one.
     pub fn tree_blob(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         let tree = self.repo.find_tree(tree).ctx(|| format!("reading tree {tree}"))?;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryMode;
 
 use super::{Error, ObjectId, Repo, Result};
 
@@ -25,41 +26,60 @@ pub struct NotesTree<'r> {
     dirs: std::cell::RefCell<HashMap<ObjectId, Rc<Dir>>>,
 }
 
-/// A decoded notes directory: name → (is a directory, object).
-type Dir = HashMap<Vec<u8>, (bool, ObjectId)>;
+/// A decoded notes directory: name → (mode, object).
+type Dir = HashMap<Vec<u8>, (EntryMode, ObjectId)>;
 
-impl NotesTree<'_> {
-    /// The note on `key`, if there is one (at any fanout depth, as [`Repo::locate_note`]).
+impl<'r> NotesTree<'r> {
+    fn new(repo: &'r Repo, tree: ObjectId) -> Self {
+        Self { repo, tree, dirs: std::cell::RefCell::default() }
+    }
+
+    /// The note on `key`, if there is one.
     pub fn get(&self, key: ObjectId) -> Result<Option<Vec<u8>>> {
+        match self.locate(key)? {
+            (_, Some(blob)) => Ok(Some(self.repo.read_blob(blob)?)),
+            (_, None) => Ok(None),
+        }
+    }
+
+    /// Where `key`'s note sits: its path and blob (git spreads notes over `ab/cd…` directories
+    /// as they grow; a tree may mix depths), or, when there is no note, the path a new one
+    /// gets: as deep as the directories already there, one level deeper where a directory has
+    /// grown past [`FANOUT_AT`] entries.
+    fn locate(&self, key: ObjectId) -> Result<(String, Option<ObjectId>)> {
         let hex = key.to_hex().to_string();
+        let mut path = String::new();
         let mut dir_id = self.tree;
-        for depth in 0..20 {
+        let mut depth = 0;
+        loop {
             let dir = self.dir(dir_id)?;
-            let rest = &hex.as_bytes()[depth * 2..];
-            if let Some((false, blob)) = dir.get(rest) {
-                return Ok(Some(self.repo.read_blob(*blob)?));
+            let rest = &hex[depth * 2..];
+            if let Some((_, blob)) = dir.get(rest.as_bytes()).filter(|(mode, _)| mode.is_blob()) {
+                return Ok((format!("{path}{rest}"), Some(*blob)));
             }
-            match dir.get(&rest[..2]) {
-                Some((true, below)) => dir_id = *below,
-                _ => break,
+            match dir.get(&rest.as_bytes()[..2]) {
+                Some((mode, below)) if depth < 19 && mode.is_tree() => {
+                    dir_id = *below;
+                    path.push_str(&rest[..2]);
+                    path.push('/');
+                    depth += 1;
+                }
+                _ => {
+                    let fan = dir.len() >= FANOUT_AT && depth < 3;
+                    let new =
+                        if fan { format!("{path}{}/{}", &rest[..2], &rest[2..]) } else { format!("{path}{rest}") };
+                    return Ok((new, None));
+                }
             }
         }
-        Ok(None)
     }
 
     fn dir(&self, id: ObjectId) -> Result<Rc<Dir>> {
         if let Some(dir) = self.dirs.borrow().get(&id) {
             return Ok(Rc::clone(dir));
         }
-        let tree = self
-            .repo
-            .gix()
-            .find_tree(id)
-            .map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
-        let decoded = tree.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
-        let dir: Rc<Dir> = Rc::new(
-            decoded.entries.iter().map(|e| (e.filename.to_vec(), (e.mode.is_tree(), e.oid.to_owned()))).collect(),
-        );
+        let dir: Rc<Dir> =
+            Rc::new(self.repo.tree_entries(id)?.into_iter().map(|e| (e.filename.into(), (e.mode, e.oid))).collect());
         self.dirs.borrow_mut().insert(id, Rc::clone(&dir));
         Ok(dir)
     }
@@ -77,7 +97,7 @@ impl Repo {
     /// The notes of `notes_ref` as they are now, for many lookups (`None`: no notes yet).
     pub fn notes_tree(&self, notes_ref: &str) -> Result<Option<NotesTree<'_>>> {
         let Some(tip) = self.ref_id(notes_ref)? else { return Ok(None) };
-        Ok(Some(NotesTree { repo: self, tree: self.commit_tree(tip)?, dirs: std::cell::RefCell::default() }))
+        Ok(Some(NotesTree::new(self, self.commit_tree(tip)?)))
     }
 
     /// Every note in `notes_ref` as (annotated object, note content).
@@ -94,61 +114,18 @@ impl Repo {
     }
 
     fn walk_notes(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(ObjectId, ObjectId)>) -> Result<()> {
-        let tree =
-            self.gix().find_tree(tree).map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
-        for entry in tree.iter() {
-            let entry = entry.map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
-            let name = format!("{prefix}{}", entry.filename().to_str_lossy());
-            if entry.mode().is_tree() && name.len() < 40 {
-                self.walk_notes(entry.object_id(), &name, out)?;
-            } else if entry.mode().is_blob() {
+        for entry in self.tree_entries(tree)? {
+            let name = format!("{prefix}{}", entry.filename.to_str_lossy());
+            if entry.mode.is_tree() && name.len() < 40 {
+                self.walk_notes(entry.oid, &name, out)?;
+            } else if entry.mode.is_blob() {
                 // Other files in a notes tree (not a hex object name) are not notes.
                 if let Ok(key) = ObjectId::from_hex(name.as_bytes()) {
-                    out.push((key, entry.object_id()));
+                    out.push((key, entry.oid));
                 }
             }
         }
         Ok(())
-    }
-
-    /// Where `key`'s note sits in a notes tree: its path and blob (git spreads notes over
-    /// `ab/cd…` directories as they grow; a tree may mix depths), or, when there is no note,
-    /// the path a new one gets: as deep as the directories already there, one level deeper
-    /// where a directory has grown past [`FANOUT_AT`] entries.
-    fn locate_note(&self, tree: ObjectId, key: ObjectId) -> Result<(String, Option<ObjectId>)> {
-        let hex = key.to_hex().to_string();
-        let mut dir = String::new();
-        let mut current = Some(tree);
-        let mut depth = 0;
-        while let Some(id) = current.take() {
-            let tree = self
-                .gix()
-                .find_tree(id)
-                .map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
-            let decoded =
-                tree.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
-            let rest = &hex[depth * 2..];
-            let mut entries = 0usize;
-            for entry in &decoded.entries {
-                entries += 1;
-                let name = entry.filename;
-                if name == rest.as_bytes() && entry.mode.is_blob() {
-                    return Ok((format!("{dir}{rest}"), Some(entry.oid.to_owned())));
-                }
-                if depth < 19 && name == &rest.as_bytes()[..2] && entry.mode.is_tree() {
-                    current = Some(entry.oid.to_owned());
-                }
-            }
-            if current.is_none() {
-                let fan = entries >= FANOUT_AT && depth < 3;
-                let path = if fan { format!("{dir}{}/{}", &rest[..2], &rest[2..]) } else { format!("{dir}{rest}") };
-                return Ok((path, None));
-            }
-            dir.push_str(&rest[..2]);
-            dir.push('/');
-            depth += 1;
-        }
-        unreachable!("the loop returns once no deeper directory is found")
     }
 
     /// Append `text` to the note on `key`, retrying until no other writer got in between.
@@ -163,7 +140,7 @@ impl Repo {
                 Some(tip) => self.commit_tree(tip)?,
                 None => ObjectId::empty_tree(gix::hash::Kind::Sha1),
             };
-            let (path, blob) = self.locate_note(tree, key)?;
+            let (path, blob) = NotesTree::new(self, tree).locate(key)?;
             let mut content = match blob {
                 Some(blob) => self.read_blob(blob)?,
                 None => Vec::new(),
@@ -189,20 +166,11 @@ impl Repo {
     }
 
     /// A copy of notes tree `tree` with the note at `path` set to `blob`. (Not gix's tree
-    /// editor: it checks that every entry's object exists, a file lookup per note, and notes
-    /// trees are large. The names here are hex the tool made.)
+    /// editor: it looks up every entry's object on disk, a file lookup per note, and notes
+    /// trees are large.)
     fn notes_tree_with(&self, tree: ObjectId, path: &str, blob: ObjectId) -> Result<ObjectId> {
         use gix::objs::tree::{Entry, EntryKind};
-        let mut entries: Vec<Entry> = if tree.is_empty_tree() {
-            Vec::new()
-        } else {
-            let t = self
-                .gix()
-                .find_tree(tree)
-                .map_err(|e| Error::Gix { context: "reading a notes tree".into(), source: e })?;
-            let decoded = t.decode().map_err(|e| Error::Gix { context: "decoding a notes tree".into(), source: e })?;
-            decoded.entries.iter().map(|e| Entry::from(*e)).collect()
-        };
+        let mut entries = self.tree_entries(tree)?;
         let (name, rest) = match path.split_once('/') {
             Some((dir, rest)) => (dir, Some(rest)),
             None => (path, None),
@@ -224,11 +192,7 @@ impl Repo {
             None => entries.push(entry),
         }
         entries.sort();
-        let written = self
-            .gix()
-            .write_object(gix::objs::Tree { entries })
-            .map_err(|e| Error::Gix { context: "writing a notes tree".into(), source: e })?;
-        Ok(written.detach())
+        self.write_tree(entries)
     }
 
     fn write_commit_as(
