@@ -1,5 +1,6 @@
-"""Shared by the benchmark scripts: an environment isolated from the user's git configuration,
-and a timer."""
+"""Shared by the benchmark scripts: the command line, an environment isolated from the user's
+git configuration, and a timer."""
+import argparse
 import os
 import statistics
 import subprocess
@@ -31,3 +32,14 @@ def timed(cmd, runs, check=True, **kw):
         out = subprocess.run(cmd, check=check, capture_output=True, **kw)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples), min(samples), out
+
+
+def arguments(doc, **numbers):
+    """The benchmark's command line: `--bin` (the binary to measure) and an integer option per
+    keyword, with its default (`runs=30` gives `--runs`). Returns (args, absolute binary path)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--bin", default="target/release/git-orchestrate")
+    for name, default in numbers.items():
+        ap.add_argument(f"--{name}", type=int, default=default)
+    args = ap.parse_args()
+    return args, os.path.abspath(args.bin)

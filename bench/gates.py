@@ -3,14 +3,13 @@
 
     python3 bench/gates.py [--bin target/release/git-orchestrate] [--mb 100]
 """
-import argparse
 import os
 import random
 import shutil
 import subprocess
 import tempfile
 
-from common import git_env, timed as run_timed
+from common import arguments, git_env, timed as run_timed
 
 
 def lcov(path, megabytes):
@@ -55,11 +54,7 @@ def timed(cmd, runs, **kw):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default="target/release/git-orchestrate")
-    ap.add_argument("--mb", type=int, default=100)
-    args = ap.parse_args()
-    binary = os.path.abspath(args.bin)
+    args, binary = arguments(__doc__, mb=100)
     root = tempfile.mkdtemp(prefix="orchestrate-gates-bench")
     try:
         for name, make in [("lcov", lcov), ("cobertura", cobertura)]:

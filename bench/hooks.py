@@ -10,7 +10,6 @@ a 20 000-file repository, off and on a phase branch.
 
     python3 bench/hooks.py [--bin target/release/git-orchestrate] [--runs 30]
 """
-import argparse
 import os
 import random
 import shutil
@@ -20,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from common import git_env
+from common import arguments, git_env
 
 
 def sh(cmd, cwd, env, **kw):
@@ -101,11 +100,7 @@ NOOP_PRE_COMMIT = """repos:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default="target/release/git-orchestrate")
-    ap.add_argument("--runs", type=int, default=30)
-    args = ap.parse_args()
-    binary = os.path.abspath(args.bin)
+    args, binary = arguments(__doc__, runs=30)
     root = tempfile.mkdtemp(prefix="orchestrate-hooks-bench")
     # No background `git maintenance --auto` after each commit: it would run into the next
     # contender's timing.

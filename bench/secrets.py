@@ -9,7 +9,6 @@ pre-commit secrets gate.
 
     python3 bench/secrets.py [--bin target/release/git-orchestrate] [--mb 50]
 """
-import argparse
 import glob
 import json
 import os
@@ -20,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from common import git_env, timed as run_timed
+from common import arguments, git_env, timed as run_timed
 
 WORDS = "user order item price cart session cache config handler request response client server value result data index count total name email status update create delete fetch parse render token key secret password auth".split()
 
@@ -140,11 +139,7 @@ def timed(cmd, runs=3, **kw):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default="target/release/git-orchestrate")
-    ap.add_argument("--mb", type=int, default=50)
-    args = ap.parse_args()
-    binary = os.path.abspath(args.bin)
+    args, binary = arguments(__doc__, mb=50)
     one_core = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     root = tempfile.mkdtemp(prefix="orchestrate-secrets-bench")
     try:

@@ -6,7 +6,6 @@ Builds each repository directly with git plumbing (deterministic: fixed dates, f
 
     python3 bench/state.py [--bin target/release/git-orchestrate] [--runs 30]
 """
-import argparse
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from common import git_env, timed as run_timed
+from common import arguments, git_env, timed as run_timed
 
 ENV = git_env(HOME="/nonexistent", GIT_AUTHOR_DATE="1700000000 +0000", GIT_COMMITTER_DATE="1700000000 +0000", TZ="UTC")
 
@@ -94,11 +93,7 @@ def timed(cmd, cwd, runs):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default="target/release/git-orchestrate")
-    ap.add_argument("--runs", type=int, default=30)
-    args = ap.parse_args()
-    binary = os.path.abspath(args.bin)
+    args, binary = arguments(__doc__, runs=30)
     print(f"git-orchestrate {subprocess.run([binary, '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
           f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}, {os.cpu_count()} cores")
     print("Each cell: median (min) over the runs, wall time of the whole process.")
