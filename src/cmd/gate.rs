@@ -90,11 +90,14 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
         None => feature.as_deref().map(|f| flow.load(f)).transpose()?,
     };
     // During a rebase HEAD is detached: the branch being rebased is the one worked on.
-    let head_branch = repo.working_branch()?;
-    let phase = args.phase.or_else(|| {
-        let f = &loaded.as_ref()?.feature;
-        f.phases.iter().find(|(_, r)| Some(&r.branch) == head_branch.as_ref()).map(|(id, _)| *id)
-    });
+    let phase = match (args.phase, loaded.as_ref()) {
+        (Some(p), _) => Some(p),
+        (None, Some(l)) => {
+            let head_branch = repo.working_branch()?;
+            l.feature.phases.iter().find(|(_, r)| Some(&r.branch) == head_branch.as_ref()).map(|(id, _)| *id)
+        }
+        (None, None) => None,
+    };
     let plan = loaded.as_ref().and_then(|l| l.plan.as_ref().ok()).map(|(p, _)| p);
     if let (Some(p), Some(plan)) = (phase, plan) {
         if plan.phase(p).is_none() {

@@ -107,7 +107,8 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
 fn pre_commit(ctx: &Ctx, loaded: Loaded, branch: &str) -> Result<()> {
     let f = &loaded.feature;
     let feature = &f.name;
-    if let Some((id, phase)) = f.phases.iter().find(|(_, p)| p.branch == branch) {
+    let on_phase = f.phases.iter().find(|(_, p)| p.branch == branch);
+    if let Some((id, phase)) = on_phase {
         let plan_blob = loaded.plan.as_ref().ok().map(|(_, blob)| *blob);
         if !f.plan_approved_as(plan_blob) {
             return Err(Error::blocked(format!(
@@ -126,7 +127,8 @@ fn pre_commit(ctx: &Ctx, loaded: Loaded, branch: &str) -> Result<()> {
         stage: Some(Stage::PreCommit),
         only: Vec::new(),
         rev: None,
-        phase: None,
+        // The phase is known: the gate run need not look for it again.
+        phase: on_phase.map(|(id, _)| *id),
         feature: Some(feature.clone()),
         force: false,
         json: false,

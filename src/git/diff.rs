@@ -177,7 +177,7 @@ impl Repo {
 
 /// A change as a few lines for a commit message body: one per file (at most `max`), with what
 /// happened to it and the lines it gained, each line short enough for the message lint.
-pub fn summary(changes: &[FileChange], max: usize) -> String {
+fn summary(changes: &[FileChange], max: usize) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     for c in changes.iter().take(max) {
