@@ -5,6 +5,7 @@
 pub mod cli;
 mod diff;
 mod index;
+mod loose;
 pub mod notes;
 
 pub use diff::{changed_lines, ChangedLines, FileChange};
@@ -43,6 +44,8 @@ pub enum Error {
     Conflict(Vec<String>),
     #[error("invalid branch name `{name}`: {reason}")]
     BadRefName { name: String, reason: String },
+    #[error("{0}")]
+    Io(String),
 }
 
 impl Error {
@@ -123,9 +126,12 @@ impl Repo {
     /// Find the repository that contains `dir`, honouring `GIT_DIR` and friends as git does
     /// (inside a hook they name the repository being committed to).
     pub fn discover(dir: &Path) -> Result<Self> {
-        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+        let mut repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
             .map_err(|_| Error::NotARepo(dir.display().to_string()))?
             .to_thread_local();
+        // A command reads the same few objects (notes trees and commits, a phase's tips) more
+        // than once; without a cache each read is a file opened, mapped and inflated again.
+        repo.object_cache_size_if_unset(4 << 20);
         let workdir = repo.workdir().ok_or(Error::Bare)?.to_path_buf();
         Ok(Self { repo, workdir })
     }
@@ -246,7 +252,19 @@ impl Repo {
     }
 
     pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId> {
-        Ok(self.repo.write_blob(data).ctx(|| "writing a blob".into())?.detach())
+        self.write_object(gix::objs::Kind::Blob, data)
+    }
+
+    /// Write an object of `kind` with `data` (see [`loose`] for how).
+    fn write_object(&self, kind: gix::objs::Kind, data: &[u8]) -> Result<ObjectId> {
+        loose::write(&self.repo, self.repo.objects.store_ref().path(), kind, data)
+    }
+
+    /// Write `object` (a tree or a commit) through [`Repo::write_object`].
+    fn write_encoded(&self, object: &impl gix::objs::WriteTo) -> Result<ObjectId> {
+        let mut data = Vec::with_capacity(usize::try_from(object.size()).unwrap_or(0));
+        object.write_to(&mut data).map_err(|e| Error::Io(format!("encoding a {}: {e}", object.kind())))?;
+        self.write_object(object.kind(), &data)
     }
 
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
@@ -292,12 +310,26 @@ impl Repo {
     pub fn write_commit(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId> {
         let author = self.signature(crate::env::Role::Author)?;
         let committer = self.signature(crate::env::Role::Committer)?;
-        let (mut a, mut c) = (gix::date::parse::TimeBuf::default(), gix::date::parse::TimeBuf::default());
-        let commit = self
-            .repo
-            .new_commit_as(committer.to_ref(&mut c), author.to_ref(&mut a), message, tree, parents.iter().copied())
-            .ctx(|| "writing a commit".into())?;
-        Ok(commit.id)
+        self.write_commit_by(author, committer, tree, parents, message)
+    }
+
+    fn write_commit_by(
+        &self,
+        author: gix::actor::Signature,
+        committer: gix::actor::Signature,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+    ) -> Result<ObjectId> {
+        self.write_encoded(&gix::objs::Commit {
+            tree,
+            parents: parents.iter().copied().collect(),
+            author,
+            committer,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        })
     }
 
     /// The best common ancestor of two commits.
@@ -378,10 +410,6 @@ impl Repo {
             }
         }
         Ok(out)
-    }
-
-    pub(crate) fn gix(&self) -> &gix::Repository {
-        &self.repo
     }
 }
 
@@ -500,8 +528,7 @@ impl Repo {
     /// Write a tree from entries in git's order. Unlike gix's tree editor, this does not look up
     /// every entry's object on disk: the callers made them, or took them from the index.
     fn write_tree(&self, entries: Vec<gix::objs::tree::Entry>) -> Result<ObjectId> {
-        let tree = gix::objs::Tree { entries };
-        Ok(self.repo.write_object(&tree).ctx(|| "writing a tree".into())?.detach())
+        self.write_encoded(&gix::objs::Tree { entries })
     }
 
     /// The content of the file at `path` in `tree`, if there is one.

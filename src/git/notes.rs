@@ -202,14 +202,11 @@ impl Repo {
         parents: &[ObjectId],
         message: &str,
     ) -> Result<ObjectId> {
-        let time = super::now();
-        let sig = gix::actor::Signature { name: who.name.as_str().into(), email: who.email.as_str().into(), time };
-        let mut buf = gix::date::parse::TimeBuf::default();
-        let sig = sig.to_ref(&mut buf);
-        let commit = self
-            .gix()
-            .new_commit_as(sig, sig, message, tree, parents.iter().copied())
-            .map_err(|e| Error::Gix { context: "writing a notes commit".into(), source: e })?;
-        Ok(commit.id)
+        let sig = gix::actor::Signature {
+            name: who.name.as_str().into(),
+            email: who.email.as_str().into(),
+            time: super::now(),
+        };
+        self.write_commit_by(sig.clone(), sig, tree, parents, message)
     }
 }
