@@ -136,3 +136,36 @@ fn a_crowded_notes_tree_fans_out_and_every_reader_finds_the_notes() {
     let again = t.run(["gate", "--stage", "pre-commit"]).ok();
     assert!(again.stdout.contains("cached"), "and so does the tool: {}", again.stdout);
 }
+
+/// The tool writes its small objects itself, uncompressed (src/git/loose.rs), and large ones
+/// through gix: git must read both, `git fsck` must find nothing wrong, and `git gc` must pack
+/// them like any other.
+#[test]
+fn objects_the_tool_writes_pass_git_fsck_and_survive_gc() {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n", "chore: gates");
+    t.write("a.txt", "a\n");
+    t.git(["add", "a.txt"]);
+    let staged = t.git(["write-tree"]).trim().to_string();
+    // Every forced run appends a record to the same tree's note, until it outgrows 64 KB.
+    let mut size = 0;
+    while size <= 64 * 1024 {
+        t.run(["gate", "--stage", "pre-commit", "--force"]).ok();
+        let blob = t.git(["notes", "--ref=orchestrate-evidence", "list", &staged]);
+        size = t.git(["cat-file", "-s", blob.trim()]).trim().parse::<usize>().unwrap();
+    }
+    let fsck = t.git_try(["fsck", "--full", "--strict", "--no-dangling"]);
+    assert_eq!(fsck.code, 0, "git fsck: {}{}", fsck.stdout, fsck.stderr);
+    let commit = t.git(["cat-file", "-p", "refs/notes/orchestrate-evidence"]);
+    assert!(commit.starts_with("tree ") && commit.contains("\nparent ") && commit.contains("\ncommitter "), "{commit}");
+    // A loose object the tool wrote: stored uncompressed, and exactly what git hashes.
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &staged]);
+    assert_eq!(t.hash_blob(&note), t.git(["notes", "--ref=orchestrate-evidence", "list", &staged]).trim());
+
+    t.git(["gc", "--quiet", "--prune=now"]);
+    let loose = t.git(["count-objects"]);
+    assert!(loose.starts_with("0 objects"), "gc packed everything: {loose}");
+    assert_eq!(t.git(["notes", "--ref=orchestrate-evidence", "show", &staged]), note);
+    let again = t.run(["gate", "--stage", "pre-commit"]).ok();
+    assert!(again.stdout.contains("cached"), "evidence still found after gc: {}", again.stdout);
+}
