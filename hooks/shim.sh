@@ -1,11 +1,30 @@
 #!/bin/sh
-# git-orchestrate-hook v3 — installed by `git orchestrate hooks install`.
+# git-orchestrate-hook v4 — installed by `git orchestrate hooks install`.
 # `git orchestrate hooks uninstall` removes it and restores the hook that was here before
 # (kept beside it as __HOOK__.orchestrate-chained, and run first).
 bin='__BIN__'
 fast=__FAST__
 hook=__HOOK__
 chained="$0.orchestrate-chained"
+# The message hooks that only feature branches need (`<hook>.orchestrate-shim` beside this file).
+# pre-commit puts them in place on a feature branch, before git looks for them, and takes them
+# away on other branches, where a commit then runs this one hook alone.
+armed='__ARMED__'
+
+# $1 = yes: link each message hook in (if the place is free); no: unlink each that is ours (the
+# same file as the one kept aside, still carrying the marker: never a hook someone edited).
+# (`-ef`, like `-nt` below, is not POSIX; dash, bash, busybox ash and macOS sh all have it.)
+arm() {
+    for h in $armed; do
+        if [ "$1" = yes ]; then
+            [ -e "${0%/*}/$h" ] || ln "${0%/*}/$h.orchestrate-shim" "${0%/*}/$h" 2>/dev/null ||
+                cp -p "${0%/*}/$h.orchestrate-shim" "${0%/*}/$h"
+        elif [ "${0%/*}/$h" -ef "${0%/*}/$h.orchestrate-shim" ]; then
+            { read -r _ && read -r mark; } < "${0%/*}/$h"
+            case "$mark" in "# git-orchestrate-hook v"*) rm -f "${0%/*}/$h" ;; esac
+        fi
+    done
+}
 
 # The hook that was here before install runs first; its failure stops the commit.
 run_chained() {
@@ -34,10 +53,13 @@ if [ "$fast" = yes ] && [ ! .orchestrate.toml -nt "$0" ]; then
     case "$head" in
         ref:\ refs/heads/__PREFIXES__) seen=feature-prefix ;;
         ref:\ refs/heads/*)
+            arm no
             run_chained "$@"
             exit 0 ;;
     esac
 fi
+# A feature branch, or something to look at closer: the message hooks must be there.
+arm yes
 
 # prepare-commit-msg with a message already given (-m, -F, a merge, an amend): nothing to do.
 if [ "$hook" = prepare-commit-msg ] && [ -n "${2:-}" ]; then

@@ -1,6 +1,12 @@
 //! Installing the hook shims: into the directory git really runs hooks from (`core.hooksPath`
 //! honoured, linked worktrees share it), keeping any hook that was there (renamed beside it and
 //! run first), and restoring it exactly on uninstall. Knows files, not git.
+//!
+//! The message hooks (prepare-commit-msg, commit-msg) matter on feature branches only. Where the
+//! user has none of their own, the shim is kept as `<hook>.orchestrate-shim` and hard-linked into
+//! place by the pre-commit shim when a commit starts on a feature branch (git looks for the
+//! message hooks after pre-commit has run), and unlinked by it on other branches: there a commit
+//! runs one hook, not three. A hook of the user's is never linked over nor unlinked.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +19,18 @@ pub const HOOKS: &[&str] = &["pre-commit", "pre-merge-commit", "prepare-commit-m
 pub const MARKER: &str = "git-orchestrate-hook v";
 
 /// The marker of the shims this version writes; older ones still work, with less done in `sh`.
-const CURRENT: &str = "git-orchestrate-hook v3 ";
+const CURRENT: &str = "git-orchestrate-hook v4 ";
+
+/// The hooks that pre-commit links in on feature branches only (when the user has none).
+pub const ARMABLE: &[&str] = &["prepare-commit-msg", "commit-msg"];
+
+/// The hooks whose shim links the armable ones in and out: the first hooks of a commit.
+const ARMING: &[&str] = &["pre-commit", "pre-merge-commit"];
+
+/// Where an armable hook's shim is kept while it is not linked in.
+pub fn stash_path(dir: &Path, hook: &str) -> PathBuf {
+    dir.join(format!("{hook}.orchestrate-shim"))
+}
 
 const SHIM: &str = include_str!("../hooks/shim.sh");
 
@@ -23,7 +40,8 @@ pub fn chained_path(dir: &Path, hook: &str) -> PathBuf {
 
 /// The shim text for `hook`, exec'ing `bin` (its absolute path, quoted for sh). `prefixes` are
 /// the literal starts of feature branch names: commits on other branches end in the shim.
-pub fn shim(hook: &str, bin: &Path, prefixes: &[String]) -> String {
+/// `armed`: the message hooks a pre-commit shim links in and out.
+pub fn shim(hook: &str, bin: &Path, prefixes: &[String], armed: &[&str]) -> String {
     let quoted = bin.to_string_lossy().replace('\'', "'\\''");
     // A sh `case` pattern: each prefix, glob characters escaped, followed by anything.
     let pattern = prefixes
@@ -57,6 +75,7 @@ pub fn shim(hook: &str, bin: &Path, prefixes: &[String]) -> String {
         .replace("__HOOK__", hook)
         .replace("__PREFIXES__", &pattern)
         .replace("__FAST__", if fast { "yes" } else { "no" })
+        .replace("__ARMED__", &if ARMING.contains(&hook) { armed.join(" ") } else { String::new() })
 }
 
 /// `word` as a sh `case` pattern that matches it in any letter case, other characters escaped.
@@ -108,16 +127,71 @@ fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Whether a file (or a symlink, even a dangling one) is at `path`.
+fn present(path: &Path) -> bool {
+    path.exists() || path.is_symlink()
+}
+
+/// Whether `a` and `b` are the same file (hard links of one another).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Whether `hook` will be linked in and out by pre-commit: it is armable and the user has no
+/// hook of that name (here, or kept beside it).
+fn armable(dir: &Path, hook: &str) -> bool {
+    let path = dir.join(hook);
+    let stash = stash_path(dir, hook);
+    ARMABLE.contains(&hook)
+        && !present(&chained_path(dir, hook))
+        && (!present(&stash) || is_ours(&stash))
+        && (!present(&path) || is_ours(&path) || same_file(&path, &stash_path(dir, hook)))
+}
+
 pub fn install(dir: &Path, bin: &Path, prefixes: &[String]) -> std::io::Result<Vec<Change>> {
     std::fs::create_dir_all(dir)?;
+    // A kept-aside shim someone edited (through its hard link) is theirs now: give it back its
+    // name, where the code below keeps it and runs it first.
+    for hook in ARMABLE {
+        let (path, stash) = (dir.join(hook), stash_path(dir, hook));
+        if present(&stash) && !is_ours(&stash) {
+            if same_file(&path, &stash) {
+                std::fs::remove_file(&stash)?;
+            } else if !present(&path) {
+                std::fs::rename(&stash, &path)?;
+            }
+        }
+    }
+    let armed: Vec<&str> = ARMABLE.iter().copied().filter(|h| armable(dir, h)).collect();
     let mut out = Vec::new();
     for hook in HOOKS {
         let path = dir.join(hook);
         let chained = chained_path(dir, hook);
-        let action = if path.exists() || path.is_symlink() {
+        let stash = stash_path(dir, hook);
+        let text = shim(hook, bin, prefixes, &armed);
+        if armed.contains(hook) {
+            let action = if present(&path) || present(&stash) { Action::Updated } else { Action::Installed };
+            if !std::fs::read_to_string(&stash).is_ok_and(|t| t == text) {
+                write_executable(&stash, &text)?;
+            }
+            // Linked in now; the first commit outside a feature takes it out again.
+            if !same_file(&path, &stash) {
+                let tmp = path.with_extension("orchestrate-tmp");
+                let _ = std::fs::remove_file(&tmp);
+                std::fs::hard_link(&stash, &tmp).or_else(|_| std::fs::copy(&stash, &tmp).map(|_| ()))?;
+                std::fs::rename(&tmp, &path)?;
+            }
+            out.push(Change { hook: (*hook).to_string(), action });
+            continue;
+        }
+        let action = if present(&path) {
             if is_ours(&path) {
                 Action::Updated
-            } else if chained.exists() || chained.is_symlink() {
+            } else if present(&chained) {
                 // Both a foreign hook and a kept one: do not guess which wins.
                 return Err(std::io::Error::other(format!(
                     "{} and {} both exist; move one of them away first",
@@ -131,7 +205,10 @@ pub fn install(dir: &Path, bin: &Path, prefixes: &[String]) -> std::io::Result<V
         } else {
             Action::Installed
         };
-        let text = shim(hook, bin, prefixes);
+        // A hook that was armable before the user added their own: it stays in place now.
+        if is_ours(&stash) {
+            std::fs::remove_file(&stash)?;
+        }
         if action == Action::Updated && std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
             out.push(Change { hook: (*hook).to_string(), action });
             continue;
@@ -147,19 +224,26 @@ pub fn uninstall(dir: &Path) -> std::io::Result<Vec<Change>> {
     for hook in HOOKS {
         let path = dir.join(hook);
         let chained = chained_path(dir, hook);
+        let stash = stash_path(dir, hook);
+        let stashed = is_ours(&stash);
         let action = if is_ours(&path) {
             std::fs::remove_file(&path)?;
-            if chained.exists() || chained.is_symlink() {
+            if present(&chained) {
                 std::fs::rename(&chained, &path)?;
                 Action::Restored
             } else {
                 Action::Removed
             }
-        } else if path.exists() {
+        } else if present(&path) {
             Action::Kept
+        } else if stashed {
+            Action::Removed
         } else {
             Action::Absent
         };
+        if stashed {
+            std::fs::remove_file(&stash)?;
+        }
         out.push(Change { hook: (*hook).to_string(), action });
     }
     Ok(out)
@@ -174,25 +258,54 @@ pub struct HookStatus {
     pub executable: bool,
     /// Whether git will run our shim for this hook.
     pub fires: bool,
+    /// Linked in by pre-commit on feature branches only (the user has no hook of this name).
+    pub feature_branches_only: bool,
     pub problem: Option<String>,
 }
 
 pub fn status(dir: &Path) -> Vec<HookStatus> {
     use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    let current = |p: &Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains(CURRENT));
+    // The message hooks kept aside fire when a pre-commit shim links them in.
+    let arming = ARMING.iter().any(|h| is_ours(&dir.join(h)) && executable(&dir.join(h)));
     HOOKS
         .iter()
         .map(|hook| {
             let path = dir.join(hook);
-            let installed = is_ours(&path);
-            let executable = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            let stash = stash_path(dir, hook);
             let chained = chained_path(dir, hook).exists();
+            if is_ours(&stash) {
+                let foreign = present(&path) && !is_ours(&path);
+                let problem = if foreign {
+                    Some("a hook of yours took its place: `hooks install` keeps yours and runs it first".to_string())
+                } else if !arming {
+                    Some("only pre-commit links it in on feature branches, and pre-commit is not installed".to_string())
+                } else if !executable(&stash) {
+                    Some(format!("not executable, git skips it: chmod +x {}", stash.display()))
+                } else if !current(&stash) {
+                    Some("an older shim (it works, more slowly): git orchestrate hooks install updates it".to_string())
+                } else {
+                    None
+                };
+                return HookStatus {
+                    hook: (*hook).to_string(),
+                    installed: true,
+                    chained,
+                    executable: executable(&stash),
+                    fires: !foreign && arming && executable(&stash),
+                    feature_branches_only: true,
+                    problem,
+                };
+            }
+            let installed = is_ours(&path);
             let problem = if !path.exists() {
                 Some("not installed: git orchestrate hooks install".to_string())
             } else if !installed {
                 Some("another tool's hook is here; `hooks install` keeps it and runs it first".to_string())
-            } else if !executable {
+            } else if !executable(&path) {
                 Some(format!("not executable, git skips it: chmod +x {}", path.display()))
-            } else if !std::fs::read_to_string(&path).is_ok_and(|t| t.contains(CURRENT)) {
+            } else if !current(&path) {
                 Some("an older shim (it works, more slowly): git orchestrate hooks install updates it".to_string())
             } else {
                 None
@@ -201,8 +314,9 @@ pub fn status(dir: &Path) -> Vec<HookStatus> {
                 hook: (*hook).to_string(),
                 installed,
                 chained,
-                executable,
-                fires: installed && executable,
+                executable: executable(&path),
+                fires: installed && executable(&path),
+                feature_branches_only: false,
                 problem,
             }
         })

@@ -627,9 +627,9 @@ fn a_generated_message_details_twenty_files_and_counts_the_rest() {
 fn an_older_shim_is_reported_and_install_updates_it() {
     let t = TestRepo::new();
     t.run(["hooks", "install"]).ok();
-    let path = t.dir.join(".git/hooks/commit-msg");
+    let path = t.dir.join(".git/hooks/pre-push");
     let current = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, current.replace("git-orchestrate-hook v3 ", "git-orchestrate-hook v2 ")).unwrap();
+    std::fs::write(&path, current.replace("git-orchestrate-hook v4 ", "git-orchestrate-hook v3 ")).unwrap();
     let status = t.run(["hooks", "status"]).ok().stdout;
     assert!(
         status.contains("an older shim (it works, more slowly): git orchestrate hooks install updates it"),
@@ -640,4 +640,96 @@ fn an_older_shim_is_reported_and_install_updates_it() {
     t.run(["hooks", "install"]).ok();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), current);
     assert!(!t.run(["hooks", "status"]).ok().stdout.contains("older"));
+}
+
+fn is_link_of(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[test]
+fn off_feature_a_commit_runs_one_hook_and_on_a_feature_branch_all_three() {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n", "chore: gates");
+    t.run(["hooks", "install"]).ok();
+    let hooks = t.dir.join(".git/hooks");
+    for h in ["prepare-commit-msg", "commit-msg"] {
+        assert!(is_link_of(&hooks.join(h), &hooks.join(format!("{h}.orchestrate-shim"))), "{h} linked in at install");
+    }
+    let status = t.run(["hooks", "status"]).ok().stdout;
+    assert!(status.contains("commit-msg          fires on feature branches (pre-commit links it in)"), "{status}");
+
+    // Outside a feature, the first commit takes the message hooks away: git finds none to run.
+    t.commit_file("a.txt", "a\n", "not conventional, and nobody minds");
+    for h in ["prepare-commit-msg", "commit-msg"] {
+        assert!(!hooks.join(h).exists(), "{h} unlinked outside a feature");
+        assert!(hooks.join(format!("{h}.orchestrate-shim")).exists(), "{h} kept aside");
+    }
+    let run = t.run(["doctor"]);
+    assert!(run.stdout.contains("fires on feature branches, linked in by pre-commit"), "{}", run.stdout);
+
+    // On a phase branch, pre-commit links them back in before git looks for them: the very
+    // first commit there is linted, and one without a message gets the generated one.
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "updated stuff"]);
+    assert_ne!(run.code, 0, "linted on the first commit after the switch");
+    assert!(run.stderr.contains("the first line must be `type(scope): subject`"), "{}", run.stderr);
+    t.git(["commit", "-q", "-m", "feat(x): a"]);
+    t.git(["switch", "-q", "main"]);
+    t.commit_file("b.txt", "b\n", "off again");
+    assert!(!hooks.join("prepare-commit-msg").exists());
+    t.git(["switch", "-q", "-"]);
+    t.write("area1/c.txt", "c\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(t.git(["log", "-1", "--format=%s"]).trim(), "feat(x): database schema", "generated");
+
+    t.run(["hooks", "uninstall"]).ok();
+    let left: Vec<_> = std::fs::read_dir(&hooks)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".sample"))
+        .collect();
+    assert!(left.is_empty(), "uninstall leaves nothing of ours: {left:?}");
+}
+
+#[test]
+fn a_message_hook_of_the_users_is_never_unlinked_or_lost() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestRepo::new();
+    t.run(["hooks", "install"]).ok();
+    let hooks = t.dir.join(".git/hooks");
+    let mine = "#!/bin/sh\necho mine >> \"$(git rev-parse --git-dir)/mine.log\"\n";
+
+    // Put in place of the link (a new file, as most editors and tools write).
+    let hook = hooks.join("commit-msg");
+    std::fs::remove_file(&hook).unwrap();
+    std::fs::write(&hook, mine).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.commit_file("a.txt", "a\n", "chore: a");
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), mine, "not unlinked: it is not ours");
+    assert_eq!(std::fs::read_to_string(t.dir.join(".git/mine.log")).unwrap(), "mine\n", "and it ran");
+    t.run(["hooks", "install"]).ok();
+    assert_eq!(std::fs::read_to_string(hooks.join("commit-msg.orchestrate-chained")).unwrap(), mine, "kept, chained");
+    assert!(!hooks.join("commit-msg.orchestrate-shim").exists());
+    t.run(["hooks", "uninstall"]).ok();
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), mine, "restored byte for byte");
+
+    // Edited in place, through the hard link: the kept-aside shim changed with it.
+    t.run(["hooks", "install"]).ok();
+    let hook = hooks.join("prepare-commit-msg");
+    std::fs::write(&hook, mine).unwrap();
+    t.commit_file("b.txt", "b\n", "chore: b");
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), mine, "an edited hook is not unlinked");
+    t.run(["hooks", "install"]).ok();
+    assert_eq!(std::fs::read_to_string(hooks.join("prepare-commit-msg.orchestrate-chained")).unwrap(), mine);
+    t.run(["hooks", "uninstall"]).ok();
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), mine);
 }

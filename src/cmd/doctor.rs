@@ -55,6 +55,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             &format!("hook {}", s.hook),
             s.fires,
             match (s.fires, &s.problem) {
+                (true, None) if s.feature_branches_only => {
+                    format!("fires on feature branches, linked in by pre-commit ({})", dir.path.display())
+                }
                 (true, None) => format!("fires ({})", dir.path.display()),
                 (true, Some(p)) => format!("fires ({}); {p}", dir.path.display()),
                 (false, p) => p.clone().unwrap_or_default(),

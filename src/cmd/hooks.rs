@@ -20,7 +20,9 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum HooksCommand {
     /// Install the hooks where git runs them (`core.hooksPath` honoured). A hook already there is
-    /// kept, renamed to <hook>.orchestrate-chained, and run first. Idempotent.
+    /// kept, renamed to <hook>.orchestrate-chained, and run first. Without a hook of yours,
+    /// prepare-commit-msg and commit-msg are kept as <hook>.orchestrate-shim and linked in by
+    /// pre-commit on feature branches only. Idempotent.
     #[command(after_help = "Examples:\n  git orchestrate hooks install\n  git orchestrate hooks install --json")]
     Install {
         #[arg(long)]
@@ -124,7 +126,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             }
             let mut text = String::new();
             for s in &status {
-                let state = if s.fires { "fires" } else { "does not fire" };
+                let state = match (s.fires, s.feature_branches_only) {
+                    (true, true) => "fires on feature branches (pre-commit links it in)",
+                    (true, false) => "fires",
+                    (false, _) => "does not fire",
+                };
                 let chained = if s.chained { " (runs your previous hook first)" } else { "" };
                 let _ = writeln!(text, "{:<19} {state}{chained}", s.hook);
                 if let Some(p) = &s.problem {
