@@ -1,8 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = git_orchestrate::cli::Cli::parse();
+    let cli = git_orchestrate::cli::Cli::from_env();
     ExitCode::from(git_orchestrate::run(cli))
 }
