@@ -152,7 +152,9 @@ fn armable(dir: &Path, hook: &str) -> bool {
         && (!present(&path) || is_ours(&path) || same_file(&path, &stash_path(dir, hook)))
 }
 
-pub fn install(dir: &Path, bin: &Path, prefixes: &[String]) -> std::io::Result<Vec<Change>> {
+/// Install the shims into `dir`. `arm`: whether the message hooks may be linked in and out (not
+/// in a hooks directory inside the work tree, where that would show in `git status`).
+pub fn install(dir: &Path, bin: &Path, prefixes: &[String], arm: bool) -> std::io::Result<Vec<Change>> {
     std::fs::create_dir_all(dir)?;
     // A kept-aside shim someone edited (through its hard link) is theirs now: give it back its
     // name, where the code below keeps it and runs it first.
@@ -166,7 +168,7 @@ pub fn install(dir: &Path, bin: &Path, prefixes: &[String]) -> std::io::Result<V
             }
         }
     }
-    let armed: Vec<&str> = ARMABLE.iter().copied().filter(|h| armable(dir, h)).collect();
+    let armed: Vec<&str> = ARMABLE.iter().copied().filter(|h| arm && armable(dir, h)).collect();
     let mut out = Vec::new();
     for hook in HOOKS {
         let path = dir.join(hook);

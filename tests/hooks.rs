@@ -155,6 +155,12 @@ fn core_hooks_path_is_honoured_or_refused() {
     assert!(run["dir"].as_str().unwrap().ends_with("tools/hooks"), "{run}");
     assert!(t.dir.join("tools/hooks/pre-commit").exists());
     assert!(t.run(["hooks", "status"]).ok().stdout.contains("(core.hooksPath = tools/hooks)"));
+    // In the work tree every shim stays in place: linking them in and out would show in status.
+    t.commit_file("a.txt", "a\n", "chore: a");
+    assert!(
+        t.dir.join("tools/hooks/commit-msg").exists()
+            && !t.dir.join("tools/hooks/commit-msg.orchestrate-shim").exists()
+    );
     // husky rewrites its directory: refused, with what to do instead.
     t.git(["config", "core.hooksPath", ".husky/_"]);
     let run = t.run(["hooks", "install"]).code(1);

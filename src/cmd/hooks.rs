@@ -74,7 +74,10 @@ pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
             }
         }
     }
-    hooks::install(&dir, &bin, &prefixes)
+    // A hooks directory in the work tree (a tracked `.githooks`, say) keeps every shim in place:
+    // linking the message hooks in and out there would show in `git status`.
+    let in_work_tree = dir.starts_with(repo.workdir()) && !dir.starts_with(repo.common_dir());
+    hooks::install(&dir, &bin, &prefixes, !in_work_tree)
         .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))
 }
 
