@@ -277,48 +277,33 @@ pub fn status(dir: &Path) -> Vec<HookStatus> {
             let path = dir.join(hook);
             let stash = stash_path(dir, hook);
             let chained = chained_path(dir, hook).exists();
-            if is_ours(&stash) {
-                let foreign = present(&path) && !is_ours(&path);
-                let problem = if foreign {
-                    Some("a hook of yours took its place: `hooks install` keeps yours and runs it first".to_string())
-                } else if !arming {
-                    Some("only pre-commit links it in on feature branches, and pre-commit is not installed".to_string())
-                } else if !executable(&stash) {
-                    Some(format!("not executable, git skips it: chmod +x {}", stash.display()))
-                } else if !current(&stash) {
-                    Some("an older shim (it works, more slowly): git orchestrate hooks install updates it".to_string())
-                } else {
-                    None
-                };
-                return HookStatus {
-                    hook: (*hook).to_string(),
-                    installed: true,
-                    chained,
-                    executable: executable(&stash),
-                    fires: !foreign && arming && executable(&stash),
-                    feature_branches_only: true,
-                    problem,
-                };
-            }
-            let installed = is_ours(&path);
-            let problem = if !path.exists() {
+            // A message hook kept aside runs from there, once a pre-commit shim links it in.
+            let stashed = is_ours(&stash);
+            let file = if stashed { &stash } else { &path };
+            let foreign = present(&path) && !is_ours(&path);
+            let problem = if stashed && foreign {
+                Some("a hook of yours took its place: `hooks install` keeps yours and runs it first".to_string())
+            } else if !stashed && !path.exists() {
                 Some("not installed: git orchestrate hooks install".to_string())
-            } else if !installed {
+            } else if foreign {
                 Some("another tool's hook is here; `hooks install` keeps it and runs it first".to_string())
-            } else if !executable(&path) {
-                Some(format!("not executable, git skips it: chmod +x {}", path.display()))
-            } else if !current(&path) {
+            } else if stashed && !arming {
+                Some("only pre-commit links it in on feature branches, and pre-commit is not installed".to_string())
+            } else if !executable(file) {
+                Some(format!("not executable, git skips it: chmod +x {}", file.display()))
+            } else if !current(file) {
                 Some("an older shim (it works, more slowly): git orchestrate hooks install updates it".to_string())
             } else {
                 None
             };
+            let installed = stashed || is_ours(&path);
             HookStatus {
                 hook: (*hook).to_string(),
                 installed,
                 chained,
-                executable: executable(&path),
-                fires: installed && executable(&path),
-                feature_branches_only: false,
+                executable: executable(file),
+                fires: installed && !foreign && (arming || !stashed) && executable(file),
+                feature_branches_only: stashed,
                 problem,
             }
         })
