@@ -14,6 +14,7 @@ armed='__ARMED__'
 # $1 = yes: link each message hook in (if the place is free); no: unlink each that is ours (the
 # same file as the one kept aside, still carrying the marker: never a hook someone edited).
 # (`-ef`, like `-nt` below, is not POSIX; dash, bash, busybox ash and macOS sh all have it.)
+# shellcheck disable=SC3013
 arm() {
     for h in $armed; do
         if [ "$1" = yes ]; then
