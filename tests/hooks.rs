@@ -241,6 +241,28 @@ fn no_verify_is_caught_at_push_until_the_commit_is_gated() {
 }
 
 #[test]
+fn a_message_that_skipped_commit_msg_is_caught_at_push() {
+    let t = with_remote();
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    // The tree is gated (its evidence is there), only the message skipped its hook.
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+    t.git(["commit", "-q", "--no-verify", "-m", "wip"]);
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/1-database-schema"]);
+    assert_ne!(run.code, 0, "the push is refused");
+    let short = t.rev("HEAD")[..10].to_string();
+    assert!(
+        run.stderr.contains(&format!("the message of commit {short} on orchestrate/x/1-database-schema needs work")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("the first line must be `type(scope): subject`"), "{}", run.stderr);
+    t.git(["commit", "-q", "--amend", "--no-verify", "-m", "feat(x): a"]);
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/1-database-schema"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
 fn pre_push_runs_the_push_gates_and_guards_the_base() {
     let t = TestRepo::new();
     t.commit_file(

@@ -141,14 +141,7 @@ fn commit_msg(args: &[OsString]) -> Result<()> {
     let Some(file) = args.first() else { return Err(Error::usage("commit-msg is called with the message file")) };
     let message =
         std::fs::read_to_string(file).map_err(|e| Error::blocked(format!("cannot read the commit message: {e}")))?;
-    let mut problems = crate::commitmsg::lint(&message);
-    if let Some(scanner) = crate::secrets::builtin() {
-        let mut found = Vec::new();
-        scanner.scan("(commit message)", 1, &message, &mut found);
-        problems.extend(
-            found.iter().filter(|f| !f.warning).map(|f| format!("line {}: {} ({})", f.line, f.description, f.redacted)),
-        );
-    }
+    let problems = message_problems(&message);
     if problems.is_empty() {
         return Ok(());
     }
@@ -158,6 +151,19 @@ fn commit_msg(args: &[OsString]) -> Result<()> {
     }
     Err(err
         .hint("example: feat(jwt-auth): add the token refresh endpoint — your message is kept in .git/COMMIT_EDITMSG"))
+}
+
+/// What is wrong with a commit message: Conventional Commits, and secrets in it.
+fn message_problems(message: &str) -> Vec<String> {
+    let mut problems = crate::commitmsg::lint(message);
+    if let Some(scanner) = crate::secrets::builtin() {
+        let mut found = Vec::new();
+        scanner.scan("(commit message)", 1, message, &mut found);
+        problems.extend(
+            found.iter().filter(|f| !f.warning).map(|f| format!("line {}: {} ({})", f.line, f.description, f.redacted)),
+        );
+    }
+    problems
 }
 
 fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString]) -> Result<()> {
@@ -248,6 +254,17 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
                 .map_err(|_| Error::blocked(format!("bad commit id {commit}")))?;
             if repo.commit_parents(id)?.len() > 1 {
                 continue; // merges are judged through their parents
+            }
+            // commit-msg is skipped by --no-verify (and may not have been linked in, see
+            // hooks.rs): the message is judged here again.
+            let problems = message_problems(&repo.commit_message(id)?);
+            if !problems.is_empty() {
+                let short = &commit[..commit.len().min(10)];
+                let mut err = Error::blocked(format!("the message of commit {short} on {branch} needs work"));
+                for p in problems {
+                    err = err.cause(p);
+                }
+                return Err(err.hint(format!("reword it (git rebase -i {short}~1, `reword`), then push again")));
             }
             let records = crate::gates::evidence_for(repo, repo.commit_tree(id)?)?;
             for spec in &required {
