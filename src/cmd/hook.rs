@@ -141,20 +141,17 @@ fn commit_msg(args: &[OsString]) -> Result<()> {
     let Some(file) = args.first() else { return Err(Error::usage("commit-msg is called with the message file")) };
     let message =
         std::fs::read_to_string(file).map_err(|e| Error::blocked(format!("cannot read the commit message: {e}")))?;
-    let problems = message_problems(&message);
-    if problems.is_empty() {
-        return Ok(());
+    match judge_message(&message, "the commit message needs work") {
+        None => Ok(()),
+        Some(err) => Err(err.hint(
+            "example: feat(jwt-auth): add the token refresh endpoint — your message is kept in .git/COMMIT_EDITMSG",
+        )),
     }
-    let mut err = Error::blocked("the commit message needs work");
-    for p in problems {
-        err = err.cause(p);
-    }
-    Err(err
-        .hint("example: feat(jwt-auth): add the token refresh endpoint — your message is kept in .git/COMMIT_EDITMSG"))
 }
 
-/// What is wrong with a commit message: Conventional Commits, and secrets in it.
-fn message_problems(message: &str) -> Vec<String> {
+/// What is wrong with a commit message (Conventional Commits, secrets in it), as an error headed
+/// `what` with one cause per problem; `None` when nothing is.
+fn judge_message(message: &str, what: impl Into<String>) -> Option<Error> {
     let mut problems = crate::commitmsg::lint(message);
     if let Some(scanner) = crate::secrets::builtin() {
         let mut found = Vec::new();
@@ -163,7 +160,7 @@ fn message_problems(message: &str) -> Vec<String> {
             found.iter().filter(|f| !f.warning).map(|f| format!("line {}: {} ({})", f.line, f.description, f.redacted)),
         );
     }
-    problems
+    (!problems.is_empty()).then(|| problems.into_iter().fold(Error::blocked(what), Error::cause))
 }
 
 fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString]) -> Result<()> {
@@ -257,13 +254,9 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
             }
             // commit-msg is skipped by --no-verify (and may not have been linked in, see
             // hooks.rs): the message is judged here again.
-            let problems = message_problems(&repo.commit_message(id)?);
-            if !problems.is_empty() {
-                let short = &commit[..commit.len().min(10)];
-                let mut err = Error::blocked(format!("the message of commit {short} on {branch} needs work"));
-                for p in problems {
-                    err = err.cause(p);
-                }
+            let short = &commit[..commit.len().min(10)];
+            let what = format!("the message of commit {short} on {branch} needs work");
+            if let Some(err) = judge_message(&repo.commit_message(id)?, what) {
                 return Err(err.hint(format!("reword it (git rebase -i {short}~1, `reword`), then push again")));
             }
             let records = crate::gates::evidence_for(repo, repo.commit_tree(id)?)?;
@@ -271,7 +264,6 @@ fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
                 let passed =
                     crate::gates::cached(&records, spec).is_some_and(|e| e.verdict == crate::gates::Verdict::Pass);
                 if !passed {
-                    let short = &commit[..commit.len().min(10)];
                     return Err(Error::blocked(format!(
                         "commit {short} on {branch} has no passing `{}` evidence: was it made with --no-verify?",
                         spec.name

@@ -6,7 +6,6 @@
 //! `git gc` compresses them into a pack like any other loose object.
 
 use std::io::Write;
-use std::path::Path;
 
 use gix::objs::Kind;
 
@@ -45,10 +44,11 @@ fn stored_zlib(kind: Kind, data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Write `data` as a loose object under `objects` (git's layout: `xx/yyyy…`, read-only, created
-/// as a temporary file in its directory and renamed into place, so a reader never sees half an
+/// Write `data` as a loose object of `repo` (git's layout: `xx/yyyy…`, read-only, created as a
+/// temporary file in its directory and renamed into place, so a reader never sees half an
 /// object and an interrupted write leaves only a `tmp_obj_` file that `git gc` removes).
-pub(super) fn write(repo: &gix::Repository, objects: &Path, kind: Kind, data: &[u8]) -> Result<ObjectId> {
+pub(super) fn write(repo: &gix::Repository, kind: Kind, data: &[u8]) -> Result<ObjectId> {
+    let objects = repo.objects.store_ref().path();
     if data.len() > STORED_MAX {
         use gix::objs::Write as _;
         return repo

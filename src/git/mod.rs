@@ -257,7 +257,7 @@ impl Repo {
 
     /// Write an object of `kind` with `data` (see [`loose`] for how).
     fn write_object(&self, kind: gix::objs::Kind, data: &[u8]) -> Result<ObjectId> {
-        loose::write(&self.repo, self.repo.objects.store_ref().path(), kind, data)
+        loose::write(&self.repo, kind, data)
     }
 
     /// Write `object` (a tree or a commit) through [`Repo::write_object`].
