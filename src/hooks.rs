@@ -149,7 +149,7 @@ fn armable(dir: &Path, hook: &str) -> bool {
     ARMABLE.contains(&hook)
         && !present(&chained_path(dir, hook))
         && (!present(&stash) || is_ours(&stash))
-        && (!present(&path) || is_ours(&path) || same_file(&path, &stash_path(dir, hook)))
+        && (!present(&path) || is_ours(&path) || same_file(&path, &stash))
 }
 
 /// Install the shims into `dir`. `arm`: whether the message hooks may be linked in and out (not
