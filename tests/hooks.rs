@@ -169,6 +169,29 @@ fn core_hooks_path_is_honoured_or_refused() {
 }
 
 #[test]
+fn an_absolute_core_hooks_path_outside_the_repository_is_honoured() {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n", "chore: gates");
+    let dir = t.root.join("shared hooks");
+    t.git(["config", "core.hooksPath", dir.to_str().unwrap()]);
+    let run = t.run(["hooks", "install", "--json"]).ok().json();
+    assert_eq!(run["dir"].as_str().unwrap(), dir.to_str().unwrap());
+    assert!(!t.dir.join(".git/hooks/pre-commit").exists(), "nothing where git does not look");
+    t.commit_file("a.txt", "a\n", "whatever");
+    assert!(!dir.join("commit-msg").exists(), "unlinked there outside a feature");
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    t.write("area1/a.txt", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "feat(x): a"]);
+    assert!(run.stderr.contains("AWS access key id"), "gated from there: {}", run.stderr);
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-m", "not conventional"]);
+    assert!(run.stderr.contains("the first line must be"), "and linted: {}", run.stderr);
+}
+
+#[test]
 fn linked_worktrees_share_the_hooks() {
     let t = on_phase();
     let wt = t.root.join("second tree");
