@@ -226,6 +226,29 @@ impl Config {
                 );
             }
         }
+        for (name, gate) in &self.gates {
+            let paths = [("report", &gate.report), ("baseline", &gate.baseline), ("gitleaks", &gate.gitleaks)];
+            for (key, value) in paths {
+                let Some(value) = value else { continue };
+                if let Err(why) = confined(value) {
+                    let (line, col) = place_in(text, name, key);
+                    return Err(Error {
+                        file: file.into(),
+                        line,
+                        col,
+                        message: format!("gates.{name}.{key} = \"{}\" {why}", value.escape_debug()),
+                        hint: Some(format!(
+                            "name a file inside the repository, relative to its root, e.g. {key} = \"{}\"",
+                            match key {
+                                "report" => "coverage.json",
+                                "baseline" => ".orchestrate/secrets-baseline.json",
+                                _ => ".gitleaks.toml",
+                            }
+                        )),
+                    });
+                }
+            }
+        }
         if phase.starts_with(&format!("{integration}/"))
             || integration.starts_with(&format!("{phase}/"))
             || integration == phase
@@ -248,6 +271,45 @@ impl Config {
             .and_then(|v| v.as_float().or_else(|| v.as_integer().and_then(|i| i32::try_from(i).ok()).map(f64::from)))
             .or_else(|| self.gates.get("coverage").and_then(|g| g.min))
     }
+}
+
+/// Why `path` (a file a configuration names) could leave the repository, if it could: every
+/// such path is relative to the snapshot's root and stays below it.
+pub fn confined(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("is empty");
+    }
+    if path.chars().any(char::is_control) {
+        return Err("holds a control character");
+    }
+    if path.starts_with(['/', '~', '\\']) {
+        return Err("is absolute: it would name a file outside the repository");
+    }
+    if path.split(['/', '\\']).any(|c| c == "..") {
+        return Err("climbs out with `..`: it would name a file outside the repository");
+    }
+    if path.split('/').all(|c| c.is_empty() || c == ".") {
+        return Err("names the repository itself, not a file in it");
+    }
+    if path.split('/').any(|c| c == ".git") {
+        return Err("is inside `.git`");
+    }
+    Ok(())
+}
+
+/// Where `key` is set in the `[gates.<gate>]` table (its line and column), for errors.
+fn place_in(text: &str, gate: &str, key: &str) -> (usize, usize) {
+    let header = [format!("[gates.{gate}]"), format!("[gates.\"{gate}\"]")];
+    let start = header.iter().find_map(|h| text.find(h.as_str())).unwrap_or(0);
+    let rest = &text[start..];
+    let at = rest
+        .match_indices(key)
+        .find(|(i, _)| {
+            let line_start = rest[..*i].rfind('\n').map_or(0, |n| n + 1);
+            rest[line_start..*i].trim().is_empty() && rest[*i + key.len()..].trim_start().starts_with('=')
+        })
+        .map_or(start, |(i, _)| start + i);
+    line_col(text, at)
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

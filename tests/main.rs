@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod enforcement;
 mod gates;
 mod hooks;
 mod notes;

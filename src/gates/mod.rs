@@ -391,7 +391,16 @@ fn run_one(
     // A report left in the gate worktree (or committed in the snapshot) must not pass for this
     // run's: remove it first, so whatever is there afterwards was written now.
     let report_was_there = match spec.config.report.as_deref() {
-        Some(report) => std::fs::remove_file(dir.join(report)).is_ok(),
+        Some(report) => match remove_report(dir, report) {
+            Ok(was_there) => was_there,
+            Err(why) => {
+                let mut e = Evidence::begin(spec, ctx, by);
+                e.verdict = Verdict::Error;
+                e.summary = "report path refused".into();
+                e.reasons.push(format!("`report = \"{}\"` {why}; nothing was run", report.escape_debug()));
+                return Ok(e);
+            }
+        },
         None => false,
     };
     let job = runner::Job { script: &script, dir, env, timeout: spec.timeout };
@@ -576,6 +585,35 @@ struct Baseline {
     fingerprints: Vec<String>,
 }
 
+/// A report path inside the gate worktree, or why it is refused: it must stay below `dir`
+/// and may not pass through a symlink (which could point anywhere).
+fn inside(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    config::confined(name).map_err(str::to_string)?;
+    let mut path = dir.to_path_buf();
+    for part in Path::new(name).components() {
+        match part {
+            std::path::Component::Normal(p) => path.push(p),
+            std::path::Component::CurDir => {}
+            _ => return Err("leaves the gate worktree".into()),
+        }
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err("passes through a symlink, which could point outside the repository".into());
+        }
+    }
+    Ok(path)
+}
+
+/// Remove a report an earlier run (or the snapshot) left in the gate worktree, so whatever is
+/// there after the run was written by it. Only a regular file inside the worktree is removed.
+fn remove_report(dir: &Path, name: &str) -> Result<bool, String> {
+    let path = inside(dir, name)?;
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_file() => Ok(std::fs::remove_file(&path).is_ok()),
+        Ok(_) => Err("is not a regular file".into()),
+        Err(_) => Ok(false),
+    }
+}
+
 /// The report a gate's command wrote during this run. The report was removed from the gate
 /// worktree before the run, so one that exists now is fresh; a copy that kept an old time
 /// (`cp -p`) is still caught (file times are coarse, hence the margin).
@@ -585,8 +623,8 @@ fn fresh_report(
     finished: &runner::Finished,
     was_there: bool,
 ) -> Result<Vec<u8>, (&'static str, String)> {
-    let path = dir.join(name);
-    let Ok(meta) = std::fs::metadata(&path) else {
+    let path = inside(dir, name).map_err(|why| ("report path refused", format!("`{name}` {why}")))?;
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
         return Err(if was_there {
             (
                 "stale report",
@@ -596,6 +634,9 @@ fn fresh_report(
             ("no report", format!("`{name}` does not exist after the run: does `run` write it there?"))
         });
     };
+    if !meta.is_file() {
+        return Err(("report path refused", format!("`{name}` is not a regular file (a symlink or a directory)")));
+    }
     if meta.modified().is_ok_and(|m| m + Duration::from_secs(2) < finished.started) {
         return Err((
             "stale report",

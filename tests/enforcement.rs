@@ -1,0 +1,57 @@
+//! Enforcement that holds: every way past a gate that was found by trying, and every way bad
+//! configuration could do harm outside the repository, each tried here on real git.
+
+use crate::common::TestRepo;
+
+/// A repository whose committed configuration is `config`.
+fn configured(config: &str) -> TestRepo {
+    let t = TestRepo::new();
+    t.write(".orchestrate.toml", config);
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "chore: gates"]);
+    t
+}
+
+#[test]
+fn a_report_path_outside_the_repository_is_refused_and_nothing_is_deleted() {
+    for report in ["../../../notes.txt", "../notes.txt", "/tmp/orchestrate-never-there.json", "cov/../../x.json"] {
+        let t = TestRepo::new();
+        t.write("notes.txt", "my untracked notes\n");
+        let outside = t.root.join("notes.txt");
+        std::fs::write(&outside, "outside the repository\n").unwrap();
+        t.write(".orchestrate.toml", &format!("# gates\n[gates.coverage]\nrun = \"true\"\nreport = \"{report}\"\n"));
+        t.git(["add", ".orchestrate.toml"]);
+        t.git(["commit", "-q", "-m", "chore: gates"]);
+        let run = t.run(["gate"]).code(2);
+        assert!(run.stderr.contains(".orchestrate.toml:4:1: gates.coverage.report"), "{report}: {}", run.stderr);
+        assert!(run.stderr.contains("outside the repository"), "{}", run.stderr);
+        assert_eq!(t.read("notes.txt"), "my untracked notes\n");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "outside the repository\n");
+    }
+}
+
+#[test]
+fn a_report_path_through_a_symlink_is_refused_and_its_target_kept() {
+    let t = TestRepo::new();
+    let outside = t.root.join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("coverage.json"), "keep me\n").unwrap();
+    std::os::unix::fs::symlink(&outside, t.dir.join("cov")).unwrap();
+    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"true\"\nreport = \"cov/coverage.json\"\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "chore: gates"]);
+    let report = t.run(["gate", "--json"]).code(1).json();
+    let g = &report["gates"][0];
+    assert_eq!(g["verdict"], "error", "{report}");
+    assert!(g["reasons"][0].as_str().unwrap().contains("symlink"), "{report}");
+    assert_eq!(std::fs::read_to_string(outside.join("coverage.json")).unwrap(), "keep me\n");
+}
+
+#[test]
+fn baseline_and_gitleaks_paths_stay_inside_too() {
+    let t = configured("[gates.secrets]\nbaseline = \"/etc/passwd\"\n");
+    let run = t.run(["gate"]).code(2);
+    assert!(run.stderr.contains("gates.secrets.baseline"), "{}", run.stderr);
+    let t = configured("[gates.secrets]\ngitleaks = \"../../.gitleaks.toml\"\n");
+    assert!(t.run(["gate"]).code(2).stderr.contains("gates.secrets.gitleaks"));
+}
