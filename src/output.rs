@@ -33,15 +33,35 @@ pub fn set_color(choice: ColorChoice) {
     choice.write_global();
 }
 
-/// Write a result line to stdout. A closed pipe (`… | head`) is not an error worth a message:
-/// the caller gets `BrokenPipe` and the process exits quietly.
-pub fn out(text: &str) -> io::Result<()> {
-    let mut stdout = anstream::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        stdout.write_all(b"\n")?;
+/// Set once stdout's reader has gone away: later results are dropped.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A closed pipe (`… | head`, `… | true`) stops the output quietly, and only the output: the
+/// command goes on to its verdict, so the exit code still says whether a gate failed.
+fn unless_closed(write: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
     }
-    stdout.flush()
+    match write() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Write a result line to stdout.
+pub fn out(text: &str) -> io::Result<()> {
+    unless_closed(|| {
+        let mut stdout = anstream::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            stdout.write_all(b"\n")?;
+        }
+        stdout.flush()
+    })
 }
 
 /// Print a value as pretty JSON on stdout. JSON never carries colour, so it bypasses the
@@ -49,9 +69,11 @@ pub fn out(text: &str) -> io::Result<()> {
 pub fn json<T: serde::Serialize>(value: &T) -> io::Result<()> {
     let mut text = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     text.push(b'\n');
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(&text)?;
-    stdout.flush()
+    unless_closed(|| {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(&text)?;
+        stdout.flush()
+    })
 }
 
 /// A status line on stderr ("created branch …").

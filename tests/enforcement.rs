@@ -55,3 +55,20 @@ fn baseline_and_gitleaks_paths_stay_inside_too() {
     let t = configured("[gates.secrets]\ngitleaks = \"../../.gitleaks.toml\"\n");
     assert!(t.run(["gate"]).code(2).stderr.contains("gates.secrets.gitleaks"));
 }
+
+/// Run the binary with its stdout a pipe whose reader is already gone (`… | true`).
+fn run_into_closed_pipe(t: &TestRepo, args: &[&str]) -> i32 {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = t.command(crate::common::BIN, &t.dir).args(args).stdout(writer).status().unwrap();
+    status.code().unwrap_or(-1)
+}
+
+#[test]
+fn a_closed_pipe_keeps_the_verdict() {
+    let t = configured("[gates.tests]\nrun = \"exit 3\"\n");
+    assert_eq!(run_into_closed_pipe(&t, &["gate"]), 1, "a failing required gate exits 1, piped or not");
+    assert_eq!(run_into_closed_pipe(&t, &["gate", "--json"]), 1);
+    t.write("plans/bad/plan.md", "+++\nfeature = \"bad\"\n+++\n");
+    assert_ne!(run_into_closed_pipe(&t, &["plan", "lint", "--file", "plans/bad/plan.md"]), 0);
+}
