@@ -72,3 +72,28 @@ fn a_closed_pipe_keeps_the_verdict() {
     t.write("plans/bad/plan.md", "+++\nfeature = \"bad\"\n+++\n");
     assert_ne!(run_into_closed_pipe(&t, &["plan", "lint", "--file", "plans/bad/plan.md"]), 0);
 }
+
+#[test]
+fn a_missing_tool_or_a_signal_is_an_error_never_a_cached_fail() {
+    let t = configured("[gates.audit-deps]\nrun = \"orchestrate-test-scanner --all\"\n[gates.killed]\nrun = \"kill -9 $$\"\n");
+    let report = t.run(["gate", "--json"]).code(1).json();
+    let missing = report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "audit-deps").unwrap().clone();
+    assert_eq!(missing["verdict"], "error", "{missing}");
+    let reason = missing["reasons"][0].as_str().unwrap();
+    assert!(reason.contains("not installed") && reason.contains("not found"), "the shell's own words are shown: {reason}");
+    let killed = report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "killed").unwrap().clone();
+    assert_eq!(killed["verdict"], "error", "{killed}");
+    // The text output shows the command's own output.
+    let run = t.run(["gate", "--only", "audit-deps"]).code(1);
+    assert!(run.stderr.contains("orchestrate-test-scanner: not found"), "{}", run.stderr);
+
+    // Install the tool: the gate runs again (nothing was cached) and passes.
+    let bin = t.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("orchestrate-test-scanner"), "#!/bin/sh\necho scanned\n").unwrap();
+    std::fs::set_permissions(bin.join("orchestrate-test-scanner"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let report = t.run_env(&[("PATH", &path)], ["gate", "--only", "audit-deps", "--json"]).ok().json();
+    assert_eq!((report["gates"][0]["verdict"].as_str(), report["gates"][0]["cached"].as_bool()), (Some("pass"), Some(false)));
+}

@@ -222,7 +222,7 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
             for r in &e.reasons {
                 let _ = writeln!(text, "{}: {r}", e.gate);
             }
-            if e.kind == gates::Kind::Command || e.kind == gates::Kind::Tests {
+            if !e.output_tail.is_empty() {
                 let tail: Vec<&str> = e.output_tail.lines().rev().take(15).collect();
                 for line in tail.iter().rev() {
                     let _ = writeln!(text, "  | {line}");

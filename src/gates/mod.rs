@@ -424,12 +424,26 @@ fn run_one(
             return Ok(e);
         }
         runner::Ending::Signalled => {
-            e.verdict = Verdict::Fail;
+            // Something outside the gate ended it (the OOM killer, a kill): no verdict on the code.
+            e.verdict = Verdict::Error;
             e.summary = "killed by a signal".into();
-            e.reasons.push("the command was killed by a signal".into());
+            e.reasons.push("the command was killed by a signal: it did not reach a verdict".into());
             return Ok(e);
         }
-        _ => {}
+        // The shell's own codes for a command it could not find or run: the environment failed,
+        // not the code under test. Never cached, so the gate runs again once the tool is there.
+        runner::Ending::Exited(code @ (126 | 127)) => {
+            e.verdict = Verdict::Error;
+            e.summary = if code == 127 { "command not found" } else { "command not executable" }.into();
+            let said = e.output_tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+            e.reasons.push(format!(
+                "`{script}` exited with {code}: {}{}",
+                if code == 127 { "a command it runs is not installed or not on PATH" } else { "a command it runs cannot be executed" },
+                if said.is_empty() { String::new() } else { format!(" ({said})") }
+            ));
+            return Ok(e);
+        }
+        runner::Ending::Exited(_) | runner::Ending::Interrupted => {}
     }
     let code = exit_code.unwrap_or(-1);
     match spec.kind {
