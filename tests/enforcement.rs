@@ -75,12 +75,17 @@ fn a_closed_pipe_keeps_the_verdict() {
 
 #[test]
 fn a_missing_tool_or_a_signal_is_an_error_never_a_cached_fail() {
-    let t = configured("[gates.audit-deps]\nrun = \"orchestrate-test-scanner --all\"\n[gates.killed]\nrun = \"kill -9 $$\"\n");
+    let t = configured(
+        "[gates.audit-deps]\nrun = \"orchestrate-test-scanner --all\"\n[gates.killed]\nrun = \"kill -9 $$\"\n",
+    );
     let report = t.run(["gate", "--json"]).code(1).json();
     let missing = report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "audit-deps").unwrap().clone();
     assert_eq!(missing["verdict"], "error", "{missing}");
     let reason = missing["reasons"][0].as_str().unwrap();
-    assert!(reason.contains("not installed") && reason.contains("not found"), "the shell's own words are shown: {reason}");
+    assert!(
+        reason.contains("not installed") && reason.contains("not found"),
+        "the shell's own words are shown: {reason}"
+    );
     let killed = report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "killed").unwrap().clone();
     assert_eq!(killed["verdict"], "error", "{killed}");
     // The text output shows the command's own output.
@@ -95,5 +100,55 @@ fn a_missing_tool_or_a_signal_is_an_error_never_a_cached_fail() {
         .unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let report = t.run_env(&[("PATH", &path)], ["gate", "--only", "audit-deps", "--json"]).ok().json();
-    assert_eq!((report["gates"][0]["verdict"].as_str(), report["gates"][0]["cached"].as_bool()), (Some("pass"), Some(false)));
+    assert_eq!(
+        (report["gates"][0]["verdict"].as_str(), report["gates"][0]["cached"].as_bool()),
+        (Some("pass"), Some(false))
+    );
+}
+
+/// A plan whose phase 1 carries `override_toml` under `[phase.gates]`.
+fn plan_with_override(feature: &str, override_toml: &str) -> String {
+    TestRepo::plan_text(feature, 2).replacen(
+        "risks = [\"risk 1\"]\n",
+        &format!("risks = [\"risk 1\"]\n{override_toml}"),
+        1,
+    )
+}
+
+#[test]
+fn plan_text_never_sets_a_command() {
+    let t = configured("[gates.tests]\nrun = \"true\"\nstage = \"pre-commit\"\n");
+    let plan = plan_with_override("pwn", "[phase.gates.tests]\nrun = \"touch pwned\"\nenv = { A = \"1\" }\n");
+    let file = t.root.join("pwn-plan.md");
+    std::fs::write(&file, &plan).unwrap();
+    // Lint names the keys; the plan cannot be started as it is.
+    let lint = t.run(["plan", "lint", "--file", file.to_str().unwrap()]).code(1);
+    assert!(lint.stdout.contains("sets `run`, which a plan may not set"), "{}", lint.stdout);
+    assert!(lint.stdout.contains("sets `env`"), "{}", lint.stdout);
+
+    // Even a plan committed past lint never gets its command run.
+    t.started_and_approved("pwn", 2);
+    t.write("plans/pwn/plan.md", &plan);
+    t.git(["commit", "-qam", "docs(pwn): tune the plan", "--no-verify"]);
+    let gate = t.run(["gate", "--feature", "pwn", "--phase", "1", "--stage", "pre-commit"]).code(2);
+    assert!(gate.stderr.contains("which a plan may not set"), "{}", gate.stderr);
+    assert!(!t.dir.join("pwned").exists() && !t.root.join("pwned").exists());
+    assert!(!t.dir.join(".git/orchestrate/worktree/pwned").exists());
+}
+
+#[test]
+fn the_brief_shows_the_phase_s_own_thresholds_and_the_approval_shows_every_override() {
+    let t = configured("[gates.coverage]\nrun = \"true\"\nreport = \"coverage.json\"\nmin = 80\n");
+    let file = t.root.join("tuned-plan.md");
+    std::fs::write(&file, plan_with_override("tuned", "[phase.gates.coverage]\nmin = 60\n")).unwrap();
+    t.run(["start", "tuned", "--plan", file.to_str().unwrap()]).ok();
+    let approve = t.run(["approve", "plan", "--yes"]).ok();
+    assert!(
+        approve.stderr.contains("phase 1 overrides gate coverage: min = 60 (.orchestrate.toml: 80"),
+        "{}",
+        approve.stderr
+    );
+    t.run(["phase", "start", "1"]).ok();
+    let brief = t.run(["phase", "brief", "1"]).ok();
+    assert!(brief.stdout.contains("coverage (pre-push, min 60"), "{}", brief.stdout);
 }

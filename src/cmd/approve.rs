@@ -117,6 +117,24 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
             )));
         }
     }
+    // Every gate the plan tunes is shown before the question: what is approved is seen.
+    for def in &plan.phases {
+        for (gate, table) in &def.gates {
+            let configured = ctx.config.gates.get(gate);
+            let Some(table) = table.as_table() else { continue };
+            for (key, value) in table {
+                let was = configured
+                    .and_then(|g| toml::Table::try_from(g).ok())
+                    .and_then(|t| t.get(key).map(ToString::to_string))
+                    .unwrap_or_else(|| "unset".into());
+                output::warn(&format!(
+                    "phase {} overrides gate {}: {key} = {value} (.orchestrate.toml: {was})",
+                    def.id,
+                    gate.escape_debug(),
+                ));
+            }
+        }
+    }
     let question = format!("Approve the plan of {name} ({}, {} phases)?", plan.title, plan.phases.len());
     confirm_human(&ctx.repo, c.yes, &question)?;
     let event =

@@ -98,7 +98,21 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
         }
         (None, None) => None,
     };
-    let plan = loaded.as_ref().and_then(|l| l.plan.as_ref().ok()).map(|(p, _)| p);
+    // A feature whose committed plan does not parse is judged by nothing less: fail closed.
+    let plan = match loaded.as_ref().map(|l| &l.plan) {
+        None => None,
+        Some(Ok((p, _))) => Some(p),
+        Some(Err(e)) => {
+            return Err(Error::usage(format!(
+                "the committed plan of {} is not valid: {}",
+                l_name(loaded.as_ref()),
+                e.message
+            ))
+            .hint(
+                "fix the plan on the integration branch (git orchestrate plan lint), commit it, and approve it again",
+            ));
+        }
+    };
     if let (Some(p), Some(plan)) = (phase, plan) {
         if plan.phase(p).is_none() {
             return Err(
@@ -238,6 +252,10 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
     let err =
         Error::blocked(format!("gate{} {} did not pass", if names.len() == 1 { "" } else { "s" }, names.join(", ")));
     Err(err.hint("fix what the table says and run `git orchestrate gate` again; evidence is kept per tree"))
+}
+
+fn l_name(l: Option<&Loaded>) -> &str {
+    l.map_or("", |l| l.feature.name.as_str())
 }
 
 /// One line per gate, for logs and tools: `<gate> <verdict> <figure> (<time>)`.

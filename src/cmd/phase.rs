@@ -212,13 +212,14 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
         .filter_map(|d| view.phases.iter().find(|p| p.id == *d))
         .map(|p| minijinja::context! { id => p.id, title => &p.title, state => p.state.as_str() })
         .collect();
-    let gates: Vec<_> = ctx
-        .config
-        .gates
-        .iter()
-        .map(|(n, g)| {
-            let stage = g.stage.map(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)));
-            minijinja::context! { name => n, run => &g.run, stage => stage.flatten() }
+    // The gates as they apply to this phase: the plan's overrides resolved, as the hooks will.
+    let gates: Vec<_> = crate::gates::select(&ctx.config, None, &[], Some(id), Some(&def.gates))?
+        .into_iter()
+        .map(|s| {
+            minijinja::context! {
+                name => s.name, run => s.config.run, stage => s.stage.as_str(),
+                min => s.config.min, min_changed => s.config.min_changed, required => s.required,
+            }
         })
         .collect();
     let text = Renderer::new(Some(ctx.repo.workdir())).render(

@@ -65,6 +65,11 @@ impl Verdict {
     }
 }
 
+/// The keys a plan's `[phase.gates.<name>]` may set: thresholds and stages. Plan text is
+/// written by whoever plans (often an agent): it never sets a command, its environment or the
+/// report a verdict is read from.
+pub const PLAN_TUNABLE: &[&str] = &["min", "min_changed", "max", "fail_on", "stage", "timeout"];
+
 /// A gate resolved for one run: configuration with the phase's overrides applied.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -85,6 +90,12 @@ impl Spec {
         let mut config = match overrides {
             None => base.clone(),
             Some(table) => {
+                if let Some(key) = table.keys().find(|k| !PLAN_TUNABLE.contains(&k.as_str())) {
+                    return Err(err(format!(
+                        "the plan's override sets `{key}`: a plan may tune only {} (commands, environment and reports come from .orchestrate.toml)",
+                        PLAN_TUNABLE.join(", ")
+                    )));
+                }
                 let mut value = toml::Table::try_from(base).map_err(|e| err(e.to_string()))?;
                 for (k, v) in table {
                     value.insert(k.clone(), v.clone());
@@ -438,7 +449,11 @@ fn run_one(
             let said = e.output_tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
             e.reasons.push(format!(
                 "`{script}` exited with {code}: {}{}",
-                if code == 127 { "a command it runs is not installed or not on PATH" } else { "a command it runs cannot be executed" },
+                if code == 127 {
+                    "a command it runs is not installed or not on PATH"
+                } else {
+                    "a command it runs cannot be executed"
+                },
                 if said.is_empty() { String::new() } else { format!(" ({said})") }
             ));
             return Ok(e);

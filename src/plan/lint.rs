@@ -332,7 +332,18 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
             }
         }
         if let Some(gates_table) = &p.gates {
-            for name in gates_table.get_ref().keys() {
+            for (name, table) in gates_table.get_ref() {
+                let keys = table.as_table().map(|t| t.keys().map(String::as_str).collect()).unwrap_or_else(Vec::new);
+                for key in keys.into_iter().filter(|k| !crate::gates::PLAN_TUNABLE.contains(k)) {
+                    c.error(
+                        gates_table.span(),
+                        format!("{label}: the override of gate `{name}` sets `{key}`, which a plan may not set"),
+                        &format!(
+                            "a plan tunes only {}; commands, environment and reports are set in .orchestrate.toml",
+                            crate::gates::PLAN_TUNABLE.join(", ")
+                        ),
+                    );
+                }
                 if !gates.contains(&name.as_str()) {
                     c.error(
                         gates_table.span(),
