@@ -76,6 +76,21 @@ pub fn lint(message: &str) -> Vec<String> {
     problems
 }
 
+/// What is wrong with a commit message (Conventional Commits, secrets in it), as an error headed
+/// `what` with one cause per problem; `None` when nothing is.
+pub fn judge(message: &str, what: impl Into<String>) -> Option<crate::error::Error> {
+    let mut problems = crate::commitmsg::lint(message);
+    if let Some(scanner) = crate::secrets::builtin() {
+        let mut found = Vec::new();
+        scanner.scan("(commit message)", 1, message, &mut found);
+        problems.extend(
+            found.iter().filter(|f| !f.warning).map(|f| format!("line {}: {} ({})", f.line, f.description, f.redacted)),
+        );
+    }
+    (!problems.is_empty())
+        .then(|| problems.into_iter().fold(crate::error::Error::blocked(what), crate::error::Error::cause))
+}
+
 #[cfg(test)]
 mod tests {
     use super::lint;

@@ -53,6 +53,23 @@ pub fn skip() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `ORCHESTRATE_TRUST_CONFIG=1`: run the committed configuration's commands without a trust
+/// record, for CI, which runs what its own repository says (documented in the README).
+pub fn trust_config() -> bool {
+    std::env::var_os("ORCHESTRATE_TRUST_CONFIG").is_some_and(|v| v == "1" || v == "true")
+}
+
+/// The user's own configuration directory for this tool: `$XDG_CONFIG_HOME/git-orchestrate`,
+/// else `~/.config/git-orchestrate`. Outside every repository.
+pub fn config_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(".config")))?;
+    Some(base.join("git-orchestrate"))
+}
+
 /// Whose identity: the author's or the committer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

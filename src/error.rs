@@ -123,6 +123,14 @@ impl From<crate::gates::Error> for Error {
                 .hint("fix [gates] in .orchestrate.toml (or the plan's [phase.gates] override)"),
             crate::gates::Error::Busy(..) => Error::blocked(err.to_string()).hint("wait for it to finish, or stop it"),
             crate::gates::Error::Io { .. } => Error::blocked(err.to_string()),
+            crate::gates::Error::Untrusted(ref commands) => {
+                let mut out = Error::blocked(err.to_string());
+                for crate::trust::Command { gate, run, env } in &commands.commands {
+                    let env = env.iter().fold(String::new(), |s, (k, v)| s + k + "=" + v + " ");
+                    out = out.cause(format!("gate {gate} runs: {env}{run}"));
+                }
+                out.hint("read them; if you are happy to run them on this machine: git orchestrate trust")
+            }
         }
     }
 }

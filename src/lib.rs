@@ -13,11 +13,13 @@ pub mod error;
 pub mod gates;
 pub mod git;
 pub mod hooks;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod render;
 pub mod secrets;
 pub mod state;
+pub mod trust;
 pub mod workflow;
 
 /// Run a parsed command line and return the process exit code.

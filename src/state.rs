@@ -54,6 +54,8 @@ pub enum What {
     PlanApproved {
         plan_blob: String,
         note: Option<String>,
+        /// The agent environment the approval was given from, when the user opted in.
+        agent: Option<String>,
     },
     PhaseStarted {
         phase: u32,
@@ -65,6 +67,9 @@ pub enum What {
         commit: String,
         tree: String,
         note: Option<String>,
+        agent: Option<String>,
+        /// Gates a person let through without passing evidence: `<gate>: <reason>`.
+        overrides: Vec<String>,
     },
     /// A gate skipped on a phase's snapshot (`ORCHESTRATE_SKIP`). Verdicts live only in
     /// `refs/notes/orchestrate-evidence`; logs written before that also hold `pass`/`fail` here.
@@ -116,6 +121,10 @@ struct Wire {
     fingerprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     verdict: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    overrides: Vec<String>,
 }
 
 impl From<Event> for Wire {
@@ -126,12 +135,15 @@ impl From<Event> for Wire {
                 (w.feature, w.title, w.base, w.branch, w.plan, w.commit) =
                     (Some(feature), Some(title), Some(base), Some(branch), Some(plan), Some(commit));
             }
-            What::PlanApproved { plan_blob, note } => (w.plan_blob, w.note) = (Some(plan_blob), note),
+            What::PlanApproved { plan_blob, note, agent } => {
+                (w.plan_blob, w.note, w.agent) = (Some(plan_blob), note, agent);
+            }
             What::PhaseStarted { phase, branch, fork } => {
                 (w.phase, w.branch, w.fork) = (Some(phase), Some(branch), Some(fork));
             }
-            What::PhaseApproved { phase, commit, tree, note } => {
-                (w.phase, w.commit, w.tree, w.note) = (Some(phase), Some(commit), Some(tree), note);
+            What::PhaseApproved { phase, commit, tree, note, agent, overrides } => {
+                (w.phase, w.commit, w.tree, w.note, w.agent, w.overrides) =
+                    (Some(phase), Some(commit), Some(tree), note, agent, overrides);
             }
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {
                 (w.phase, w.gate, w.tree, w.fingerprint, w.verdict) =
@@ -160,7 +172,9 @@ impl TryFrom<Wire> for Event {
                 plan: need(w.plan, e, "plan")?,
                 commit: need(w.commit, e, "commit")?,
             },
-            "plan-approved" => What::PlanApproved { plan_blob: need(w.plan_blob, e, "plan_blob")?, note: w.note },
+            "plan-approved" => {
+                What::PlanApproved { plan_blob: need(w.plan_blob, e, "plan_blob")?, note: w.note, agent: w.agent }
+            }
             "phase-started" => What::PhaseStarted {
                 phase: need(w.phase, e, "phase")?,
                 branch: need(w.branch, e, "branch")?,
@@ -171,6 +185,8 @@ impl TryFrom<Wire> for Event {
                 commit: need(w.commit, e, "commit")?,
                 tree: need(w.tree, e, "tree")?,
                 note: w.note,
+                agent: w.agent,
+                overrides: w.overrides,
             },
             "gate-run" => What::GateRun {
                 phase: need(w.phase, e, "phase")?,
@@ -307,6 +323,12 @@ pub struct Approval {
     pub at: String,
     /// What was approved: the plan blob, or the phase's squash commit.
     pub what: String,
+    /// The agent environment it was given from (the user opted in), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Gates let through by a person's named decision: `<gate>: <reason>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -338,8 +360,14 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
         let Some(f) = feature.as_mut() else { continue };
         f.events += 1;
         match &e.what {
-            What::PlanApproved { plan_blob, .. } => {
-                f.plan_approval = Some(Approval { by: e.by.clone(), at: e.ts.clone(), what: plan_blob.clone() });
+            What::PlanApproved { plan_blob, agent, .. } => {
+                f.plan_approval = Some(Approval {
+                    by: e.by.clone(),
+                    at: e.ts.clone(),
+                    what: plan_blob.clone(),
+                    agent: agent.clone(),
+                    overrides: Vec::new(),
+                });
             }
             What::PhaseStarted { phase, branch, fork } => {
                 let p = f.phases.entry(*phase).or_default();
@@ -351,9 +379,14 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     approval: p.approval.clone(),
                 };
             }
-            What::PhaseApproved { phase, commit, .. } => {
-                f.phases.entry(*phase).or_default().approval =
-                    Some(Approval { by: e.by.clone(), at: e.ts.clone(), what: commit.clone() });
+            What::PhaseApproved { phase, commit, agent, overrides, .. } => {
+                f.phases.entry(*phase).or_default().approval = Some(Approval {
+                    by: e.by.clone(),
+                    at: e.ts.clone(),
+                    what: commit.clone(),
+                    agent: agent.clone(),
+                    overrides: overrides.clone(),
+                });
             }
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {
                 f.gate_runs.insert(
@@ -388,7 +421,7 @@ mod tests {
         let b = Event::new(
             std::slice::from_ref(&a),
             "B <b@x>",
-            What::PlanApproved { plan_blob: "1".repeat(40), note: None },
+            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None },
         );
         // A union merge (cat_sort_uniq) sorts lines and may duplicate them.
         let mut lines = [b.to_line(), a.to_line(), b.to_line()];

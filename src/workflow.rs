@@ -299,6 +299,8 @@ impl<'r> Workflow<'r> {
         branches: &HashMap<String, ObjectId>,
         evidence: Option<&NotesTree>,
     ) -> FeatureView {
+        // Verdicts are read under the configuration that judges the feature.
+        let judging = judging_config(self.repo, Some(f)).ok();
         let (plan, plan_blob, problem) = match plan {
             Ok((p, blob)) => (Some(p), Some(*blob), None),
             Err(e) => (None, None, Some(e)),
@@ -337,7 +339,7 @@ impl<'r> Workflow<'r> {
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
-                gates: self.gate_states(f, id, def, branches, evidence),
+                gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref()),
             });
         }
 
@@ -394,10 +396,12 @@ impl Workflow<'_> {
         def: Option<&crate::plan::Phase>,
         branches: &HashMap<String, ObjectId>,
         evidence: Option<&NotesTree>,
+        judging: Option<&(Config, Option<ObjectId>)>,
     ) -> BTreeMap<String, &'static str> {
         const HISTORY: usize = 100;
         let mut out = BTreeMap::new();
-        if self.config.gates.is_empty() {
+        let Some((config, config_blob)) = judging else { return out };
+        if config.gates.is_empty() {
             return out;
         }
         let rec = f.phases.get(&phase);
@@ -430,9 +434,16 @@ impl Workflow<'_> {
                 all
             })
         };
-        for (name, gate) in &self.config.gates {
+        let base = fork.and_then(|c| self.repo.commit_tree(c).ok());
+        let key = crate::gates::Key {
+            config_blob: *config_blob,
+            phase: Some(phase),
+            base,
+            scope: def.map(|d| d.paths.as_slice()),
+        };
+        for (name, gate) in &config.gates {
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
-            let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides) else {
+            let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)) else {
                 out.insert(name.clone(), "none");
                 continue;
             };
@@ -479,4 +490,31 @@ fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
         );
     }
     ("nothing startable".to_string(), None)
+}
+
+/// The configuration committed in `commit` (the defaults when it has none), and its blob.
+pub fn config_at(repo: &Repo, commit: Option<ObjectId>) -> Result<(Config, Option<ObjectId>)> {
+    let Some(commit) = commit else { return Ok((Config::default(), None)) };
+    let Some(blob) = repo.blob_at(commit, crate::config::FILE)? else { return Ok((Config::default(), None)) };
+    let bytes = repo.read_blob(blob)?;
+    let config = Config::parse(crate::config::FILE, &String::from_utf8_lossy(&bytes)).map_err(|e| {
+        crate::error::Error::from(e)
+            .hint(format!("this is the configuration committed in {}", commit.to_hex_with_len(10)))
+    })?;
+    Ok((config, Some(blob)))
+}
+
+/// The configuration that judges a snapshot: on a feature, the one committed at its
+/// integration branch's tip (where the feature started, when the branch is gone); elsewhere,
+/// the one committed at HEAD. Never the work tree's: an unstaged edit weakens nothing, and a
+/// phase that edits the configuration is not judged by its own edit.
+pub fn judging_config(repo: &Repo, feature: Option<&Feature>) -> Result<(Config, Option<ObjectId>)> {
+    let commit = match feature {
+        Some(f) => match repo.branch_tip(&f.branch)? {
+            Some(tip) => Some(tip),
+            None => repo.resolve_commit(&f.created_commit)?,
+        },
+        None => repo.resolve_commit("HEAD")?,
+    };
+    config_at(repo, commit)
 }

@@ -98,6 +98,7 @@ fn a_missing_tool_or_a_signal_is_an_error_never_a_cached_fail() {
     std::fs::write(bin.join("orchestrate-test-scanner"), "#!/bin/sh\necho scanned\n").unwrap();
     std::fs::set_permissions(bin.join("orchestrate-test-scanner"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .unwrap();
+    #[allow(clippy::disallowed_methods)]
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let report = t.run_env(&[("PATH", &path)], ["gate", "--only", "audit-deps", "--json"]).ok().json();
     assert_eq!(

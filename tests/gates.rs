@@ -79,16 +79,16 @@ fn evidence_is_cached_by_tree_and_a_changed_threshold_misses() {
     assert_eq!(t.run(["gate", "--only", "coverage", "--force", "--json"]).ok().json()["gates"][0]["cached"], false);
     // A changed threshold is another fingerprint.
     let config = t.read(".orchestrate.toml").replace("min = 50", "min = 60");
-    t.write(".orchestrate.toml", &config);
+    t.configure(&config);
     let third = t.run(["gate", "--only", "coverage", "--json"]).ok().json();
     assert_eq!(third["gates"][0]["cached"], false);
     assert_ne!(third["gates"][0]["fingerprint"], first["gates"][0]["fingerprint"]);
 
     // The evidence is readable from git notes, on the tree.
-    let tree = t.rev("HEAD^{tree}");
+    let tree = t.rev("HEAD~1^{tree}");
     let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &tree]);
     let records: Vec<serde_json::Value> = note.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.len(), 3);
+    assert_eq!(records.len(), 2, "the first run and the forced one");
     for r in &records {
         assert_eq!(r["tree"], tree.as_str());
         assert_eq!(r["gate"], "coverage");
@@ -131,16 +131,16 @@ fn stale_missing_and_broken_reports_are_errors() {
         "{g}"
     );
     // A copy that keeps an old time is stale too.
-    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"cp -p /etc/hostname c.json\"\nreport = \"c.json\"\n");
+    t.configure("[gates.coverage]\nrun = \"cp -p /etc/hostname c.json\"\nreport = \"c.json\"\n");
     let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
     assert_eq!(g["summary"], "stale report", "{g}");
 
-    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"printf '{\\\\n  \\\"files\\\": [' > cov.json\"\nreport = \"cov.json\"\nformat = \"coverage-py-json\"\n");
+    t.configure("[gates.coverage]\nrun = \"printf '{\\\\n  \\\"files\\\": [' > cov.json\"\nreport = \"cov.json\"\nformat = \"coverage-py-json\"\n");
     let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
     assert_eq!(g["summary"], "broken report", "{g}");
     assert!(g["reasons"][0].as_str().unwrap().starts_with("cov.json: line 2:"), "{g}");
 
-    t.write(".orchestrate.toml", "[gates.coverage]\nrun = \"true\"\nreport = \"nowhere.json\"\n");
+    t.configure("[gates.coverage]\nrun = \"true\"\nreport = \"nowhere.json\"\n");
     let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
     assert!(g["reasons"][0].as_str().unwrap().contains("`nowhere.json` does not exist after the run"), "{g}");
     // Errors are never cached: the next run tries again.
@@ -155,7 +155,7 @@ fn cobertura_and_lcov_from_coverage_py_agree() {
         let config = format!(
             "[gates.cov2]\nkind = \"coverage\"\nrun = \"python3 -m coverage run --source=src -m pytest -q -p no:cacheprovider && python3 -m coverage {cmd}\"\nreport = \"{report}\"\nmin = 70\n"
         );
-        t.write(".orchestrate.toml", &config);
+        t.configure(&config);
         let g = t.run(["gate", "--json"]).ok().json()["gates"][0].clone();
         assert_eq!(g["figures"]["format"], format, "detected");
         assert_eq!(g["figures"]["percent"], 75.0, "{format}: {g}");
@@ -274,7 +274,7 @@ fn sigkill_leaves_the_work_tree_alone_and_the_next_run_recovers() {
     assert_eq!(snapshot(&t), before);
     // The lock of the killed run is taken over; the gate worktree is reset and the gate runs.
     let config = "[gates.quick]\nrun = \"test -f file.txt && grep -q committed file.txt\"\n";
-    t.write(".orchestrate.toml", config);
+    t.configure(config);
     t.run(["gate"]).ok();
     assert_eq!(t.read("file.txt"), "unstaged edit\n");
 }
@@ -306,7 +306,7 @@ fn bandit_runs_for_real_and_fails_closed() {
     assert!(g["reasons"].to_string().contains("fail-closed: bandit could not scan src/broken.py"), "{g}");
 
     // Scanning nothing is no evidence either.
-    t.write(".orchestrate.toml", "[gates.bandit]\nscanner = \"bandit\"\nrun = \"python3 -m bandit -r empty -q -f json -o .orchestrate-bandit.json; true\"\n");
+    t.configure("[gates.bandit]\nscanner = \"bandit\"\nrun = \"python3 -m bandit -r empty -q -f json -o .orchestrate-bandit.json; true\"\n");
     std::fs::create_dir_all(t.dir.join("empty")).unwrap();
     let g = t.run(["gate", "--json"]).code(1).json()["gates"][0].clone();
     assert!(g["reasons"].to_string().contains("fail-closed"), "{g}");
@@ -360,19 +360,20 @@ fn a_phase_overrides_its_gates_and_optional_gates_only_warn() {
     let t = TestRepo::new();
     t.write(
         ".orchestrate.toml",
-        "[gates.strict]\nrun = \"test \\\"$LEVEL\\\" -le 5\"\nenv = { LEVEL = \"3\" }\n\n[gates.phase2-only]\nrun = \"true\"\nphases = [2]\n\n[gates.advisory]\nrun = \"false\"\nrequired = false\n",
+        "[gates.strict]\nrun = \"sleep 1.5\"\n\n[gates.phase2-only]\nrun = \"true\"\nphases = [2]\n\n[gates.advisory]\nrun = \"false\"\nrequired = false\n",
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "chore: gates"]);
     let plan = TestRepo::plan_text("ov", 2)
-        .replace("risks = [\"risk 1\"]\n", "risks = [\"risk 1\"]\n[phase.gates.strict]\nenv = { LEVEL = \"9\" }\n");
+        .replace("risks = [\"risk 1\"]\n", "risks = [\"risk 1\"]\n[phase.gates.strict]\ntimeout = 1\n");
     t.started_with("ov", &plan);
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a", "a\n", "work");
-    // Phase 1 overrides LEVEL to 9: strict fails there; phase2-only does not run; advisory warns.
+    // Phase 1 tunes strict's timeout to 1s: it times out there; phase2-only does not run;
+    // advisory warns.
     let run = t.run(["gate"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(verdict(&run.stdout, "strict").as_deref(), Some("fail"), "{}", run.stdout);
+    assert_eq!(verdict(&run.stdout, "strict").as_deref(), Some("error"), "{}", run.stdout);
     assert_eq!(verdict(&run.stdout, "phase2-only"), None, "{}", run.stdout);
     assert_eq!(verdict(&run.stdout, "advisory").as_deref(), Some("fail"), "{}", run.stdout);
     assert!(run.stdout.contains(", optional)"), "{}", run.stdout);
@@ -395,13 +396,13 @@ fn verdict(table: &str, gate: &str) -> Option<String> {
 #[test]
 fn bad_gate_configuration_is_a_usage_error() {
     let t = TestRepo::new();
-    t.write(".orchestrate.toml", "[gates.cov]\nkind = \"coverage\"\nrun = \"true\"\n");
+    t.configure("[gates.cov]\nkind = \"coverage\"\nrun = \"true\"\n");
     let run = t.run(["gate"]).code(2);
     assert!(run.stderr.contains("gate `cov`: a coverage gate needs `report`"), "{}", run.stderr);
-    t.write(".orchestrate.toml", "[gates.x]\nscanner = \"trivy\"\n");
+    t.configure("[gates.x]\nscanner = \"trivy\"\n");
     let run = t.run(["gate"]).code(2);
     assert!(run.stderr.contains("unknown scanner `trivy`"), "{}", run.stderr);
-    t.write(".orchestrate.toml", "[gates.x]\nrun = \"true\"\n");
+    t.configure("[gates.x]\nrun = \"true\"\n");
     let run = t.run(["gate", "--only", "nope"]).code(2);
     assert!(run.stderr.contains("gate `nope`: is not configured (gates: x)"), "{}", run.stderr);
 }
@@ -484,7 +485,7 @@ fn gitleaks_config_in_the_repository_is_used_and_warnings_do_not_block() {
 #[test]
 fn a_bad_gitleaks_regex_names_the_rule() {
     let t = TestRepo::new();
-    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    t.configure("[gates.secrets]\n");
     t.write(".gitleaks.toml", "[[rules]]\nid = \"lookahead\"\nregex = '''token(?=x)'''\n");
     t.git(["add", "-A"]);
     let run = t.run(["gate", "--stage", "pre-commit"]).code(2);
@@ -571,8 +572,9 @@ fn unmeasured_changed_files_are_listed_and_can_fail() {
         "{g}"
     );
     let config = t.read(".orchestrate.toml") + "unmeasured = \"fail\"\n";
-    t.write(".orchestrate.toml", &config);
-    let g = t.run(["gate", "--only", "coverage", "--json"]).code(1).json()["gates"][0].clone();
+    t.configure(&config);
+    // The same commit, judged by the configuration committed now.
+    let g = t.run(["gate", "--only", "coverage", "--rev", "HEAD~1", "--json"]).code(1).json()["gates"][0].clone();
     assert_eq!(g["verdict"], "fail", "{g}");
 }
 

@@ -147,8 +147,23 @@ fn approvals_are_refused_inside_an_agent() {
         assert!(run.stderr.contains("approvals are human pause points"), "{var}: {}", run.stderr);
     }
     assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["state"], "awaiting-plan-approval");
+    // The refusal never tells the agent how to turn the guard off.
+    let run = t.run_env(&[("CLAUDECODE", "1")], ["approve", "plan", "--yes"]).code(1);
+    assert!(!run.stderr.contains("allowAgentApprovals") && !run.stderr.contains("git config"), "{}", run.stderr);
+    // What an agent can set from inside the repository does not open it.
     t.git(["config", "orchestrate.allowAgentApprovals", "true"]);
+    t.git(["config", "--worktree", "orchestrate.allowAgentApprovals", "true"]);
+    t.run_env(
+        &[("CLAUDECODE", "1"), ("GIT_CONFIG_PARAMETERS", "'orchestrate.allowAgentApprovals'='true'")],
+        ["approve", "plan", "--yes"],
+    )
+    .code(1);
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["state"], "awaiting-plan-approval");
+    // The user's own opt-in does, and the approval says where it came from.
+    t.git(["config", "--global", "orchestrate.allowAgentApprovals", "true"]);
     t.run_env(&[("CLAUDECODE", "1")], ["approve", "plan", "--yes"]).ok();
+    assert_eq!(t.events("x").last().unwrap()["agent"], "Claude Code");
+    assert!(t.run(["log"]).ok().stdout.contains("from inside Claude Code"));
 }
 
 #[test]
@@ -217,17 +232,14 @@ fn outside_a_repository_is_a_usage_error() {
 #[test]
 fn a_bad_config_names_its_line() {
     let t = TestRepo::new();
-    t.write(
-        ".orchestrate.toml",
-        "[branches]\nintegration = \"orchestrate/{feature}\"\nphase = \"orchestrate/{feature}/{phase}\"\n",
-    );
+    t.configure("[branches]\nintegration = \"orchestrate/{feature}\"\nphase = \"orchestrate/{feature}/{phase}\"\n");
     let run = t.run(["status"]).code(2);
     assert!(
         run.stderr.contains(".orchestrate.toml:3:1: branch `orchestrate/sample-feature/1` cannot live beside"),
         "{}",
         run.stderr
     );
-    t.write(".orchestrate.toml", "[gates.tests]\nrun = 'x'\nstage = \"sometimes\"\n");
+    t.configure("[gates.tests]\nrun = 'x'\nstage = \"sometimes\"\n");
     let run = t.run(["status"]).code(2);
     assert!(run.stderr.contains(".orchestrate.toml:3:9: unknown variant `sometimes`"), "{}", run.stderr);
 }

@@ -68,7 +68,8 @@ fn three_phase_loop_end_to_end() {
             vec![
                 "Feature: jwt-auth".to_string(),
                 format!("Phase: {n}/3"),
-                "Approved-by: Ada Lovelace <ada@example.com>".to_string()
+                "Approved-by: Ada Lovelace <ada@example.com>".to_string(),
+                format!("Reviewed-tree: {phase_tree}"),
             ]
         );
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{confirm_human, Ctx};
 use crate::error::{Error, Result};
 use crate::git::{self, ObjectId};
+use crate::ops;
 use crate::output;
 use crate::render::Renderer;
 use crate::state::What;
@@ -50,6 +51,10 @@ pub enum ApproveWhat {
     Phase {
         /// The phase (default: the one checked out, or the one awaiting review).
         phase: Option<u32>,
+        /// Approve although this required gate does not pass: a person's named decision, with
+        /// the reason given in -m. Recorded, and shown in status, the log and the commit.
+        #[arg(long = "override", value_name = "GATE")]
+        overrides: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -67,7 +72,7 @@ struct Approved {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.what {
         ApproveWhat::Plan(common) => plan(ctx, common),
-        ApproveWhat::Phase { phase: n, common } => phase(ctx, *n, common),
+        ApproveWhat::Phase { phase: n, overrides, common } => phase(ctx, *n, overrides, common),
     }
 }
 
@@ -136,9 +141,12 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         }
     }
     let question = format!("Approve the plan of {name} ({}, {} phases)?", plan.title, plan.phases.len());
-    confirm_human(&ctx.repo, c.yes, &question)?;
-    let event =
-        flow.record(&name, &loaded.log, What::PlanApproved { plan_blob: blob.to_string(), note: c.message.clone() })?;
+    let agent = confirm_human(&ctx.repo, c.yes, &question)?;
+    let event = flow.record(
+        &name,
+        &loaded.log,
+        What::PlanApproved { plan_blob: blob.to_string(), note: c.message.clone(), agent },
+    )?;
     let done =
         Approved { feature: name, approved: "plan".into(), by: event.by, object: blob.to_string(), already: false };
     emit(c.json, &done, Some("git orchestrate phase start next"))
@@ -166,7 +174,7 @@ fn join(ids: &[u32]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
+fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<()> {
     let flow = ctx.workflow();
     let repo = &ctx.repo;
     let name = ctx.feature(c.feature.as_deref())?;
@@ -229,6 +237,54 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
         }
     }
 
+    // Approval is bound to evidence: every required gate of every stage passes on the tip's
+    // tree, or a person overrides it by name with a reason.
+    if !overrides.is_empty() && c.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
+        return Err(Error::usage("--override needs the reason in -m").hint(format!(
+            "git orchestrate approve phase {id} --override {} -m \"why it may land anyway\"",
+            overrides[0]
+        )));
+    }
+    let mut progress = output::Progress::new();
+    let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut |gate, elapsed| {
+        progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
+    });
+    progress.clear();
+    let reports = reports?;
+    let failing: Vec<&crate::gates::Outcome> = reports.iter().flat_map(ops::GateReport::blocking).collect();
+    if let Some(name) = overrides.iter().find(|o| !failing.iter().any(|f| &f.evidence.gate == *o)) {
+        return Err(Error::usage(format!("--override {name}: gate `{name}` does not block phase {id}"))
+            .hint("override only a required gate that fails on the phase's tip"));
+    }
+    let unresolved: Vec<&&crate::gates::Outcome> =
+        failing.iter().filter(|f| !overrides.contains(&f.evidence.gate)).collect();
+    if !unresolved.is_empty() {
+        let mut err = Error::blocked(format!(
+            "phase {id} of {name} cannot be approved: {} did not pass on its tip ({})",
+            unresolved.iter().map(|o| o.evidence.gate.as_str()).collect::<Vec<_>>().join(", "),
+            tip.to_hex_with_len(10)
+        ));
+        for o in &unresolved {
+            let e = &o.evidence;
+            err = err.cause(format!("{} {}: {}", e.gate, e.verdict.as_str(), e.summary));
+            for r in e.reasons.iter().take(5) {
+                err = err.cause(format!("{}: {r}", e.gate));
+            }
+        }
+        return Err(
+            err.hint(format!("fix it on {}, commit, and approve again (only what changed is gated again)", rec.branch))
+        );
+    }
+    let recorded_overrides: Vec<String> =
+        overrides.iter().map(|o| format!("{o}: {}", c.message.as_deref().unwrap_or_default().trim())).collect();
+
+    // Every approval path asks the same human question, the recovery below included.
+    let question = format!("Approve phase {id} of {name} ({}) and squash it into {}?", def.title, f.branch);
+    for o in &recorded_overrides {
+        output::warn(&format!("overriding gate {o}"));
+    }
+    let agent = confirm_human(repo, c.yes, &question)?;
+
     // Recovery: a squash made by an approval that was interrupted before it was recorded.
     let trailer = format!("Phase: {id}/{}\n", plan.phases.len());
     let message_at_tip = repo.commit_message(integration)?;
@@ -237,8 +293,6 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
         (integration, repo.commit_tree(integration)?)
     } else {
         let tree = squash_tree(repo, integration, tip)?;
-        let question = format!("Approve phase {id} of {name} ({}) and squash it into {}?", def.title, f.branch);
-        confirm_human(repo, c.yes, &question)?;
         let by = repo.identity()?.to_string();
         let changes = repo.diff_summary(Some(repo.commit_tree(integration)?), tree, 20)?;
         let message = Renderer::new(Some(repo.workdir())).render(
@@ -246,6 +300,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
             minijinja::context! {
                 feature => &name, phase => Serde(def), phase_count => plan.phases.len(),
                 plan_path => &f.plan, approved_by => by, changes,
+                overrides => &recorded_overrides, reviewed_tree => repo.commit_tree(tip)?.to_string(),
             },
         )?;
         let commit = repo.write_commit(tree, &[integration], &message)?;
@@ -265,7 +320,14 @@ fn phase(ctx: &Ctx, n: Option<u32>, c: &Common) -> Result<()> {
     let event = flow.record(
         &name,
         &loaded.log,
-        What::PhaseApproved { phase: id, commit: commit.to_string(), tree: tree.to_string(), note: c.message.clone() },
+        What::PhaseApproved {
+            phase: id,
+            commit: commit.to_string(),
+            tree: tree.to_string(),
+            note: c.message.clone(),
+            agent,
+            overrides: recorded_overrides,
+        },
     )?;
     let next = if plan.phases.iter().any(|p| p.id != id && f.phases.get(&p.id).is_none_or(|r| r.approval.is_none())) {
         "git orchestrate phase start next".to_string()

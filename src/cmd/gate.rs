@@ -10,9 +10,8 @@ use super::Ctx;
 use crate::config::Stage;
 use crate::error::{Error, Result};
 use crate::gates::{self, Verdict};
+use crate::ops;
 use crate::output::{self, Paint};
-use crate::state::What;
-use crate::workflow::Loaded;
 
 /// Run the gates on a snapshot and record the evidence in git notes, keyed by its tree.
 ///
@@ -47,9 +46,10 @@ pub struct Args {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Print nothing when no gate applies (the hooks).
-    #[arg(skip)]
-    pub quiet: bool,
+    /// Run the configuration's commands even if you have not trusted them (for CI; see
+    /// `git orchestrate trust`).
+    #[arg(long)]
+    pub trust: bool,
 }
 
 #[derive(Serialize)]
@@ -71,165 +71,62 @@ struct Row<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
-    run_loaded(ctx, args, None)
-}
-
-/// [`run`], with the feature already loaded by the caller (a hook), so it is not read twice.
-pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> {
-    let repo = &ctx.repo;
     let flow = ctx.workflow();
     // Feature and phase are context when the branch being worked on belongs to one; gates also
     // run outside any feature.
-    let feature = match (&args.feature, &loaded) {
-        (Some(f), _) => Some(f.clone()),
-        (None, Some(l)) => Some(l.feature.name.clone()),
-        (None, None) => ctx.feature(None).ok(),
+    let loaded = match &args.feature {
+        Some(f) => Some(flow.load(f)?),
+        None => ctx.feature(None).ok().map(|f| flow.load(&f)).transpose()?,
     };
-    let loaded = match loaded {
-        Some(l) => Some(l),
-        None => feature.as_deref().map(|f| flow.load(f)).transpose()?,
-    };
-    // During a rebase HEAD is detached: the branch being rebased is the one worked on.
-    let phase = match (args.phase, loaded.as_ref()) {
-        (Some(p), _) => Some(p),
-        (None, Some(l)) => {
-            let head_branch = repo.working_branch()?;
-            l.feature.phases.iter().find(|(_, r)| Some(&r.branch) == head_branch.as_ref()).map(|(id, _)| *id)
-        }
-        (None, None) => None,
-    };
-    // A feature whose committed plan does not parse is judged by nothing less: fail closed.
-    let plan = match loaded.as_ref().map(|l| &l.plan) {
-        None => None,
-        Some(Ok((p, _))) => Some(p),
-        Some(Err(e)) => {
-            return Err(Error::usage(format!(
-                "the committed plan of {} is not valid: {}",
-                l_name(loaded.as_ref()),
-                e.message
-            ))
-            .hint(
-                "fix the plan on the integration branch (git orchestrate plan lint), commit it, and approve it again",
-            ));
-        }
-    };
-    if let (Some(p), Some(plan)) = (phase, plan) {
-        if plan.phase(p).is_none() {
-            return Err(
-                Error::usage(format!("{} has no phase {p}", plan.feature)).hint(format!("phases are {}", plan.ids()))
-            );
-        }
-    }
-    let overrides = plan.and_then(|p| phase.and_then(|id| p.phase(id))).map(|d| &d.gates);
-
-    let staged = args.stage == Some(Stage::PreCommit) && args.rev.is_none();
-    let mut judged_commit = None;
-    let (tree, base) = if staged {
-        let head = repo.resolve_commit("HEAD")?;
-        (repo.index_tree()?, head.map(|h| repo.commit_tree(h)).transpose()?)
-    } else {
-        let rev = args.rev.as_deref().unwrap_or("HEAD");
-        let commit = repo.resolve_commit(rev)?.ok_or_else(|| {
-            Error::usage(format!("`{rev}` names no commit")).hint("pass a branch, tag or commit id with --rev")
-        })?;
-        judged_commit = Some(commit);
-        let parent = repo.commit_parents(commit)?.first().copied();
-        (repo.commit_tree(commit)?, parent.map(|p| repo.commit_tree(p)).transpose()?)
-    };
-    // A phase is measured against its fork point, not just its last commit.
-    let base = match (loaded.as_ref(), phase) {
-        (Some(l), Some(p)) => l
-            .feature
-            .phases
-            .get(&p)
-            .and_then(|r| crate::git::ObjectId::from_hex(r.fork.as_bytes()).ok())
-            .map(|fork| repo.commit_tree(fork))
-            .transpose()?
-            .or(base),
-        _ => base,
-    };
-
-    let mut specs = gates::select(&ctx.config, args.stage, &args.only, phase, overrides)?;
-    // ORCHESTRATE_SKIP: optional gates may be skipped; the skip is recorded like a verdict.
-    let mut skipped = Vec::new();
-    for name in crate::env::skip() {
-        if let Some(spec) = specs.iter().find(|s| s.name == name) {
-            if spec.required {
-                return Err(Error::blocked(format!("gate `{name}` is required: ORCHESTRATE_SKIP cannot skip it"))
-                    .hint("only gates with `required = false` can be skipped"));
-            }
-            output::warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
-            skipped.push(name.clone());
-        }
-    }
-    specs.retain(|s| !skipped.contains(&s.name));
-    if let (Some(l), Some(p)) = (loaded.as_ref(), phase) {
-        let mut log = l.log.clone();
-        for name in &skipped {
-            let fingerprint = String::new();
-            let what = What::GateRun {
-                phase: p,
-                gate: name.clone(),
-                tree: tree.to_string(),
-                fingerprint,
-                verdict: "skipped".into(),
-            };
-            log.push(flow.record(&l.feature.name, &log, what)?);
-        }
-    }
-    if specs.is_empty() {
-        let what = args
-            .stage
-            .map_or_else(|| "no gates are configured".to_string(), |s| format!("no gates run at {}", s.as_str()));
-        if args.json {
-            return Ok(output::json(&Report {
-                tree: tree.to_string(),
-                stage: args.stage.map(Stage::as_str),
-                feature: feature.as_deref(),
-                phase,
-                passed: true,
-                gates: Vec::new(),
-            })?);
-        }
-        if !args.quiet {
-            output::status(&what);
-            output::hint("configure gates under [gates.<name>] in .orchestrate.toml");
-        }
-        return Ok(());
-    }
-    let gctx = gates::Context {
-        stage: args.stage.unwrap_or(Stage::Review),
-        tree,
-        base,
-        feature: feature.clone(),
-        phase,
-        commit: judged_commit,
-        scope: plan.and_then(|p| phase.and_then(|id| p.phase(id))).map(|d| d.paths.clone()),
-        diff: std::cell::OnceCell::new(),
+    let req = ops::GateRequest {
+        stage: args.stage,
+        only: &args.only,
+        rev: args.rev.as_deref(),
+        phase: args.phase,
         force: args.force,
+        trust: args.trust,
     };
     let mut progress = output::Progress::new();
-    let outcomes = gates::run(repo, &specs, &gctx, &mut |gate, elapsed: Duration| {
+    let report = ops::gate(&ctx.repo, loaded.as_ref(), &req, &mut |gate, elapsed: Duration| {
         progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
     });
     progress.clear();
-    let outcomes = outcomes?;
+    render(&report?, args.json, false)
+}
 
-    let blocking: Vec<&gates::Outcome> =
-        outcomes.iter().filter(|o| o.required && o.evidence.verdict != Verdict::Pass).collect();
-    if args.json {
-        let rows =
-            outcomes.iter().map(|o| Row { evidence: &o.evidence, cached: o.cached, required: o.required }).collect();
+/// Show a gate run: JSON, a table on a terminal, one line per gate elsewhere; the reasons and
+/// output of what did not pass on stderr. `quiet` (the hooks) says nothing when no gate ran.
+/// Exit 1 (an error) when a required gate did not pass.
+pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
+    for name in &report.skipped {
+        output::warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
+    }
+    let blocking = report.blocking();
+    if json {
+        let rows = report
+            .outcomes
+            .iter()
+            .map(|o| Row { evidence: &o.evidence, cached: o.cached, required: o.required })
+            .collect();
         output::json(&Report {
-            tree: tree.to_string(),
-            stage: args.stage.map(Stage::as_str),
-            feature: feature.as_deref(),
-            phase,
+            tree: report.tree.to_string(),
+            stage: report.stage.map(Stage::as_str),
+            feature: report.feature.as_deref(),
+            phase: report.phase,
             passed: blocking.is_empty(),
             gates: rows,
         })?;
+    } else if report.outcomes.is_empty() {
+        if !quiet {
+            let what = report
+                .stage
+                .map_or_else(|| "no gates are configured".to_string(), |s| format!("no gates run at {}", s.as_str()));
+            output::status(&what);
+            output::hint("configure gates under [gates.<name>] in .orchestrate.toml and commit it");
+        }
     } else {
-        output::out(&if output::stdout_is_terminal() { table(&outcomes) } else { lines(&outcomes) })?;
+        let outcomes = &report.outcomes;
+        output::out(&if output::stdout_is_terminal() { table(outcomes) } else { lines(outcomes) })?;
         for o in outcomes.iter().filter(|o| o.evidence.verdict != Verdict::Pass) {
             let e = &o.evidence;
             let mut text = String::new();
@@ -252,10 +149,6 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
     let err =
         Error::blocked(format!("gate{} {} did not pass", if names.len() == 1 { "" } else { "s" }, names.join(", ")));
     Err(err.hint("fix what the table says and run `git orchestrate gate` again; evidence is kept per tree"))
-}
-
-fn l_name(l: Option<&Loaded>) -> &str {
-    l.map_or("", |l| l.feature.name.as_str())
 }
 
 /// One line per gate, for logs and tools: `<gate> <verdict> <figure> (<time>)`.

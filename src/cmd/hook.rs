@@ -60,7 +60,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
             )));
         }
     }
-    let config = super::load_config(repo.workdir())?;
+    let config = super::committed_config(&repo)?;
     if args.hook == "pre-push" {
         let remote = args.args.first().map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
         return pre_push(
@@ -95,7 +95,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     match args.hook.as_str() {
         "commit-msg" => commit_msg(&args.args),
         // `git merge` runs pre-merge-commit instead of pre-commit: the merge is judged alike.
-        "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, loaded, &branch),
+        "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, &loaded, &branch),
         "prepare-commit-msg" => prepare_commit_msg(&ctx, &loaded, &branch, &args.args),
         other => {
             Err(Error::usage(format!("unknown hook `{other}`"))
@@ -104,7 +104,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     }
 }
 
-fn pre_commit(ctx: &Ctx, loaded: Loaded, branch: &str) -> Result<()> {
+fn pre_commit(ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
     let f = &loaded.feature;
     let feature = &f.name;
     let on_phase = f.phases.iter().find(|(_, p)| p.branch == branch);
@@ -123,44 +123,29 @@ fn pre_commit(ctx: &Ctx, loaded: Loaded, branch: &str) -> Result<()> {
             .hint("git orchestrate phase start next"));
         }
     }
-    let gate_args = super::gate::Args {
+    if branch == f.branch {
+        crate::ops::check_integration_commit(&ctx.repo, f)?;
+    }
+    let req = crate::ops::GateRequest {
         stage: Some(Stage::PreCommit),
-        only: Vec::new(),
-        rev: None,
         // The phase is known: the gate run need not look for it again.
         phase: on_phase.map(|(id, _)| *id),
-        feature: Some(feature.clone()),
-        force: false,
-        json: false,
-        quiet: true,
+        ..crate::ops::GateRequest::default()
     };
-    super::gate::run_loaded(ctx, &gate_args, Some(loaded))
+    let report = crate::ops::gate(&ctx.repo, Some(loaded), &req, &mut |_, _| {})?;
+    super::gate::render(&report, false, true)
 }
 
 fn commit_msg(args: &[OsString]) -> Result<()> {
     let Some(file) = args.first() else { return Err(Error::usage("commit-msg is called with the message file")) };
     let message =
         std::fs::read_to_string(file).map_err(|e| Error::blocked(format!("cannot read the commit message: {e}")))?;
-    match judge_message(&message, "the commit message needs work") {
+    match crate::commitmsg::judge(&message, "the commit message needs work") {
         None => Ok(()),
         Some(err) => Err(err.hint(
             "example: feat(jwt-auth): add the token refresh endpoint — your message is kept in .git/COMMIT_EDITMSG",
         )),
     }
-}
-
-/// What is wrong with a commit message (Conventional Commits, secrets in it), as an error headed
-/// `what` with one cause per problem; `None` when nothing is.
-fn judge_message(message: &str, what: impl Into<String>) -> Option<Error> {
-    let mut problems = crate::commitmsg::lint(message);
-    if let Some(scanner) = crate::secrets::builtin() {
-        let mut found = Vec::new();
-        scanner.scan("(commit message)", 1, message, &mut found);
-        problems.extend(
-            found.iter().filter(|f| !f.warning).map(|f| format!("line {}: {} ({})", f.line, f.description, f.redacted)),
-        );
-    }
-    (!problems.is_empty()).then(|| problems.into_iter().fold(Error::blocked(what), Error::cause))
 }
 
 fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString]) -> Result<()> {
@@ -189,102 +174,17 @@ fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString
         .map_err(|e| Error::blocked(format!("cannot write the commit message: {e}")))
 }
 
-/// pre-push: for each ref git is about to push (stdin: `<local ref> <local sha> <remote ref>
-/// <remote sha>`), every new commit of a feature must carry passing pre-commit evidence for its
-/// tree (which catches `git commit --no-verify`), the pre-push gates run on the pushed tip, and
-/// a feature's commits may not reach its base before the feature is finished.
+/// pre-push: each update is judged by the ref it lands on and the commits it brings (see
+/// [`crate::ops::judge_push`]).
 fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
-    const ZERO: &str = "0000000000000000000000000000000000000000";
-    let repo = &ctx.repo;
-    let flow = ctx.workflow();
-    let mut features = None;
-    for line in stdin.lines() {
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        let [local_ref, local_sha, remote_ref, remote_sha] = parts[..] else { continue };
-        if local_sha == ZERO {
-            continue; // a deletion pushes no commit
-        }
-        let features = match &features {
-            Some(f) => f,
-            None => features.insert(flow.overview()?),
-        };
-        let branch = local_ref.strip_prefix("refs/heads/").unwrap_or(local_ref);
-        let target = remote_ref.strip_prefix("refs/heads/").unwrap_or(remote_ref);
-        let owner = features
-            .iter()
-            .find(|f| f.branch == branch || f.phases.iter().any(|p| p.branch == branch && p.fork.is_some()));
-        let into_base: Vec<_> = features.iter().filter(|f| f.base == target).collect();
-        if owner.is_none() && into_base.is_empty() {
-            continue;
-        }
-        // The commits the remote does not have yet.
-        let mut rev_list = repo.cli().args(["rev-list", local_sha, "--not"]);
-        rev_list = if remote_sha == ZERO {
-            rev_list.args([format!("--remotes={remote}")])
-        } else {
-            rev_list.args([remote_sha])
-        };
-        let new: Vec<String> = rev_list.read()?.lines().map(str::to_string).collect();
-        for f in into_base {
-            let loaded = flow.load(&f.name)?;
-            let theirs = loaded.feature.tool_commits();
-            if new.iter().any(|c| theirs.contains(&c.as_str())) {
-                return Err(Error::blocked(format!(
-                    "this push brings feature {} into {target}, and the feature is not finished",
-                    f.name
-                ))
-                .hint("a person finishes a feature (its final gates and approval) before it reaches its base"));
-            }
-        }
-        let Some(feature) = owner else { continue };
-        let loaded = flow.load(&feature.name)?;
-        let made_by_us = loaded.feature.tool_commits();
-        let phase = feature.phases.iter().find(|p| p.branch == branch).map(|p| p.id);
-        let overrides =
-            loaded.plan.as_ref().ok().and_then(|(plan, _)| phase.and_then(|id| plan.phase(id))).map(|d| &d.gates);
-        let required: Vec<_> = crate::gates::select(&ctx.config, Some(Stage::PreCommit), &[], phase, overrides)?
-            .into_iter()
-            .filter(|s| s.required)
-            .collect();
-        for commit in new.iter().filter(|c| !made_by_us.contains(&c.as_str())) {
-            let id = crate::git::ObjectId::from_hex(commit.as_bytes())
-                .map_err(|_| Error::blocked(format!("bad commit id {commit}")))?;
-            if repo.commit_parents(id)?.len() > 1 {
-                continue; // merges are judged through their parents
-            }
-            // commit-msg is skipped by --no-verify (and may not have been linked in, see
-            // hooks.rs): the message is judged here again.
-            let short = &commit[..commit.len().min(10)];
-            let what = format!("the message of commit {short} on {branch} needs work");
-            if let Some(err) = judge_message(&repo.commit_message(id)?, what) {
-                return Err(err.hint(format!("reword it (git rebase -i {short}~1, `reword`), then push again")));
-            }
-            let records = crate::gates::evidence_for(repo, repo.commit_tree(id)?)?;
-            for spec in &required {
-                let passed =
-                    crate::gates::cached(&records, spec).is_some_and(|e| e.verdict == crate::gates::Verdict::Pass);
-                if !passed {
-                    return Err(Error::blocked(format!(
-                        "commit {short} on {branch} has no passing `{}` evidence: was it made with --no-verify?",
-                        spec.name
-                    ))
-                    .hint(format!(
-                        "gate it now: git orchestrate gate --rev {short} --stage pre-commit; then push again"
-                    )));
-                }
-            }
-        }
-        let gate_args = super::gate::Args {
-            stage: Some(Stage::PrePush),
-            only: Vec::new(),
-            rev: Some(local_sha.to_string()),
-            phase,
-            feature: Some(feature.name.clone()),
-            force: false,
-            json: false,
-            quiet: true,
-        };
-        super::gate::run_loaded(ctx, &gate_args, Some(loaded))?;
+    let updates = crate::ops::PushUpdate::parse(stdin);
+    let mut progress = crate::output::Progress::new();
+    let reports = crate::ops::judge_push(&ctx.repo, &ctx.config, remote, &updates, false, &mut |gate, elapsed| {
+        progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
+    });
+    progress.clear();
+    for report in reports? {
+        super::gate::render(&report, false, true)?;
     }
     Ok(())
 }

@@ -117,6 +117,10 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     if written {
         let what = if kinds.is_empty() { String::new() } else { format!(" for {}", kinds.join(", ")) };
         output::success(&format!("wrote {}{what}", config::FILE));
+        output::hint(&format!(
+            "review it and commit it (git add {0} && git commit -m \"chore: gates\"): gates judge with the committed configuration",
+            config::FILE
+        ));
     } else {
         output::status(&format!("kept {} as it is (it is valid)", config::FILE));
     }

@@ -34,18 +34,21 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     for e in &log {
         let detail = match &e.what {
             What::Created { title, base, branch, .. } => format!("{title} ({branch} from {base})"),
-            What::PlanApproved { plan_blob, note } => {
+            What::PlanApproved { plan_blob, note, agent } => {
                 format!(
-                    "plan {}{}",
+                    "plan {}{}{}",
                     &plan_blob[..plan_blob.len().min(12)],
+                    agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
                     note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
                 )
             }
             What::PhaseStarted { phase, branch, .. } => format!("phase {phase} on {branch}"),
-            What::PhaseApproved { phase, commit, note, .. } => format!(
-                "phase {phase} as {}{}",
+            What::PhaseApproved { phase, commit, note, agent, overrides, .. } => format!(
+                "phase {phase} as {}{}{}{}",
                 &commit[..commit.len().min(12)],
-                note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+                agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
+                note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
+                overrides.iter().fold(String::new(), |s, o| s + "; override " + o)
             ),
             What::GateRun { phase, gate, tree, verdict, .. } => {
                 format!("phase {phase}: {gate} {verdict} on tree {}", &tree[..tree.len().min(12)])

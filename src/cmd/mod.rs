@@ -60,7 +60,7 @@ pub struct Ctx {
 impl Ctx {
     pub fn open(dir: &Path) -> Result<Self> {
         let repo = Repo::discover(dir)?;
-        let config = load_config(repo.workdir())?;
+        let config = committed_config(&repo)?;
         Ok(Self { repo, config })
     }
 
@@ -110,6 +110,16 @@ impl Ctx {
     }
 }
 
+/// The configuration committed at HEAD (the defaults when none is): what every command works
+/// with. Gates go further and take the feature's (see [`crate::ops::judging_config`]). An
+/// uncommitted edit of `.orchestrate.toml` changes nothing until it is committed.
+pub fn committed_config(repo: &Repo) -> Result<Config> {
+    let head = repo.resolve_commit("HEAD")?;
+    Ok(crate::ops::config_at(repo, head)?.0)
+}
+
+/// The configuration in the work tree (for `init` and `hooks install`, which set up what the
+/// next commit of it will use).
 pub fn load_config(root: &Path) -> Result<Config> {
     let path: PathBuf = root.join(config::FILE);
     match std::fs::read_to_string(&path) {
@@ -119,25 +129,33 @@ pub fn load_config(root: &Path) -> Result<Config> {
     }
 }
 
-/// Approvals are human pause points: refuse inside an agent's environment, and ask on a
-/// terminal unless `--yes` was given; without a terminal, `--yes` is required.
-pub fn confirm_human(repo: &Repo, yes: bool, question: &str) -> Result<()> {
-    if let Some(agent) = crate::env::agent() {
-        if !repo.config_bool("orchestrate.allowAgentApprovals") {
+/// Set by `tour` for its own throwaway repository, where it approves as the demonstration.
+static TOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Approvals are human pause points: refused inside an agent's environment, and asked on a
+/// terminal unless `--yes` was given; without a terminal, `--yes` is required. Every approval
+/// passes here. Returns the agent whose environment the approval was given in, when the user
+/// opted in (in their own git configuration, never the repository's): the approval records it.
+pub fn confirm_human(repo: &Repo, yes: bool, question: &str) -> Result<Option<String>> {
+    if TOUR.load(std::sync::atomic::Ordering::Relaxed) {
+        // The tour approves on the reader's behalf in its own throwaway repository.
+        return Ok(Some("the tour".into()));
+    }
+    let agent = crate::env::agent();
+    if let Some(agent) = agent {
+        if !repo.user_config_bool("orchestrate.allowAgentApprovals") {
             return Err(Error::blocked(format!("approvals are human pause points, and this runs inside {agent}"))
-                .hint("a person approves, from their own terminal; to let agents approve in this repository, set `git config orchestrate.allowAgentApprovals true`"));
+                .hint("ask a person to approve from their own terminal"));
         }
     }
-    if yes {
-        return Ok(());
+    if !yes {
+        if !crate::output::interactive() {
+            return Err(Error::usage("approving needs a terminal to ask on, or --yes")
+                .hint("run it in a terminal, or add --yes to confirm without one"));
+        }
+        if !crate::output::confirm(question)? {
+            return Err(Error::blocked("not approved"));
+        }
     }
-    if !crate::output::interactive() {
-        return Err(Error::usage("approving needs a terminal to ask on, or --yes")
-            .hint("run it in a terminal, or add --yes to confirm without one"));
-    }
-    if crate::output::confirm(question)? {
-        Ok(())
-    } else {
-        Err(Error::blocked("not approved"))
-    }
+    Ok(agent.map(str::to_string))
 }

@@ -213,7 +213,9 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
         .map(|p| minijinja::context! { id => p.id, title => &p.title, state => p.state.as_str() })
         .collect();
     // The gates as they apply to this phase: the plan's overrides resolved, as the hooks will.
-    let gates: Vec<_> = crate::gates::select(&ctx.config, None, &[], Some(id), Some(&def.gates))?
+    let (config, _) = crate::ops::judging_config(&ctx.repo, Some(&loaded.feature))?;
+    let key = crate::gates::Key { phase: Some(id), ..crate::gates::Key::default() };
+    let gates: Vec<_> = crate::gates::select(&config, None, &[], &key, Some(&def.gates))?
         .into_iter()
         .map(|s| {
             minijinja::context! {
@@ -227,7 +229,7 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
         minijinja::context! {
             feature => &name, title => &plan.title, plan_path => &loaded.feature.plan,
             phase => Serde(def), phase_count => plan.phases.len(), branch => &pv.branch,
-            depends_on, gates, coverage_min => ctx.config.coverage_min(&def.gates),
+            depends_on, gates, coverage_min => config.coverage_min(&def.gates),
         },
     )?;
     if json {

@@ -113,8 +113,6 @@ fn make_repo(dir: &Path) -> Result<()> {
     git(&["init", "-q", "-b", "main"])?;
     git(&["config", "user.name", "Tour Guide"])?;
     git(&["config", "user.email", "tour@example.com"])?;
-    // The tour approves on your behalf in a throwaway repository, wherever it runs.
-    git(&["config", "orchestrate.allowAgentApprovals", "true"])?;
     std::fs::write(dir.join("README.md"), "# demo app\n")?;
     git(&["add", "README.md"])?;
     git(&["commit", "-q", "-m", "chore: initial commit"])?;
@@ -124,6 +122,7 @@ fn make_repo(dir: &Path) -> Result<()> {
 pub fn run(args: &Args) -> Result<()> {
     // A tour started from inside a hook must not follow GIT_DIR back to the real repository.
     crate::env::forget_git_repository();
+    super::TOUR.store(true, std::sync::atomic::Ordering::Relaxed);
     let base = std::env::temp_dir().join(format!("git-orchestrate-tour-{}", std::process::id()));
     std::fs::create_dir_all(&base)?;
     let dir = base.canonicalize()?;

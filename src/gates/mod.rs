@@ -9,6 +9,7 @@ pub mod scanner;
 pub mod test_counts;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub enum Error {
     Busy(String, u32),
     #[error("running gate `{gate}`: {message}")]
     Io { gate: String, message: String },
+    #[error("the commands of .orchestrate.toml are not trusted by you yet")]
+    Untrusted(crate::trust::Commands),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,12 +179,47 @@ impl Spec {
         Ok(Self { name: name.into(), kind, config, stage, required, timeout, fingerprint })
     }
 
+    /// Bind the fingerprint to everything else the verdict depends on: the committed
+    /// configuration (its blob id) for every gate, and for the verdicts that measure a change
+    /// (secrets and scope, coverage of changed lines) the phase, its paths and the tree the
+    /// change is measured against. Evidence for another context is another key.
+    #[must_use]
+    pub fn bound(mut self, key: &Key<'_>) -> Self {
+        let measures_change = matches!(self.kind, Kind::Secrets | Kind::Scope)
+            || (self.kind == Kind::Coverage && self.config.min_changed.is_some());
+        let mut text =
+            format!("{}\nconfig {}", self.fingerprint, key.config_blob.map(|b| b.to_string()).unwrap_or_default());
+        if measures_change {
+            let _ = write!(
+                text,
+                "\nphase {:?}\nbase {}\nscope {:?}",
+                key.phase,
+                key.base.map(|b| b.to_string()).unwrap_or_default(),
+                key.scope
+            );
+        }
+        self.fingerprint = crate::git::blob_id(text.as_bytes()).to_hex_with_len(16).to_string();
+        self
+    }
+
     pub fn applies_to(&self, phase: Option<u32>) -> bool {
         match (&self.config.phases, phase) {
             (Some(list), Some(p)) => list.contains(&p),
             (Some(_), None) | (None, _) => true,
         }
     }
+}
+
+/// What a verdict depends on besides the snapshot and the gate's own configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Key<'a> {
+    /// The blob of the committed `.orchestrate.toml` that judges the snapshot.
+    pub config_blob: Option<ObjectId>,
+    pub phase: Option<u32>,
+    /// The tree the change is measured against.
+    pub base: Option<ObjectId>,
+    /// The phase's paths.
+    pub scope: Option<&'a [String]>,
 }
 
 /// What a gate run found: the evidence recorded in notes.
@@ -258,6 +296,8 @@ pub struct Context {
     pub diff: std::cell::OnceCell<Vec<crate::git::FileChange>>,
     /// Run even when evidence for this tree and configuration exists.
     pub force: bool,
+    /// The configuration's commands, when this user has not trusted them: then no command runs.
+    pub untrusted: Option<crate::trust::Commands>,
 }
 
 pub struct Outcome {
@@ -360,6 +400,9 @@ pub fn run(
             continue;
         }
         if worktree.is_none() {
+            if let Some(commands) = &ctx.untrusted {
+                return Err(Error::Untrusted(commands.clone()));
+            }
             let lock = WorktreeLock::take(repo)?;
             let path = repo.gate_worktree(ctx.tree)?;
             worktree = Some((lock, path));
@@ -774,14 +817,16 @@ fn judge_tests(spec: &Spec, finished: &runner::Finished, code: i32, e: &mut Evid
     }
 }
 
-/// The gates of `stage` that apply to `phase`, resolved with the plan's overrides.
+/// The gates of `stage` that apply to the key's phase, resolved with the plan's overrides and
+/// bound to the key.
 pub fn select(
     config: &config::Config,
     stage: Option<Stage>,
     only: &[String],
-    phase: Option<u32>,
+    key: &Key<'_>,
     overrides: Option<&toml::Table>,
 ) -> Result<Vec<Spec>, Error> {
+    let phase = key.phase;
     for name in only {
         if !config.gates.contains_key(name) {
             let known = config.gates.keys().cloned().collect::<Vec<_>>().join(", ");
@@ -794,7 +839,7 @@ pub fn select(
             continue;
         }
         let over = overrides.and_then(|o| o.get(name)).and_then(toml::Value::as_table);
-        let spec = Spec::resolve(name, gate, over)?;
+        let spec = Spec::resolve(name, gate, over)?.bound(key);
         if (only.is_empty() && stage.is_some_and(|s| s != spec.stage)) || !spec.applies_to(phase) {
             continue;
         }

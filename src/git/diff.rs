@@ -65,6 +65,11 @@ impl Repo {
         self.changed(base, tree)?.into_iter().map(|c| self.with_lines(c)).collect()
     }
 
+    /// The paths that differ between `base` and `tree` (no contents read).
+    pub fn changed_paths(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<String>> {
+        Ok(self.changed(base, tree)?.into_iter().map(|c| c.path).collect())
+    }
+
     /// [`summary`] of the change from `base` to `tree`, reading the contents of only the files
     /// it details (a change of thousands of files costs a tree walk, not thousands of diffs).
     pub fn diff_summary(&self, base: Option<ObjectId>, tree: ObjectId, max: usize) -> Result<String> {

@@ -455,6 +455,20 @@ impl Repo {
         self.repo.config_snapshot().boolean(key).unwrap_or(false)
     }
 
+    /// A boolean from the user's own git configuration only (`~/.gitconfig`, git's XDG file,
+    /// the system file): a repository's `.git/config`, `-c` and the environment are ignored, so
+    /// nothing inside a repository can turn it on.
+    pub fn user_config_bool(&self, key: &str) -> bool {
+        use gix::config::Source;
+        let snapshot = self.repo.config_snapshot();
+        snapshot
+            .plumbing()
+            .boolean_filter(key, |meta| matches!(meta.source, Source::User | Source::Git | Source::System))
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    }
+
     /// A string from git's configuration.
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.repo.config_snapshot().string(key).map(|s| s.to_str_lossy().into_owned())
@@ -473,6 +487,26 @@ impl Repo {
 }
 
 impl Repo {
+    /// The commits reachable from `include` but not from `exclude` (nor, with `remote`, from
+    /// any of that remote's tracking branches), newest first (`git rev-list`).
+    pub fn rev_list(&self, include: &[ObjectId], exclude: &[ObjectId], remote: Option<&str>) -> Result<Vec<ObjectId>> {
+        if include.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = self.cli().args(["rev-list"]).args(include.iter().map(ToString::to_string)).args(["--not"]);
+        cmd = cmd.args(exclude.iter().map(ToString::to_string));
+        if let Some(remote) = remote {
+            cmd = cmd.args([format!("--remotes={remote}")]);
+        }
+        cmd.read()?
+            .lines()
+            .map(|l| {
+                ObjectId::from_hex(l.trim().as_bytes())
+                    .map_err(|e| Error::Cli { command: "git rev-list".into(), stderr: e.to_string() })
+            })
+            .collect()
+    }
+
     /// Three-way merge of two commits into a tree, without touching any work tree
     /// (`git merge-tree --write-tree`).
     pub fn merge_trees(&self, base: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<ObjectId> {

@@ -333,7 +333,7 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
         }
         if let Some(gates_table) = &p.gates {
             for (name, table) in gates_table.get_ref() {
-                let keys = table.as_table().map(|t| t.keys().map(String::as_str).collect()).unwrap_or_else(Vec::new);
+                let keys = table.as_table().map_or_else(Vec::new, |t| t.keys().map(String::as_str).collect());
                 for key in keys.into_iter().filter(|k| !crate::gates::PLAN_TUNABLE.contains(k)) {
                     c.error(
                         gates_table.span(),

@@ -19,6 +19,9 @@ pub struct TestRepo {
     pub dir: PathBuf,
     home: PathBuf,
     clock: AtomicU64,
+    /// Whether commands run with `ORCHESTRATE_TRUST_CONFIG=1` (as CI does): on unless a test
+    /// is about trust.
+    trust: std::sync::atomic::AtomicBool,
 }
 
 /// What a command did.
@@ -71,7 +74,7 @@ impl TestRepo {
         let dir = root.join("repo");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(&dir).unwrap();
-        Self { _tmp: tmp, root, dir, home, clock: AtomicU64::new(0) }
+        Self { _tmp: tmp, root, dir, home, clock: AtomicU64::new(0), trust: true.into() }
     }
 
     /// A repository on `main` with one commit.
@@ -107,7 +110,19 @@ impl TestRepo {
             .env("LC_ALL", "C")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        if self.trust.load(Ordering::Relaxed) {
+            cmd.env("ORCHESTRATE_TRUST_CONFIG", "1");
+        }
         cmd
+    }
+
+    /// From now on, commands run as on a user's machine: the configuration's commands need trust.
+    pub fn without_ci_trust(&self) {
+        self.trust.store(false, Ordering::Relaxed);
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
     }
 
     /// Run git in the repository; panics on failure and returns stdout.
@@ -175,6 +190,13 @@ impl TestRepo {
         let p = self.dir.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
+    }
+
+    /// Write `.orchestrate.toml` and commit it (gates judge with the committed configuration).
+    pub fn configure(&self, text: &str) {
+        self.write(".orchestrate.toml", text);
+        self.git(["add", "--", ".orchestrate.toml"]);
+        self.git(["commit", "-q", "--no-verify", "-m", "chore: gates"]);
     }
 
     pub fn read(&self, path: &str) -> String {

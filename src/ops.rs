@@ -1,0 +1,433 @@
+//! Operations: one function per user-visible action that judges or changes the workflow. Each
+//! takes typed inputs and returns a report; none prints or prompts (commands render reports).
+
+use std::time::Duration;
+
+use crate::config::{Config, Stage};
+use crate::error::{Error, Result};
+use crate::gates::{self, Key, Outcome, Verdict};
+use crate::git::{ObjectId, Repo};
+use crate::state::{Feature, What};
+use crate::workflow::{Loaded, Workflow};
+
+pub use crate::workflow::{config_at, judging_config};
+
+/// Whether the commands of `config` may run here: trusted by this user, or trusted for this run
+/// (`--trust`, or CI's `ORCHESTRATE_TRUST_CONFIG`). `None` when they may.
+pub fn untrusted(config: &Config, trust: bool) -> Option<crate::trust::Commands> {
+    let commands = crate::trust::commands(config);
+    let ok =
+        commands.commands.is_empty() || trust || crate::env::trust_config() || crate::trust::is_trusted(&commands.hash);
+    (!ok).then_some(commands)
+}
+
+/// What to gate.
+#[derive(Debug, Clone, Default)]
+pub struct GateRequest<'a> {
+    /// Only the gates of this stage (all when `None`). `pre-commit` without `rev` judges the index.
+    pub stage: Option<Stage>,
+    pub only: &'a [String],
+    /// The commit to judge (default HEAD).
+    pub rev: Option<&'a str>,
+    /// The phase whose overrides and fork point apply (default: the one being worked on).
+    pub phase: Option<u32>,
+    pub force: bool,
+    /// Run the configuration's commands without a trust record.
+    pub trust: bool,
+}
+
+/// What a gate run found.
+pub struct GateReport {
+    pub tree: ObjectId,
+    pub stage: Option<Stage>,
+    pub feature: Option<String>,
+    pub phase: Option<u32>,
+    pub outcomes: Vec<Outcome>,
+    /// Optional gates skipped with `ORCHESTRATE_SKIP` (recorded in the feature's log).
+    pub skipped: Vec<String>,
+}
+
+impl GateReport {
+    /// The required gates that did not pass.
+    pub fn blocking(&self) -> Vec<&Outcome> {
+        self.outcomes.iter().filter(|o| o.required && o.evidence.verdict != Verdict::Pass).collect()
+    }
+}
+
+/// The phase of `loaded` whose branch is being worked on (during a rebase: the one rebased).
+pub fn working_phase(repo: &Repo, loaded: &Loaded) -> Result<Option<u32>> {
+    let branch = repo.working_branch()?;
+    Ok(loaded.feature.phases.iter().find(|(_, r)| Some(&r.branch) == branch.as_ref()).map(|(id, _)| *id))
+}
+
+/// The tree a phase's change is measured against: its fork point's.
+pub fn fork_tree(repo: &Repo, feature: &Feature, phase: u32) -> Result<Option<ObjectId>> {
+    let fork = feature.phases.get(&phase).and_then(|r| ObjectId::from_hex(r.fork.as_bytes()).ok());
+    Ok(fork.map(|f| repo.commit_tree(f)).transpose()?)
+}
+
+/// Run the gates on a snapshot (the index, or a commit) and record the evidence.
+pub fn gate(
+    repo: &Repo,
+    loaded: Option<&Loaded>,
+    req: &GateRequest<'_>,
+    progress: &mut dyn FnMut(&str, Duration),
+) -> Result<GateReport> {
+    let phase = match (req.phase, loaded) {
+        (Some(p), _) => Some(p),
+        (None, Some(l)) => working_phase(repo, l)?,
+        (None, None) => None,
+    };
+    // A feature whose committed plan does not parse is judged by nothing less: fail closed.
+    let plan = match loaded.map(|l| &l.plan) {
+        None => None,
+        Some(Ok((p, _))) => Some(p),
+        Some(Err(e)) => {
+            let name = loaded.map_or("", |l| l.feature.name.as_str());
+            return Err(Error::usage(format!("the committed plan of {name} is not valid: {}", e.message)).hint(
+                "fix the plan on the integration branch (git orchestrate plan lint), commit it, and approve it again",
+            ));
+        }
+    };
+    if let (Some(p), Some(plan)) = (phase, plan) {
+        if plan.phase(p).is_none() {
+            return Err(
+                Error::usage(format!("{} has no phase {p}", plan.feature)).hint(format!("phases are {}", plan.ids()))
+            );
+        }
+    }
+    let def = plan.and_then(|p| phase.and_then(|id| p.phase(id)));
+
+    let staged = req.stage == Some(Stage::PreCommit) && req.rev.is_none();
+    let mut judged_commit = None;
+    let (tree, base) = if staged {
+        let head = repo.resolve_commit("HEAD")?;
+        (repo.index_tree()?, head.map(|h| repo.commit_tree(h)).transpose()?)
+    } else {
+        let rev = req.rev.unwrap_or("HEAD");
+        let commit = repo.resolve_commit(rev)?.ok_or_else(|| {
+            Error::usage(format!("`{rev}` names no commit")).hint("pass a branch, tag or commit id with --rev")
+        })?;
+        judged_commit = Some(commit);
+        let parent = repo.commit_parents(commit)?.first().copied();
+        (repo.commit_tree(commit)?, parent.map(|p| repo.commit_tree(p)).transpose()?)
+    };
+    // A phase is measured against its fork point, not just its last commit.
+    let base = match (loaded, phase) {
+        (Some(l), Some(p)) => fork_tree(repo, &l.feature, p)?.or(base),
+        _ => base,
+    };
+
+    let (config, config_blob) = judging_config(repo, loaded.map(|l| &l.feature))?;
+    let key = Key { config_blob, phase, base, scope: def.map(|d| d.paths.as_slice()) };
+    let mut specs = gates::select(&config, req.stage, req.only, &key, def.map(|d| &d.gates))?;
+    // ORCHESTRATE_SKIP: optional gates may be skipped; the skip is recorded like a verdict.
+    let mut skipped = Vec::new();
+    for name in crate::env::skip() {
+        if let Some(spec) = specs.iter().find(|s| s.name == name) {
+            if spec.required {
+                return Err(Error::blocked(format!("gate `{name}` is required: ORCHESTRATE_SKIP cannot skip it")));
+            }
+            skipped.push(name.clone());
+        }
+    }
+    specs.retain(|s| !skipped.contains(&s.name));
+    if let (Some(l), Some(p)) = (loaded, phase) {
+        let flow = Workflow::new(repo, &config);
+        let mut log = l.log.clone();
+        for name in &skipped {
+            let what = What::GateRun {
+                phase: p,
+                gate: name.clone(),
+                tree: tree.to_string(),
+                fingerprint: String::new(),
+                verdict: "skipped".into(),
+            };
+            log.push(flow.record(&l.feature.name, &log, what)?);
+        }
+    }
+    let feature = loaded.map(|l| l.feature.name.clone());
+    let mut report = GateReport { tree, stage: req.stage, feature, phase, outcomes: Vec::new(), skipped };
+    if specs.is_empty() {
+        return Ok(report);
+    }
+    let gctx = gates::Context {
+        stage: req.stage.unwrap_or(Stage::Review),
+        tree,
+        base,
+        feature: report.feature.clone(),
+        phase,
+        commit: judged_commit,
+        scope: def.map(|d| d.paths.clone()),
+        diff: std::cell::OnceCell::new(),
+        force: req.force,
+        untrusted: untrusted(&config, req.trust),
+    };
+    report.outcomes = gates::run(repo, &specs, &gctx, progress)?;
+    Ok(report)
+}
+
+/// The paths a change on `feature`'s integration branch touches that are not its plan's folder:
+/// the integration branch takes the tool's own commits (the plan, each phase's squash) and plan
+/// edits, nothing made by hand.
+pub fn outside_plan(repo: &Repo, feature: &Feature, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<String>> {
+    let own = format!("plans/{}/", feature.name);
+    Ok(repo.changed_paths(base, tree)?.into_iter().filter(|p| !p.starts_with(&own)).collect())
+}
+
+/// The refusal for a hand-made change on an integration branch.
+fn hand_made(feature: &Feature, what: &str, paths: &[String]) -> Error {
+    let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
+    Error::blocked(format!(
+        "{what} on {}, the integration branch of {}, changes {}{}",
+        feature.branch,
+        feature.name,
+        shown.join(", "),
+        if paths.len() > shown.len() { ", …" } else { "" }
+    ))
+    .cause("the integration branch takes only the tool's commits (the plan, each approved phase) and plan edits")
+    .hint("make the change in a phase: git orchestrate phase start next (or the phase it belongs to)")
+}
+
+/// Refuse a commit of the index on a feature's integration branch that is not a plan edit.
+pub fn check_integration_commit(repo: &Repo, feature: &Feature) -> Result<()> {
+    let head = repo.resolve_commit("HEAD")?.map(|h| repo.commit_tree(h)).transpose()?;
+    let outside = outside_plan(repo, feature, head, repo.index_tree()?)?;
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(hand_made(feature, "this commit", &outside))
+}
+
+/// One ref update git is about to push (a line of pre-push's stdin).
+#[derive(Debug, Clone)]
+pub struct PushUpdate {
+    pub local_ref: String,
+    pub local: ObjectId,
+    pub remote_ref: String,
+    /// What the remote has now (`None`: the ref is new there).
+    pub remote: Option<ObjectId>,
+}
+
+impl PushUpdate {
+    /// Parse pre-push's stdin: `<local ref> <local sha> <remote ref> <remote sha>` per line.
+    /// Deletions push no commit and are left out.
+    pub fn parse(stdin: &str) -> Vec<PushUpdate> {
+        stdin
+            .lines()
+            .filter_map(|line| {
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                let [local_ref, local, remote_ref, remote] = parts[..] else { return None };
+                let local = ObjectId::from_hex(local.as_bytes()).ok().filter(|id| !id.is_null())?;
+                let remote = ObjectId::from_hex(remote.as_bytes()).ok().filter(|id| !id.is_null());
+                Some(PushUpdate { local_ref: local_ref.into(), local, remote_ref: remote_ref.into(), remote })
+            })
+            .collect()
+    }
+}
+
+/// Where a pushed commit belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Phase(u32),
+    Integration,
+}
+
+/// Judge a push: every update by the ref it lands on and by the commits it brings, never by
+/// the local ref's name. A feature's commits may not reach its base before it is finished;
+/// hand-made commits on an integration branch are refused; every new phase commit needs
+/// passing pre-commit evidence for its tree and a good message; and the pre-push gates run on
+/// a pushed phase's tip. Returns the gate runs.
+pub fn judge_push(
+    repo: &Repo,
+    config: &Config,
+    remote: &str,
+    updates: &[PushUpdate],
+    trust: bool,
+    progress: &mut dyn FnMut(&str, Duration),
+) -> Result<Vec<GateReport>> {
+    let flow = Workflow::new(repo, config);
+    let mut features: Option<Vec<Loaded>> = None;
+    let mut reports = Vec::new();
+    for update in updates {
+        let features = match &mut features {
+            Some(f) => f,
+            None => features
+                .insert(flow.features()?.into_iter().filter_map(|(log, _)| flow.load_log(log)).collect::<Vec<_>>()),
+        };
+        if features.is_empty() {
+            return Ok(reports);
+        }
+        let target = update.remote_ref.strip_prefix("refs/heads/").unwrap_or(&update.remote_ref);
+        let local = update.local_ref.strip_prefix("refs/heads/").unwrap_or(&update.local_ref);
+        // The commits the remote does not have yet.
+        let new = match update.remote {
+            Some(theirs) => repo.rev_list(&[update.local], &[theirs], None)?,
+            None => repo.rev_list(&[update.local], &[], Some(remote))?,
+        };
+        if new.is_empty() {
+            continue;
+        }
+        for loaded in features.iter() {
+            judge_feature_push(repo, loaded, update, target, local, &new, trust, progress, &mut reports)?;
+        }
+    }
+    Ok(reports)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn judge_feature_push(
+    repo: &Repo,
+    loaded: &Loaded,
+    update: &PushUpdate,
+    target: &str,
+    local: &str,
+    new: &[ObjectId],
+    trust: bool,
+    progress: &mut dyn FnMut(&str, Duration),
+    reports: &mut Vec<GateReport>,
+) -> Result<()> {
+    let f = &loaded.feature;
+    let named = |branch: &str| target == branch || local == branch;
+    // Which of the new commits are this feature's, and where each was made.
+    let mut place: std::collections::HashMap<ObjectId, Place> = std::collections::HashMap::new();
+    let integration_tip = repo.branch_tip(&f.branch)?;
+    let created = ObjectId::from_hex(f.created_commit.as_bytes()).ok();
+    let start = match created {
+        Some(c) => repo.commit_parents(c).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if let Some(tip) = integration_tip {
+        for c in repo.rev_list(&[tip], &start, None)? {
+            place.insert(c, Place::Integration);
+        }
+    }
+    if let Some(c) = created {
+        place.entry(c).or_insert(Place::Integration);
+    }
+    for (id, rec) in &f.phases {
+        let fork = ObjectId::from_hex(rec.fork.as_bytes()).ok();
+        if let Some(tip) = repo.branch_tip(&rec.branch)? {
+            for c in repo.rev_list(&[tip], &fork.into_iter().collect::<Vec<_>>(), None)? {
+                place.entry(c).or_insert(Place::Phase(*id));
+            }
+        }
+    }
+    // Commits that are nowhere local but land on (or come from) a feature's branch by name.
+    let by_name = if named(&f.branch) {
+        Some(Place::Integration)
+    } else {
+        f.phases.iter().find(|(_, r)| named(&r.branch)).map(|(id, _)| Place::Phase(*id))
+    };
+    let base_tip = repo.branch_tip(&f.base)?;
+    let mine: Vec<(ObjectId, Place)> = new
+        .iter()
+        .filter_map(|c| {
+            let known = place.get(c).copied();
+            let on_base = || base_tip.is_some_and(|b| repo.merge_base(*c, b).ok().flatten() == Some(*c));
+            known.or_else(|| by_name.filter(|_| !on_base())).map(|p| (*c, p))
+        })
+        .collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    if target == f.base {
+        return Err(Error::blocked(format!(
+            "this push brings feature {} into {target}, and the feature is not finished",
+            f.name
+        ))
+        .hint("a person finishes a feature (its final gates and approval) before it reaches its base"));
+    }
+    let tool = f.tool_commits();
+    let (config, config_blob) = judging_config(repo, Some(f))?;
+    let plan = loaded.plan.as_ref().ok().map(|(p, _)| p);
+    for (commit, at) in &mine {
+        let short = commit.to_hex_with_len(10).to_string();
+        if tool.contains(&commit.to_string().as_str()) {
+            continue;
+        }
+        let parents = repo.commit_parents(*commit)?;
+        match at {
+            Place::Integration => {
+                let parent_tree = parents.first().map(|p| repo.commit_tree(*p)).transpose()?;
+                let outside = outside_plan(repo, f, parent_tree, repo.commit_tree(*commit)?)?;
+                if !outside.is_empty() {
+                    return Err(hand_made(f, &format!("commit {short}"), &outside));
+                }
+            }
+            Place::Phase(p) => {
+                if parents.len() > 1 {
+                    continue; // merges are judged through their parents
+                }
+                let branch = f.phases.get(p).map_or("", |r| r.branch.as_str());
+                let what = format!("the message of commit {short} on {branch} needs work");
+                if let Some(err) = crate::commitmsg::judge(&repo.commit_message(*commit)?, what) {
+                    return Err(err.hint(format!("reword it (git rebase -i {short}~1, `reword`), then push again")));
+                }
+                let def = plan.and_then(|pl| pl.phase(*p));
+                let key = Key {
+                    config_blob,
+                    phase: Some(*p),
+                    base: fork_tree(repo, f, *p)?,
+                    scope: def.map(|d| d.paths.as_slice()),
+                };
+                let required: Vec<_> =
+                    gates::select(&config, Some(Stage::PreCommit), &[], &key, def.map(|d| &d.gates))?
+                        .into_iter()
+                        .filter(|s| s.required)
+                        .collect();
+                let records = gates::evidence_for(repo, repo.commit_tree(*commit)?)?;
+                for spec in &required {
+                    let passed = gates::cached(&records, spec).is_some_and(|e| e.verdict == Verdict::Pass);
+                    if !passed {
+                        return Err(Error::blocked(format!(
+                            "commit {short} on {branch} has no passing `{}` evidence: was it made with --no-verify?",
+                            spec.name
+                        ))
+                        .hint(format!(
+                            "gate it now: git orchestrate gate --rev {short} --stage pre-commit --feature {} --phase {p}; then push again",
+                            f.name
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    // The pre-push gates run on the pushed tip when it is a phase's.
+    if let Some(Place::Phase(p)) = mine.iter().find(|(c, _)| *c == update.local).map(|(_, at)| *at) {
+        let rev = update.local.to_string();
+        let req = GateRequest {
+            stage: Some(Stage::PrePush),
+            rev: Some(&rev),
+            phase: Some(p),
+            trust,
+            ..GateRequest::default()
+        };
+        reports.push(gate(repo, Some(loaded), &req, progress)?);
+    }
+    Ok(())
+}
+
+/// Every required gate of every stage (pre-commit, pre-push, review) on a phase's tip, as an
+/// approval needs them: evidence already recorded for the tip's tree is reused, the rest runs
+/// now. Returns one report per stage that has gates.
+pub fn phase_evidence(
+    repo: &Repo,
+    loaded: &Loaded,
+    phase: u32,
+    tip: ObjectId,
+    trust: bool,
+    progress: &mut dyn FnMut(&str, Duration),
+) -> Result<Vec<GateReport>> {
+    let rev = tip.to_string();
+    let mut reports = Vec::new();
+    for stage in [Stage::PreCommit, Stage::PrePush, Stage::Review] {
+        let req =
+            GateRequest { stage: Some(stage), rev: Some(&rev), phase: Some(phase), trust, ..GateRequest::default() };
+        let report = gate(repo, Some(loaded), &req, progress)?;
+        if !report.outcomes.is_empty() {
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}

@@ -1,0 +1,66 @@
+//! Consent before commands. A repository's `.orchestrate.toml` names commands (gate `run`s,
+//! their environment); a fresh clone's would run them on the first commit or push. They run only
+//! once this user has trusted their content hash, recorded in the user's own configuration
+//! directory, outside every repository, so nothing inside a repository can grant it. A changed
+//! command set is another hash, and needs trust again. This module reads and writes that record;
+//! it never prints.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::gates::{Kind, Spec};
+
+/// The commands a configuration would run, gate by gate, and the hash trust is given to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Commands {
+    pub hash: String,
+    pub commands: Vec<Command>,
+}
+
+/// One gate's command and the environment it is given.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Command {
+    pub gate: String,
+    pub run: String,
+    pub env: Vec<(String, String)>,
+}
+
+/// The commands of `config` (none when it only has built-in gates).
+pub fn commands(config: &Config) -> Commands {
+    let mut commands = Vec::new();
+    for (name, gate) in &config.gates {
+        // A gate that does not resolve runs nothing (its error is reported when it is run).
+        let Ok(spec) = Spec::resolve(name, gate, None) else { continue };
+        if matches!(spec.kind, Kind::Secrets | Kind::Scope) {
+            continue;
+        }
+        let env = spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        commands.push(Command { gate: name.clone(), run: spec.config.run.unwrap_or_default(), env });
+    }
+    let canonical = serde_json::to_string(&commands).expect("commands serialize");
+    let hash = crate::git::blob_id(canonical.as_bytes()).to_string();
+    Commands { hash, commands }
+}
+
+fn store() -> Option<PathBuf> {
+    crate::env::config_dir().map(|d| d.join("trusted"))
+}
+
+/// Whether this user trusts the command set `hash`.
+pub fn is_trusted(hash: &str) -> bool {
+    let Some(path) = store() else { return false };
+    std::fs::read_to_string(path).is_ok_and(|text| text.lines().any(|l| l.split_whitespace().next() == Some(hash)))
+}
+
+/// Record that this user trusts `hash`; returns the file it is recorded in.
+pub fn trust(hash: &str) -> std::io::Result<PathBuf> {
+    let path = store().ok_or_else(|| std::io::Error::other("no home directory to record trust in (set HOME)"))?;
+    if is_trusted(hash) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    writeln!(file, "{hash}")?;
+    Ok(path)
+}
