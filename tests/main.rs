@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod gates;
 mod hooks;
+mod hostile;
 mod notes;
 mod plan_lint;
 mod refusals;
