@@ -33,3 +33,47 @@ fn the_tour_never_follows_a_symlink_planted_at_a_predictable_name() {
     assert_eq!(left.len(), 3000, "{left:?}");
     assert!(left.iter().all(|p| p.is_symlink()));
 }
+
+const MARKER: &str = "SECRET-FROM-OUTSIDE-THE-REPOSITORY";
+
+/// A template override that is a symlink to a file outside the repository is refused, naming
+/// the file; its content never reaches the brief.
+#[test]
+fn a_template_override_linked_outside_the_repository_is_refused() {
+    let t = TestRepo::new();
+    t.started_and_approved("f", 1);
+    t.run(["phase", "start"]).ok();
+    let outside = t.root.join("outside.md");
+    std::fs::write(&outside, format!("{MARKER}\n")).unwrap();
+    std::fs::create_dir_all(t.dir.join(".orchestrate/templates")).unwrap();
+    std::os::unix::fs::symlink(&outside, t.dir.join(".orchestrate/templates/brief.md")).unwrap();
+    let run = t.run(["phase", "brief"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(!run.stdout.contains(MARKER) && !run.stderr.contains(MARKER), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("error: template .orchestrate/templates/brief.md"), "{}", run.stderr);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+}
+
+/// The same through a linked directory: `.orchestrate/templates` pointing outside.
+#[test]
+fn a_template_directory_linked_outside_the_repository_is_refused() {
+    let t = TestRepo::new();
+    t.started_and_approved("f", 1);
+    t.run(["phase", "start"]).ok();
+    let outside = t.root.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("brief.md"), format!("{MARKER}\n")).unwrap();
+    std::fs::create_dir_all(t.dir.join(".orchestrate")).unwrap();
+    std::os::unix::fs::symlink(&outside, t.dir.join(".orchestrate/templates")).unwrap();
+    let run = t.run(["phase", "brief"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(!run.stdout.contains(MARKER) && !run.stderr.contains(MARKER), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("error: template .orchestrate/templates"), "{}", run.stderr);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    // A regular override inside the repository still works.
+    std::fs::remove_file(t.dir.join(".orchestrate/templates")).unwrap();
+    t.write(".orchestrate/templates/brief.md", "my brief for {{ feature }}\n");
+    let run = t.run(["phase", "brief"]).ok();
+    assert_eq!(run.stdout, "my brief for f\n");
+}
