@@ -79,11 +79,12 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
     let repo = &ctx.repo;
     let flow = ctx.workflow();
     // Feature and phase are context when the branch being worked on belongs to one; gates also
-    // run outside any feature.
+    // run outside any feature. A feature whose log cannot be read is an error, never a run
+    // without its context.
     let feature = match (&args.feature, &loaded) {
         (Some(f), _) => Some(f.clone()),
         (None, Some(l)) => Some(l.feature.name.clone()),
-        (None, None) => ctx.feature(None).ok(),
+        (None, None) => ctx.current_feature()?,
     };
     let loaded = match loaded {
         Some(l) => Some(l),
@@ -124,14 +125,10 @@ pub fn run_loaded(ctx: &Ctx, args: &Args, loaded: Option<Loaded>) -> Result<()> 
     };
     // A phase is measured against its fork point, not just its last commit.
     let base = match (loaded.as_ref(), phase) {
-        (Some(l), Some(p)) => l
-            .feature
-            .phases
-            .get(&p)
-            .and_then(|r| crate::git::ObjectId::from_hex(r.fork.as_bytes()).ok())
-            .map(|fork| repo.commit_tree(fork))
-            .transpose()?
-            .or(base),
+        (Some(l), Some(p)) => match l.feature.phases.get(&p).map(crate::state::PhaseRecord::fork_id).transpose()? {
+            Some(Some(fork)) => Some(repo.commit_tree(fork)?),
+            _ => base,
+        },
         _ => base,
     };
 

@@ -56,6 +56,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             FeatureState::AwaitingFinish => output::paint(Paint::Ok, f.state.as_str()),
             FeatureState::InProgress => output::paint(Paint::Bold, f.state.as_str()),
             FeatureState::AwaitingPlanApproval => output::paint(Paint::Warn, f.state.as_str()),
+            FeatureState::Corrupt => output::paint(Paint::Bad, f.state.as_str()),
         };
         let _ = writeln!(text, "{} — {}  [{state}]", output::paint(Paint::Bold, &f.name), f.title);
         let _ = writeln!(text, "  {} → {}", f.branch, f.base);
