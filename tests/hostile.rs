@@ -253,3 +253,64 @@ fn doctor_repair_drops_only_the_bad_lines() {
     let again = t.run(["doctor", "--repair"]);
     assert!(again.stderr.contains("nothing to repair"), "{}", again.stderr);
 }
+
+const ESC: char = '\u{1b}';
+
+#[track_caller]
+fn no_raw_escape(run: &crate::common::Run, what: &str) {
+    assert!(
+        !run.stdout.contains(ESC) && !run.stderr.contains(ESC),
+        "{what} printed a raw ESC:\n{:?}\n{:?}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// Escape sequences in a plan's tasks, in a committer's name (an event's `by`), in a
+/// file name and in a gate's name reach no terminal raw: colour is off (`NO_COLOR`), so any ESC
+/// in the output came from the data.
+#[test]
+fn escape_sequences_from_data_never_reach_the_terminal() {
+    let t = TestRepo::new();
+    t.commit_file(
+        ".orchestrate.toml",
+        "[gates.\"evil\\u001b]0;owned\\u0007\"]\nrun = \"true\"\n\n[gates.scope]\n",
+        "chore: gates",
+    );
+    // (Titles with control characters are refused by the plan lint; tasks are free text.)
+    let plan = TestRepo::plan_text("f", 1)
+        .replace("task 1a", "task \\u001b]8;;x\\u0007 1a")
+        .replace("task 1b", "task \\u001b[2J 1b");
+    let file = t.root.join("plan.md");
+    std::fs::write(&file, plan).unwrap();
+    let eve = [("GIT_COMMITTER_NAME", "Eve \u{1b}[31m"), ("GIT_AUTHOR_NAME", "Eve \u{1b}[31m")];
+    t.run_env(&eve, ["start", "f", "--plan", file.to_str().unwrap()]).ok();
+    t.run_env(&eve, ["approve", "plan", "--yes"]).ok();
+    t.run_env(&eve, ["phase", "start"]).ok();
+    let name = "outside\u{1b}[5m.txt";
+    t.write(name, "x\n");
+    t.git(["add", "--", name]);
+    t.git(["commit", "-q", "-m", "feat: a file"]);
+
+    let brief = t.run(["phase", "brief"]).ok();
+    no_raw_escape(&brief, "phase brief");
+    assert!(brief.stdout.contains("\\u{1b}[2J"), "shown, not sent: {}", brief.stdout);
+    let show = t.run(["plan", "show"]).ok();
+    no_raw_escape(&show, "plan show");
+    assert!(show.stdout.contains("task \\u{1b}]8;;x\\u{7} 1a"), "{}", show.stdout);
+    let log = t.run(["log"]).ok();
+    no_raw_escape(&log, "log");
+    assert!(log.stdout.contains("Eve \\u{1b}[31m"), "{}", log.stdout);
+    no_raw_escape(&t.run(["status"]).ok(), "status");
+    let gate = t.run(["gate"]);
+    no_raw_escape(&gate, "gate");
+    assert!(gate.stdout.contains("evil\\u{1b}]0;owned\\u{7} pass"), "{}", gate.stdout);
+    assert!(gate.stderr.contains("outside\\u{1b}[5m.txt"), "{}", gate.stderr);
+    no_raw_escape(&t.run(["doctor"]), "doctor");
+
+    let lcov = t.root.join("lcov.info");
+    std::fs::write(&lcov, format!("SF:{name}\nDA:1,1\nend_of_record\n")).unwrap();
+    let coverage = t.run(["coverage", "show", lcov.to_str().unwrap()]).ok();
+    no_raw_escape(&coverage, "coverage show");
+    assert!(coverage.stdout.contains("outside\\u{1b}[5m.txt"), "{}", coverage.stdout);
+}

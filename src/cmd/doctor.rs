@@ -141,9 +141,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         let mut text = String::new();
         for c in &checks {
             let mark = if c.ok { output::paint(Paint::Ok, "ok ") } else { output::paint(Paint::Bad, "bad") };
-            let _ = writeln!(text, "{mark}  {:<24} {}", c.check, c.detail);
+            let _ = writeln!(text, "{mark}  {:<24} {}", output::escape(&c.check), output::escape(&c.detail));
             if let Some(fix) = &c.fix {
-                let _ = writeln!(text, "     {:<24} fix: {fix}", "");
+                let _ = writeln!(text, "     {:<24} fix: {}", "", output::escape(fix));
             }
         }
         output::out(text.trim_end())?;

@@ -152,7 +152,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 dir.path.display(),
                 dir.configured.map(|c| format!(" (core.hooksPath = {c})")).unwrap_or_default()
             );
-            Ok(output::out(&text)?)
+            Ok(output::out(&output::escape_text(&text))?)
         }
     }
 }
