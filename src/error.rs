@@ -137,7 +137,11 @@ impl From<crate::gates::Error> for Error {
 
 impl From<crate::render::Error> for Error {
     fn from(err: crate::render::Error) -> Self {
-        Error::usage(err.to_string()).hint("fix the template, or delete the override to use the built-in one")
+        let hint = err
+            .hint
+            .clone()
+            .unwrap_or_else(|| "fix the template, or delete the override to use the built-in one".into());
+        Error::usage(err.to_string()).hint(hint)
     }
 }
 

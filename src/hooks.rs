@@ -43,20 +43,24 @@ pub fn chained_path(dir: &Path, hook: &str) -> PathBuf {
 /// `armed`: the message hooks a pre-commit shim links in and out.
 pub fn shim(hook: &str, bin: &Path, prefixes: &[String], armed: &[&str]) -> String {
     let quoted = bin.to_string_lossy().replace('\'', "'\\''");
+    // Only what starts a valid branch name is baked in. Leaving one out would let its branches
+    // take the fast path, so then every commit goes to the binary instead.
+    let (valid, invalid): (Vec<&String>, Vec<&String>) =
+        prefixes.iter().partition(|p| crate::git::Repo::validate_branch_name(&format!("{p}x")).is_ok());
     // A sh `case` pattern: each prefix, glob characters escaped, followed by anything.
-    let pattern = prefixes
+    let pattern = valid
         .iter()
         .map(|p| {
             let escaped: String = p
                 .chars()
-                .map(|c| if "*?[]\\|()'\" $`;&<> ".contains(c) { format!("\\{c}") } else { c.to_string() })
+                .map(|c| if c.is_ascii_alphanumeric() || "/._-".contains(c) { c.to_string() } else { format!("\\{c}") })
                 .collect();
             format!("{escaped}*")
         })
         .collect::<Vec<_>>()
         .join("|ref:\\ refs/heads/");
     // Pushes can carry feature branches from anywhere; an empty prefix matches every branch.
-    let fast = hook != "pre-push" && !prefixes.iter().any(String::is_empty);
+    let fast = hook != "pre-push" && invalid.is_empty() && !valid.is_empty() && !valid.iter().any(|p| p.is_empty());
     // For commit-msg's own fast path: the header patterns of each commit type, and every
     // keyword of a blocking secret rule, case-insensitively.
     let types = crate::plan::COMMIT_TYPES;
@@ -315,5 +319,18 @@ mod tests {
     #[test]
     fn the_shim_carries_the_current_marker() {
         assert!(super::SHIM.contains(super::CURRENT));
+    }
+
+    #[test]
+    fn a_name_that_is_no_branch_name_is_never_baked_in_and_turns_the_fast_path_off() {
+        let bin = std::path::Path::new("/bin/git-orchestrate");
+        let prefixes = vec!["orchestrate/".to_string(), "evil\n$(touch pwned)".to_string()];
+        let text = super::shim("pre-commit", bin, &prefixes, &[]);
+        assert!(!text.contains("pwned"), "{text}");
+        assert!(text.contains("\nfast=no\n"), "every commit goes to the binary instead");
+        // A valid one with characters sh cares about is baked in, each of them escaped.
+        let text = super::shim("pre-commit", bin, &["a$(b)&c{d}/".to_string()], &[]);
+        assert!(text.contains("refs/heads/a\\$\\(b\\)\\&c\\{d\\}/*)"), "{text}");
+        assert!(text.contains("\nfast=yes\n"));
     }
 }

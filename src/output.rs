@@ -2,6 +2,8 @@
 //! carries status, warnings and errors. Colour comes from anstream, which honours `NO_COLOR`,
 //! `CLICOLOR_FORCE` and whether the stream is a terminal.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
@@ -31,6 +33,35 @@ pub fn set_color(choice: ColorChoice) {
         ColorChoice::Never => anstream::ColorChoice::Never,
     };
     choice.write_global();
+}
+
+/// A one-line value that came from data (a plan, the notes, a file name, a configuration key)
+/// made safe to print: every control character a terminal could act on (ESC above all, also the
+/// rest of C0, newlines and tabs included, DEL and C1) is shown as `\u{1b}` and the like.
+/// Our own colour codes are added around escaped text, never inside it.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_with(text, false)
+}
+
+/// [`escape`] for multi-line text (a brief, a command's output): newlines and tabs are kept.
+pub fn escape_text(text: &str) -> Cow<'_, str> {
+    escape_with(text, true)
+}
+
+fn escape_with(text: &str, multiline: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !(multiline && (c == '\n' || c == '\t'));
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Set once stdout's reader has gone away: later results are dropped.
@@ -76,31 +107,32 @@ pub fn json<T: serde::Serialize>(value: &T) -> io::Result<()> {
     })
 }
 
-/// A status line on stderr ("created branch …").
+/// A status line on stderr ("created branch …"). Status, warnings, hints and errors are plain
+/// text that may quote data, so each is escaped here ([`escape_text`]).
 pub fn status(text: &str) {
-    let _ = writeln!(anstream::stderr(), "{text}");
+    let _ = writeln!(anstream::stderr(), "{}", escape_text(text));
 }
 
 pub fn success(text: &str) {
-    let _ = writeln!(anstream::stderr(), "{OK}{text}{OK:#}");
+    let _ = writeln!(anstream::stderr(), "{OK}{}{OK:#}", escape_text(text));
 }
 
 pub fn warn(text: &str) {
-    let _ = writeln!(anstream::stderr(), "{WARN}warning:{WARN:#} {text}");
+    let _ = writeln!(anstream::stderr(), "{WARN}warning:{WARN:#} {}", escape_text(text));
 }
 
 pub fn hint(text: &str) {
-    let _ = writeln!(anstream::stderr(), "{HINT}hint:{HINT:#} {text}");
+    let _ = writeln!(anstream::stderr(), "{HINT}hint:{HINT:#} {}", escape_text(text));
 }
 
 pub fn error(err: &Error) {
     let mut stderr = anstream::stderr().lock();
-    let _ = writeln!(stderr, "{ERROR}error:{ERROR:#} {}", err.message);
+    let _ = writeln!(stderr, "{ERROR}error:{ERROR:#} {}", escape_text(&err.message));
     for cause in &err.causes {
-        let _ = writeln!(stderr, "caused by: {cause}");
+        let _ = writeln!(stderr, "caused by: {}", escape_text(cause));
     }
     for hint in &err.hints {
-        let _ = writeln!(stderr, "{HINT}hint:{HINT:#} {hint}");
+        let _ = writeln!(stderr, "{HINT}hint:{HINT:#} {}", escape_text(hint));
     }
 }
 
@@ -140,7 +172,7 @@ impl Progress {
 
     pub fn show(&mut self, text: &str) {
         if self.tty && self.start.elapsed() >= std::time::Duration::from_millis(250) {
-            let _ = write!(anstream::stderr(), "\r{text}\x1b[K");
+            let _ = write!(anstream::stderr(), "\r{}\x1b[K", escape(text));
             self.shown = true;
         }
     }
@@ -180,4 +212,19 @@ pub fn confirm(question: &str) -> io::Result<bool> {
     let mut answer = String::new();
     io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escape, escape_text};
+
+    #[test]
+    fn control_characters_from_data_are_shown_not_sent() {
+        assert_eq!(escape("plain text"), "plain text");
+        assert!(matches!(escape("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(escape("a\u{1b}[31mred\u{7}"), "a\\u{1b}[31mred\\u{7}");
+        assert_eq!(escape("line\nnext\ttab\rcr\u{7f}\u{9b}"), "line\\u{a}next\\u{9}tab\\u{d}cr\\u{7f}\\u{9b}");
+        assert_eq!(escape_text("line\nnext\ttab\r\u{1b}"), "line\nnext\ttab\\u{d}\\u{1b}");
+        assert_eq!(escape("naïve — ünïcode"), "naïve — ünïcode");
+    }
 }

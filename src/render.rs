@@ -11,6 +11,8 @@ use minijinja::{Environment, Value};
 pub struct Error {
     name: String,
     detail: String,
+    /// How to fix it, when there is something better to say than "fix the template".
+    pub hint: Option<String>,
 }
 
 const BUILTIN: &[(&str, &str)] = &[
@@ -25,7 +27,8 @@ const BUILTIN: &[(&str, &str)] = &[
 pub const OVERRIDE_DIR: &str = ".orchestrate/templates";
 
 pub struct Renderer {
-    overrides: Option<PathBuf>,
+    /// The repository's work tree, where overrides are looked for.
+    root: Option<PathBuf>,
 }
 
 /// A TOML literal for a value: strings quoted and escaped, so plan text cannot break the file.
@@ -48,22 +51,70 @@ fn lower_first(value: &str) -> String {
 
 impl Renderer {
     pub fn new(repo_root: Option<&Path>) -> Self {
-        Self { overrides: repo_root.map(|r| r.join(OVERRIDE_DIR)) }
+        Self { root: repo_root.map(Path::to_path_buf) }
+    }
+
+    /// The override of template `name`, if the repository has one. An override is a regular
+    /// file inside the repository: a symlink on the way to it (the file, `.orchestrate/templates`
+    /// or `.orchestrate`) is refused, so a checkout cannot make the tool print or commit a file
+    /// from elsewhere on the machine.
+    fn override_path(&self, name: &str) -> Result<Option<PathBuf>, Error> {
+        let Some(root) = &self.root else { return Ok(None) };
+        let relative = Path::new(OVERRIDE_DIR).join(name);
+        let shown = relative.display().to_string();
+        let unreadable = |e: std::io::Error| Error { name: shown.clone(), detail: e.to_string(), hint: None };
+        let mut path = root.clone();
+        let mut walked = PathBuf::new();
+        for part in relative.components() {
+            path.push(part);
+            walked.push(part);
+            match std::fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(unreadable(e)),
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(Error {
+                        name: shown,
+                        detail: format!(
+                            "{} is a symbolic link; template overrides are read only from regular files inside the repository",
+                            walked.display()
+                        ),
+                        hint: Some(format!(
+                            "replace {} with a regular file (a copy), or delete it to use the built-in template",
+                            walked.display()
+                        )),
+                    });
+                }
+                Ok(_) => {}
+            }
+        }
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let (real, real_root) = (path.canonicalize().map_err(unreadable)?, root.canonicalize().map_err(unreadable)?);
+        if !real.starts_with(&real_root) {
+            return Err(Error {
+                name: shown,
+                detail: format!("resolves to {}, outside the repository", real.display()),
+                hint: Some("keep template overrides inside the repository, as regular files".into()),
+            });
+        }
+        Ok(Some(path))
     }
 
     fn source(&self, name: &str) -> Result<String, Error> {
-        if let Some(dir) = &self.overrides {
-            let path = dir.join(name);
-            if path.is_file() {
-                return std::fs::read_to_string(&path)
-                    .map_err(|e| Error { name: path.display().to_string(), detail: e.to_string() });
-            }
+        if let Some(path) = self.override_path(name)? {
+            let shown = Path::new(OVERRIDE_DIR).join(name).display().to_string();
+            return std::fs::read_to_string(&path).map_err(|e| Error {
+                name: shown,
+                detail: e.to_string(),
+                hint: None,
+            });
         }
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| (*s).to_string())
-            .ok_or_else(|| Error { name: name.into(), detail: "no such template".into() })
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s).to_string()).ok_or_else(|| Error {
+            name: name.into(),
+            detail: "no such template".into(),
+            hint: None,
+        })
     }
 
     pub fn render(&self, name: &str, context: impl serde::Serialize) -> Result<String, Error> {
@@ -78,7 +129,7 @@ impl Renderer {
         env.set_syntax(syntax);
         env.add_filter("toml", toml_filter);
         env.add_filter("lower_first", lower_first);
-        let err = |e: minijinja::Error| Error { name: name.into(), detail: e.to_string() };
+        let err = |e: minijinja::Error| Error { name: name.into(), detail: e.to_string(), hint: None };
         env.add_template_owned(name.to_string(), source).map_err(err)?;
         env.get_template(name).map_err(err)?.render(minijinja::value::Serde(context)).map_err(err)
     }

@@ -19,12 +19,19 @@ pub struct Error {
 impl Error {
     pub fn hint(&self) -> String {
         format!(
-            "the note was edited by hand or damaged; inspect it with `git notes --ref=orchestrate show {}` and remove or repair line {}",
+            "the note was edited by hand or damaged; inspect it with `git notes --ref=orchestrate show {}`, then run `git orchestrate doctor --repair` to drop the bad lines (line {}), keeping every valid record",
             self.place.rsplit(' ').next().unwrap_or_default(),
             self.line
         )
     }
 }
+
+/// The largest `seq` a log may hold. Past 2^53 JSON readers lose exactness, and no log grows
+/// that long: a larger clock was written by hand, and would make the next one wrap.
+pub const MAX_SEQ: u64 = 1 << 53;
+
+/// The largest phase id an event may name.
+pub const MAX_PHASE: u32 = 9999;
 
 /// One record of the log. `seq` is a Lamport clock (one more than the highest seen when it was
 /// written), so merged logs keep causal order even when clocks disagree; `id` breaks ties.
@@ -197,7 +204,86 @@ impl TryFrom<Wire> for Event {
             },
             _ => What::Unknown,
         };
-        Ok(Event { seq: w.seq, ts: w.ts, id: w.id, by: w.by, what })
+        let event = Event { seq: w.seq, ts: w.ts, id: w.id, by: w.by, what };
+        event.check()?;
+        Ok(event)
+    }
+}
+
+/// Whether `value` is a full object id as the tool writes them: 40 lowercase hex digits.
+fn object_id(field: &str, value: &str) -> Result<(), String> {
+    if value.len() == 40 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(format!("`{field}` is not an object id (40 lowercase hex digits): {value:?}"))
+    }
+}
+
+fn branch(field: &str, value: &str) -> Result<(), String> {
+    crate::git::Repo::validate_branch_name(value)
+        .map_err(|_| format!("`{field}` is not a valid branch name: {value:?}"))
+}
+
+fn phase_id(phase: u32) -> Result<(), String> {
+    if (1..=MAX_PHASE).contains(&phase) {
+        Ok(())
+    } else {
+        Err(format!("`phase` {phase} is out of range (1 to {MAX_PHASE})"))
+    }
+}
+
+/// A name printed and matched on (a gate): no control characters.
+fn plain(field: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.chars().any(char::is_control) {
+        Err(format!("`{field}` is empty or holds control characters: {value:?}"))
+    } else {
+        Ok(())
+    }
+}
+
+impl Event {
+    /// Refuse values the tool never writes: they come from a hand edit or a hostile clone, and
+    /// the fold, the hooks and the terminal must never act on them.
+    pub fn check(&self) -> Result<(), String> {
+        if self.seq > MAX_SEQ {
+            return Err(format!("`seq` {} is out of range (at most 2^53)", self.seq));
+        }
+        match &self.what {
+            What::Created { feature, title: _, base, branch: b, plan, commit } => {
+                if !crate::plan::valid_slug(feature) {
+                    return Err(format!("`feature` is not a valid feature name ([a-z0-9][a-z0-9-]*): {feature:?}"));
+                }
+                branch("base", base)?;
+                branch("branch", b)?;
+                let relative =
+                    std::path::Path::new(plan).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+                if plan.is_empty() || !relative || plan.chars().any(char::is_control) {
+                    return Err(format!("`plan` is not a path inside the repository: {plan:?}"));
+                }
+                object_id("commit", commit)
+            }
+            What::PlanApproved { plan_blob, .. } => object_id("plan_blob", plan_blob),
+            What::PhaseStarted { phase, branch: b, fork } => {
+                phase_id(*phase)?;
+                branch("branch", b)?;
+                object_id("fork", fork)
+            }
+            What::PhaseApproved { phase, commit, tree, .. } => {
+                phase_id(*phase)?;
+                object_id("commit", commit)?;
+                object_id("tree", tree)
+            }
+            What::GateRun { phase, gate, tree, fingerprint, verdict } => {
+                phase_id(*phase)?;
+                plain("gate", gate)?;
+                object_id("tree", tree)?;
+                if fingerprint.chars().any(char::is_control) {
+                    return Err(format!("`fingerprint` holds control characters: {fingerprint:?}"));
+                }
+                plain("verdict", verdict)
+            }
+            What::Unknown => Ok(()),
+        }
     }
 }
 
@@ -239,7 +325,8 @@ fn new_id() -> String {
 impl Event {
     /// A new event that follows everything in `log`.
     pub fn new(log: &[Event], by: &str, what: What) -> Self {
-        let seq = log.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+        // Logs are checked when read (`seq` at most MAX_SEQ), so this never saturates there.
+        let seq = log.iter().map(|e| e.seq).max().unwrap_or(0).saturating_add(1);
         let ts = jiff::Timestamp::now().round(jiff::Unit::Microsecond).unwrap_or_else(|_| jiff::Timestamp::now());
         Self { seq, ts: ts.to_string(), id: new_id(), by: by.into(), what }
     }
@@ -252,27 +339,71 @@ impl Event {
     }
 }
 
-/// Parse a note's lines into events in log order. `place` names the note in errors.
+/// Parse a note's lines into events in log order. `place` names the note in errors. Any line
+/// that is not a valid event fails the whole log: what acts on a feature fails closed.
 pub fn parse_log(place: &str, text: &[u8]) -> Result<Vec<Event>, Error> {
-    let text = std::str::from_utf8(text).map_err(|e| Error { place: place.into(), line: 1, reason: e.to_string() })?;
-    let mut events = Vec::new();
+    let parsed = parse_log_lenient(place, text);
+    match parsed.bad.into_iter().next() {
+        Some(err) => Err(err),
+        None => Ok(parsed.events),
+    }
+}
+
+/// A note read line by line: the valid events in log order, and an error for each bad line.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub bad: Vec<Error>,
+}
+
+/// One line of a note (without its newline), parsed. `Ok(None)`: a blank line.
+fn parse_line(place: &str, number: usize, line: &[u8]) -> Result<Option<Event>, Error> {
+    let error = |reason: String| Error { place: place.into(), line: number, reason };
+    let line = std::str::from_utf8(line).map_err(|e| error(e.to_string()))?;
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(line).map(Some).map_err(|e| error(e.to_string()))
+}
+
+/// Parse a note's lines, keeping every valid event and reporting each bad line, for reports
+/// that must go on (`status`, `doctor`) and for the repair.
+pub fn parse_log_lenient(place: &str, text: &[u8]) -> Parsed {
+    let mut parsed = Parsed::default();
     let mut seen = std::collections::HashSet::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event: Event = serde_json::from_str(line).map_err(|e| Error {
-            place: place.into(),
-            line: i + 1,
-            reason: e.to_string(),
-        })?;
-        // A union merge can leave the same record twice; it happened once.
-        if seen.insert(event.id.clone()) {
-            events.push(event);
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        match parse_line(place, i + 1, line.strip_suffix(b"\r").unwrap_or(line)) {
+            Ok(None) => {}
+            // A union merge can leave the same record twice; it happened once.
+            Ok(Some(event)) => {
+                if seen.insert(event.id.clone()) {
+                    parsed.events.push(event);
+                }
+            }
+            Err(e) => parsed.bad.push(e),
         }
     }
-    events.sort_by(|a, b| (a.seq, &a.ts, &a.id).cmp(&(b.seq, &b.ts, &b.id)));
-    Ok(events)
+    parsed.events.sort_by(|a, b| (a.seq, &a.ts, &a.id).cmp(&(b.seq, &b.ts, &b.id)));
+    parsed
+}
+
+/// A note's text without its bad lines (each valid line kept byte for byte), and what was
+/// dropped. `None` when there is nothing to drop.
+pub fn without_bad_lines(place: &str, text: &[u8]) -> Option<(Vec<u8>, Vec<Error>)> {
+    let mut kept = Vec::with_capacity(text.len());
+    let mut dropped = Vec::new();
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        match parse_line(place, i + 1, line.strip_suffix(b"\r").unwrap_or(line)) {
+            Ok(Some(_)) => {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+            }
+            Ok(None) => {}
+            Err(e) => dropped.push(e),
+        }
+    }
+    (!dropped.is_empty()).then_some((kept, dropped))
 }
 
 /// A feature as its log tells it.
@@ -307,6 +438,32 @@ impl Feature {
         std::iter::once(self.created_commit.as_str())
             .chain(self.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
             .collect()
+    }
+}
+
+/// An object id from a folded record. Records are checked when the log is read, so this fails
+/// only on one that escaped the check; it is an error then, never a quiet "no id".
+pub fn object_id_of(field: &str, hex: &str) -> Result<crate::git::ObjectId, crate::error::Error> {
+    crate::git::ObjectId::from_hex(hex.as_bytes()).map_err(|_| {
+        crate::error::Error::blocked(format!("the event log holds a malformed `{field}`: {hex:?}"))
+            .hint("run `git orchestrate doctor`: it names the record")
+    })
+}
+
+impl PhaseRecord {
+    /// The commit the phase branched from (`None`: the log records no start of the phase).
+    pub fn fork_id(&self) -> Result<Option<crate::git::ObjectId>, crate::error::Error> {
+        if self.fork.is_empty() {
+            return Ok(None);
+        }
+        object_id_of("fork", &self.fork).map(Some)
+    }
+}
+
+impl Approval {
+    /// What was approved, as an object id.
+    pub fn id(&self) -> Result<crate::git::ObjectId, crate::error::Error> {
+        object_id_of("approved object", &self.what)
     }
 }
 
@@ -439,6 +596,50 @@ mod tests {
         let log = parse_log("test", line.as_bytes()).unwrap();
         assert_eq!(log[0].what, What::Unknown);
         assert!(fold(&log).is_none());
+    }
+
+    #[test]
+    fn values_the_tool_never_writes_are_refused() {
+        let line = |fields: &str| format!(r#"{{"seq":1,"ts":"t","id":"x","by":"A",{fields}}}"#);
+        let fork = "0".repeat(40);
+        for (fields, why) in [
+            (format!(r#""event":"phase-started","phase":1,"branch":"a\nb","fork":"{fork}""#), "branch"),
+            (format!(r#""event":"phase-started","phase":0,"branch":"a","fork":"{fork}""#), "phase"),
+            (r#""event":"phase-started","phase":1,"branch":"a","fork":"HEAD""#.to_string(), "fork"),
+            (r#""event":"plan-approved","plan_blob":"ABC""#.to_string(), "plan_blob"),
+            (
+                format!(
+                    r#""event":"created","feature":"Bad Name","title":"t","base":"main","branch":"b","plan":"p","commit":"{fork}""#
+                ),
+                "feature",
+            ),
+            (
+                format!(
+                    r#""event":"created","feature":"f","title":"t","base":"main","branch":"b","plan":"../x","commit":"{fork}""#
+                ),
+                "plan",
+            ),
+        ] {
+            let err = parse_log("note", line(&fields).as_bytes()).unwrap_err();
+            assert!(err.reason.contains(why), "{fields}: {err}");
+        }
+        let huge = r#"{"seq":18446744073709551615,"ts":"t","id":"x","by":"A","event":"plan-approved","plan_blob":"0000000000000000000000000000000000000000"}"#;
+        assert!(parse_log("note", huge.as_bytes()).unwrap_err().reason.contains("seq"));
+    }
+
+    #[test]
+    fn a_bad_line_is_dropped_and_every_valid_line_kept_as_written() {
+        let a = Event::new(&[], "A", created()).to_line();
+        let b =
+            Event::new(&[], "B", What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None }).to_line();
+        let text = format!("{a}\n{{broken\n{b}");
+        let (kept, dropped) = without_bad_lines("note", text.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(kept).unwrap(), format!("{a}{b}"));
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].line, 3);
+        let parsed = parse_log_lenient("note", text.as_bytes());
+        assert_eq!((parsed.events.len(), parsed.bad.len()), (2, 1));
+        assert!(without_bad_lines("note", format!("{a}{b}").as_bytes()).is_none());
     }
 
     #[test]

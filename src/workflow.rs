@@ -33,6 +33,9 @@ pub enum FeatureState {
     AwaitingPlanApproval,
     InProgress,
     AwaitingFinish,
+    /// The feature's event log holds a line that is not a valid event: nothing is decided on
+    /// it until `doctor --repair` (or a hand edit) removes the line.
+    Corrupt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +53,7 @@ impl FeatureState {
             FeatureState::AwaitingPlanApproval => "awaiting-plan-approval",
             FeatureState::InProgress => "in-progress",
             FeatureState::AwaitingFinish => "awaiting-finish",
+            FeatureState::Corrupt => "corrupt",
         }
     }
 }
@@ -121,15 +125,55 @@ impl<'r> Workflow<'r> {
         Self { repo, config }
     }
 
-    /// The feature's event log, in fold order (empty if the feature is unknown).
+    /// The feature's event log, in fold order (empty if the feature is unknown). A bad line
+    /// anywhere in it is an error: what acts on a feature fails closed.
     pub fn log(&self, feature: &str) -> Result<Vec<Event>> {
         let key = feature_key(feature);
         let note = self.repo.note(EVENTS_REF, key)?;
-        let place = format!("{EVENTS_REF} note for feature `{feature}`, object {key}");
         Ok(match note {
-            Some(bytes) => state::parse_log(&place, &bytes)?,
+            Some(bytes) => state::parse_log(&place_for(feature, key), &bytes)?,
             None => Vec::new(),
         })
+    }
+
+    /// How errors name the note on `key`: by its feature, when the key object says which.
+    fn place(&self, key: ObjectId) -> String {
+        let name = self.repo.read_blob(key).ok().and_then(|b| {
+            let text = String::from_utf8(b).ok()?;
+            let name = text.strip_prefix("git-orchestrate feature ")?.strip_suffix('\n')?.to_string();
+            crate::plan::valid_slug(&name).then_some(name)
+        });
+        match name {
+            Some(name) => place_for(&name, key),
+            None => format!("{EVENTS_REF} note on object {key}"),
+        }
+    }
+
+    /// Every bad line of every feature's log (for `doctor` and `hooks install`).
+    pub fn damage(&self) -> Result<Vec<state::Error>> {
+        let mut out = Vec::new();
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let parsed = state::parse_log_lenient(&self.place(key), &bytes);
+            out.extend(parsed.bad);
+        }
+        Ok(out)
+    }
+
+    /// Rewrite each damaged log without its bad lines, keeping every valid record as written
+    /// (one notes commit per log, by compare-and-swap). Returns what was dropped.
+    pub fn repair(&self) -> Result<Vec<state::Error>> {
+        let mut dropped = Vec::new();
+        for (key, bytes) in self.repo.notes(EVENTS_REF)? {
+            let place = self.place(key);
+            if state::parse_log_lenient(&place, &bytes).bad.is_empty() {
+                continue;
+            }
+            let message = format!("orchestrate: doctor --repair drops the bad lines of {place}");
+            let edited =
+                self.repo.rewrite_note(EVENTS_REF, key, &message, |text| state::without_bad_lines(&place, text))?;
+            dropped.extend(edited.unwrap_or_default());
+        }
+        Ok(dropped)
     }
 
     /// Append an event that follows `log`.
@@ -141,6 +185,14 @@ impl<'r> Workflow<'r> {
     /// Append several events in one write.
     pub fn record_all(&self, feature: &str, log: &[Event], whats: Vec<What>) -> Result<Vec<Event>> {
         let by = self.repo.identity()?.to_string();
+        if log.iter().any(|e| e.seq >= state::MAX_SEQ) {
+            return Err(Error::blocked(format!(
+                "the event log of {feature} has reached the largest sequence number; no event can follow it"
+            ))
+            .hint(
+                "the log was edited by hand: run `git orchestrate doctor` and remove the record with the huge `seq`",
+            ));
+        }
         let mut seen: Vec<Event> = log.to_vec();
         let mut lines = String::new();
         let mut events = Vec::new();
@@ -159,6 +211,10 @@ impl<'r> Workflow<'r> {
                 }
             }
             let event = Event::new(&seen, &by, what);
+            // Never write what a reader would refuse.
+            event.check().map_err(|reason| {
+                Error::blocked(format!("refusing to record a {} event: {reason}", event.what.name()))
+            })?;
             lines.push_str(&event.to_line());
             seen.push(event.clone());
             events.push(event);
@@ -181,11 +237,13 @@ impl<'r> Workflow<'r> {
         })
     }
 
-    /// Every feature's log with its fold (logs that start no feature are left out).
+    /// Every feature's log with its fold (logs that start no feature are left out). Bad lines
+    /// are skipped here, so one damaged log does not hide the others: whatever acts on a
+    /// feature reads its log again with [`Self::log`], which refuses them.
     pub fn features(&self) -> Result<Vec<(Vec<Event>, Feature)>> {
         let mut out = Vec::new();
         for (key, bytes) in self.repo.notes(EVENTS_REF)? {
-            let log = state::parse_log(&format!("{EVENTS_REF} note on {key}"), &bytes)?;
+            let log = state::parse_log_lenient(&format!("{EVENTS_REF} note on object {key}"), &bytes).events;
             if let Some(f) = state::fold(&log) {
                 out.push((log, f));
             }
@@ -266,11 +324,20 @@ impl<'r> Workflow<'r> {
         let mut out = Vec::with_capacity(entries.len());
         let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
         for (key, blob) in entries {
-            let place = format!("{EVENTS_REF} note on {key}");
-            let log = state::parse_log(&place, &self.repo.read_blob(*blob)?)?;
+            let place = format!("{EVENTS_REF} note on object {key}");
+            let parsed = state::parse_log_lenient(&place, &self.repo.read_blob(*blob)?);
+            if let Some(first) = parsed.bad.first() {
+                // Reported for this feature alone; the others still show.
+                let place = self.place(*key);
+                let first = state::Error { place, line: first.line, reason: first.reason.clone() };
+                let name = state::fold(&parsed.events).map(|f| f.name);
+                out.push(corrupt_view(name.unwrap_or_else(|| key.to_string()), &first, parsed.bad.len()));
+                continue;
+            }
+            let log = parsed.events;
             let Some(feature) = state::fold(&log) else { continue };
             let plan = self.committed_plan_with(&feature, branches);
-            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), branches, evidence.as_ref()));
+            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), branches, evidence.as_ref())?);
         }
         Ok(out)
     }
@@ -289,7 +356,7 @@ impl<'r> Workflow<'r> {
         let branches = self.repo.branches_under("")?;
         let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
         let plan = loaded.plan.as_ref().map_err(|e| e.message.clone());
-        Ok(self.view(&loaded.feature, plan, &branches, evidence.as_ref()))
+        self.view(&loaded.feature, plan, &branches, evidence.as_ref())
     }
 
     fn view(
@@ -298,7 +365,7 @@ impl<'r> Workflow<'r> {
         plan: std::result::Result<&(Plan, ObjectId), String>,
         branches: &HashMap<String, ObjectId>,
         evidence: Option<&NotesTree>,
-    ) -> FeatureView {
+    ) -> Result<FeatureView> {
         // Verdicts are read under the configuration that judges the feature.
         let judging = judging_config(self.repo, Some(f)).ok();
         let (plan, plan_blob, problem) = match plan {
@@ -319,7 +386,7 @@ impl<'r> Workflow<'r> {
             let state = match rec {
                 Some(r) if r.approval.is_some() => PhaseState::Approved,
                 Some(r) => match branches.get(&r.branch) {
-                    Some(tip) if ObjectId::from_hex(r.fork.as_bytes()).ok() != Some(*tip) => PhaseState::AwaitingReview,
+                    Some(tip) if r.fork_id()? != Some(*tip) => PhaseState::AwaitingReview,
                     _ => PhaseState::Active,
                 },
                 None => PhaseState::Planned,
@@ -339,7 +406,7 @@ impl<'r> Workflow<'r> {
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
-                gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref()),
+                gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref())?,
             });
         }
 
@@ -363,8 +430,11 @@ impl<'r> Workflow<'r> {
                 ("finish (human)".to_string(), Some(format!("git switch {} && git merge {}", f.base, f.branch)))
             }
             FeatureState::InProgress => next_step(&phases, &flag),
+            FeatureState::Corrupt => {
+                ("a repair of the event log (human)".to_string(), Some("git orchestrate doctor --repair".to_string()))
+            }
         };
-        FeatureView {
+        Ok(FeatureView {
             name: f.name.clone(),
             title: plan.map_or_else(|| f.title.clone(), |p| p.title.clone()),
             state,
@@ -379,7 +449,7 @@ impl<'r> Workflow<'r> {
             events: f.events,
             created_at: f.created_at.clone(),
             problem,
-        }
+        })
     }
 }
 
@@ -397,19 +467,22 @@ impl Workflow<'_> {
         branches: &HashMap<String, ObjectId>,
         evidence: Option<&NotesTree>,
         judging: Option<&(Config, Option<ObjectId>)>,
-    ) -> BTreeMap<String, &'static str> {
+    ) -> Result<BTreeMap<String, &'static str>> {
         const HISTORY: usize = 100;
         let mut out = BTreeMap::new();
-        let Some((config, config_blob)) = judging else { return out };
+        let Some((config, config_blob)) = judging else { return Ok(out) };
         if config.gates.is_empty() {
-            return out;
+            return Ok(out);
         }
         let rec = f.phases.get(&phase);
-        let tip = rec.and_then(|r| match &r.approval {
-            Some(a) => ObjectId::from_hex(a.what.as_bytes()).ok(),
-            None => branches.get(&r.branch).copied(),
-        });
-        let fork = rec.and_then(|r| ObjectId::from_hex(r.fork.as_bytes()).ok());
+        let tip = match rec {
+            Some(r) => match &r.approval {
+                Some(a) => Some(a.id()?),
+                None => branches.get(&r.branch).copied(),
+            },
+            None => None,
+        };
+        let fork = rec.map(state::PhaseRecord::fork_id).transpose()?.flatten();
         let records = |tree: ObjectId| match evidence {
             Some(notes) => crate::gates::evidence_in(notes, tree).unwrap_or_default(),
             None => Vec::new(),
@@ -447,10 +520,9 @@ impl Workflow<'_> {
                 out.insert(name.clone(), "none");
                 continue;
             };
-            let skipped = f.gate_runs.get(&(phase, name.clone())).is_some_and(|run| {
-                run.verdict == "skipped"
-                    && tip_tree.is_some_and(|t| ObjectId::from_hex(run.tree.as_bytes()).ok() == Some(t))
-            });
+            let run = f.gate_runs.get(&(phase, name.clone()));
+            let run_tree = run.map(|r| state::object_id_of("tree", &r.tree)).transpose()?;
+            let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;
             let state = match crate::gates::cached(&at_tip, &spec) {
                 Some(e) if e.verdict == crate::gates::Verdict::Pass => "pass",
                 Some(_) => "fail",
@@ -460,7 +532,36 @@ impl Workflow<'_> {
             };
             out.insert(name.clone(), state);
         }
-        out
+        Ok(out)
+    }
+}
+
+fn place_for(feature: &str, key: ObjectId) -> String {
+    format!("{EVENTS_REF} note for feature `{feature}`, object {key}")
+}
+
+/// What `status` shows of a feature whose log has bad lines: the first of them, and the repair.
+fn corrupt_view(name: String, first: &state::Error, bad: usize) -> FeatureView {
+    let more = if bad > 1 {
+        format!(" (and {} more bad line{})", bad - 1, if bad == 2 { "" } else { "s" })
+    } else {
+        String::new()
+    };
+    FeatureView {
+        name,
+        title: String::new(),
+        state: FeatureState::Corrupt,
+        base: String::new(),
+        branch: String::new(),
+        plan: String::new(),
+        plan_approval_void: false,
+        plan_approved_by: None,
+        waiting_for: "a repair of the event log (human)".into(),
+        next: Some("git orchestrate doctor --repair".into()),
+        phases: Vec::new(),
+        events: 0,
+        created_at: String::new(),
+        problem: Some(format!("{first}{more}")),
     }
 }
 

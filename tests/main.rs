@@ -6,6 +6,7 @@ mod cli;
 mod enforcement;
 mod gates;
 mod hooks;
+mod hostile;
 mod notes;
 mod plan_lint;
 mod refusals;

@@ -103,7 +103,8 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         }
     };
     let f = &loaded.feature;
-    if let Some(a) = f.plan_approval.as_ref().filter(|a| ObjectId::from_hex(a.what.as_bytes()).ok() == Some(blob)) {
+    let approved_blob = f.plan_approval.as_ref().map(crate::state::Approval::id).transpose()?;
+    if let Some(a) = f.plan_approval.as_ref().filter(|_| approved_blob == Some(blob)) {
         let done = Approved {
             feature: name.clone(),
             approved: "plan".into(),
@@ -218,7 +219,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         Error::blocked(format!("branch {} of phase {id} is gone", rec.branch))
             .hint(format!("recreate it from its fork point: git branch {} {}", rec.branch, rec.fork))
     })?;
-    if ObjectId::from_hex(rec.fork.as_bytes()).ok() == Some(tip) {
+    if rec.fork_id()? == Some(tip) {
         return Err(Error::blocked(format!("phase {id} has no commits on {} yet: nothing to approve", rec.branch))
             .hint(format!("commit the phase's work first; `git orchestrate phase brief {id}` says what it is")));
     }

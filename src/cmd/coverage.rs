@@ -84,5 +84,6 @@ pub fn run(args: &Args) -> Result<()> {
         let _ = writeln!(text, "{:>6}/{:<6} {}", f.covered, f.total, f.file);
     }
     let _ = write!(text, "{covered}/{total} lines covered: {percent:.1} % ({})", format.name());
-    Ok(output::out(&text)?)
+    // Every line is data (file names from the report): no colour here, all of it escaped.
+    Ok(output::out(&output::escape_text(&text))?)
 }

@@ -12,11 +12,17 @@ use crate::output::{self, Paint};
 /// Check the setup: git, the binary on PATH, the hooks git will really run, notes settings,
 /// the configuration and every feature's plan.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  git orchestrate doctor\n  git orchestrate doctor --json")]
+#[command(
+    after_help = "Examples:\n  git orchestrate doctor\n  git orchestrate doctor --json\n  git orchestrate doctor --repair   # drop the bad lines of damaged event logs"
+)]
 pub struct Args {
     /// Print the checks as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Rewrite each damaged event log without its bad lines, keeping every valid record (a new
+    /// notes commit; the old log stays in the notes history), and say what was dropped.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Serialize)]
@@ -29,6 +35,22 @@ struct Check {
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let repo = &ctx.repo;
+    if args.repair {
+        let dropped = ctx.workflow().repair()?;
+        if dropped.is_empty() {
+            output::status("no event log is damaged: nothing to repair");
+        }
+        for d in &dropped {
+            output::status(&format!("dropped {d}"));
+        }
+        if !dropped.is_empty() {
+            output::success(&format!(
+                "repaired: {} bad line{} dropped, every valid record kept",
+                dropped.len(),
+                if dropped.len() == 1 { "" } else { "s" }
+            ));
+        }
+    }
     let mut checks = Vec::new();
     let mut add = |check: &str, ok: bool, detail: String, fix: Option<String>| {
         checks.push(Check { check: check.into(), ok, detail, fix: if ok { None } else { fix } });
@@ -77,11 +99,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         ),
     );
 
+    let damage = ctx.workflow().damage()?;
+    add(
+        "event log",
+        damage.is_empty(),
+        if damage.is_empty() {
+            "every record is valid".into()
+        } else {
+            damage.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        },
+        Some("git orchestrate doctor --repair (drops the bad lines, keeps every valid record)".into()),
+    );
+
     let mut feature_problems = Vec::new();
     let overview = ctx.workflow().overview();
     match &overview {
         Ok(features) => {
-            for f in features {
+            for f in features.iter().filter(|f| f.state != crate::workflow::FeatureState::Corrupt) {
                 if let Some(p) = &f.problem {
                     feature_problems.push(format!("{}: {p}", f.name));
                 }
@@ -107,9 +141,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         let mut text = String::new();
         for c in &checks {
             let mark = if c.ok { output::paint(Paint::Ok, "ok ") } else { output::paint(Paint::Bad, "bad") };
-            let _ = writeln!(text, "{mark}  {:<24} {}", c.check, c.detail);
+            let _ = writeln!(text, "{mark}  {:<24} {}", output::escape(&c.check), output::escape(&c.detail));
             if let Some(fix) = &c.fix {
-                let _ = writeln!(text, "     {:<24} fix: {fix}", "");
+                let _ = writeln!(text, "     {:<24} fix: {}", "", output::escape(fix));
             }
         }
         output::out(text.trim_end())?;

@@ -76,7 +76,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     // run outside any feature.
     let loaded = match &args.feature {
         Some(f) => Some(flow.load(f)?),
-        None => ctx.feature(None).ok().map(|f| flow.load(&f)).transpose()?,
+        // A feature whose log cannot be read is an error, never a run without its context.
+        None => ctx.current_feature()?.map(|f| flow.load(&f)).transpose()?,
     };
     let req = ops::GateRequest {
         stage: args.stage,
@@ -159,15 +160,16 @@ fn lines(outcomes: &[gates::Outcome]) -> String {
         #[allow(clippy::cast_precision_loss)]
         let time = if o.cached { "cached".to_string() } else { format!("{:.1}s", e.duration_ms as f64 / 1000.0) };
         let optional = if o.required { "" } else { ", optional" };
-        let _ = writeln!(text, "{} {} {} ({time}{optional})", e.gate, e.verdict.as_str(), e.summary);
+        let (gate, summary) = (output::escape(&e.gate), output::escape(&e.summary));
+        let _ = writeln!(text, "{gate} {} {summary} ({time}{optional})", e.verdict.as_str());
     }
     text.trim_end().to_string()
 }
 
 /// A table on a terminal: aligned columns, coloured verdicts.
 fn table(outcomes: &[gates::Outcome]) -> String {
-    let width = outcomes.iter().map(|o| o.evidence.gate.len()).max().unwrap_or(4).max(4);
-    let fig = outcomes.iter().map(|o| o.evidence.summary.chars().count()).max().unwrap_or(6).max(6);
+    let width = outcomes.iter().map(|o| output::escape(&o.evidence.gate).chars().count()).max().unwrap_or(4).max(4);
+    let fig = outcomes.iter().map(|o| output::escape(&o.evidence.summary).chars().count()).max().unwrap_or(6).max(6);
     let mut text = format!("{:<width$}  {:<7}  {:<fig$}  time\n", "gate", "verdict", "figure");
     for o in outcomes {
         let e = &o.evidence;
@@ -179,7 +181,8 @@ fn table(outcomes: &[gates::Outcome]) -> String {
         #[allow(clippy::cast_precision_loss)]
         let time = if o.cached { "cached".to_string() } else { format!("{:.1}s", e.duration_ms as f64 / 1000.0) };
         let optional = if o.required { "" } else { " (optional)" };
-        let _ = writeln!(text, "{:<width$}  {verdict}  {:<fig$}  {time}{optional}", e.gate, e.summary);
+        let (gate, summary) = (output::escape(&e.gate), output::escape(&e.summary));
+        let _ = writeln!(text, "{gate:<width$}  {verdict}  {summary:<fig$}  {time}{optional}");
     }
     text.trim_end().to_string()
 }

@@ -66,13 +66,19 @@ pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
     let config = super::load_config(repo.workdir())?;
     let mut prefixes = config.branches.prefixes();
     // Branches of features started under an earlier pattern are gated all the same.
+    // Only valid branch names are baked in (the log's records are checked when read; this
+    // is the second lock): a name from the notes never becomes shell text.
     let ctx = Ctx { repo: repo.clone(), config };
     for (_, f) in ctx.workflow().features()? {
         for branch in std::iter::once(f.branch).chain(f.phases.into_values().map(|p| p.branch)) {
-            if !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
+            if Repo::validate_branch_name(&branch).is_ok() && !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
                 prefixes.push(branch);
             }
         }
+    }
+    for bad in ctx.workflow().damage()? {
+        output::warn(&format!("{bad}; the record is skipped"));
+        output::hint("git orchestrate doctor --repair drops the bad lines");
     }
     // A hooks directory in the work tree (a tracked `.githooks`, say) keeps every shim in place:
     // linking the message hooks in and out there would show in `git status`.
@@ -146,7 +152,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 dir.path.display(),
                 dir.configured.map(|c| format!(" (core.hooksPath = {c})")).unwrap_or_default()
             );
-            Ok(output::out(&text)?)
+            Ok(output::out(&output::escape_text(&text))?)
         }
     }
 }

@@ -58,10 +58,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         let _ = writeln!(
             text,
             "{}  {:<15} {}  {}",
-            output::paint(Paint::Dim, &format!("{:<27}", e.ts)),
+            output::paint(Paint::Dim, &format!("{:<27}", output::escape(&e.ts))),
             e.what.name(),
-            detail,
-            output::paint(Paint::Dim, &e.by)
+            output::escape(&detail),
+            output::paint(Paint::Dim, &output::escape(&e.by))
         );
     }
     Ok(output::out(text.trim_end())?)

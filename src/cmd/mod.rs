@@ -90,6 +90,15 @@ impl Ctx {
         })
     }
 
+    /// The feature whose branch is checked out, if any (an error, not `None`, when that
+    /// feature's log is damaged: callers fail closed).
+    pub fn current_feature(&self) -> Result<Option<String>> {
+        match self.repo.working_branch()? {
+            Some(branch) => self.feature_of_branch(&branch),
+            None => Ok(None),
+        }
+    }
+
     /// The feature whose integration or phase branch `branch` is.
     pub fn feature_of_branch(&self, branch: &str) -> Result<Option<String>> {
         Ok(self.load_feature_of_branch(branch)?.map(|l| l.feature.name))
@@ -105,8 +114,10 @@ impl Ctx {
                 return Ok(Some(loaded));
             }
         }
-        // A branch made under an earlier pattern: ask every feature.
-        Ok(flow.features()?.into_iter().find(|(_, f)| owns(f)).and_then(|(log, _)| flow.load_log(log)))
+        // A branch made under an earlier pattern: ask every feature, then read the owner's log
+        // again in full, so a damaged one fails closed here too.
+        let Some((_, f)) = flow.features()?.into_iter().find(|(_, f)| owns(f)) else { return Ok(None) };
+        Ok(flow.load_log(flow.log(&f.name)?))
     }
 }
 

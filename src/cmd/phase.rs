@@ -241,5 +241,5 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
             brief: text,
         })?);
     }
-    Ok(output::out(&text)?)
+    Ok(output::out(&output::escape_text(&text))?)
 }

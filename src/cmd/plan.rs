@@ -85,15 +85,23 @@ fn lint(ctx: &Ctx, feature: Option<&str>, file: Option<&PathBuf>, json: bool) ->
                 Severity::Error => output::paint(Paint::Bad, "error"),
                 Severity::Warning => output::paint(Paint::Warn, "warning"),
             };
-            let _ = writeln!(text, "{}:{}:{}: {label}: {}", d.file, d.line, d.col, d.message);
+            let _ = writeln!(
+                text,
+                "{}:{}:{}: {label}: {}",
+                output::escape(&d.file),
+                d.line,
+                d.col,
+                output::escape(&d.message)
+            );
             if let Some(h) = &d.hint {
-                let _ = writeln!(text, "  hint: {h}");
+                let _ = writeln!(text, "  hint: {}", output::escape(h));
             }
         }
         let verdict = if errors == 0 { output::paint(Paint::Ok, "ok") } else { output::paint(Paint::Bad, "failed") };
         let _ = write!(
             text,
-            "{shown}: {verdict}: {errors} error{}, {warnings} warning{}",
+            "{}: {verdict}: {errors} error{}, {warnings} warning{}",
+            output::escape(&shown),
             plural(errors),
             plural(warnings)
         );
@@ -125,11 +133,14 @@ fn show(ctx: &Ctx, feature: Option<&str>, json: bool) -> Result<()> {
         return Ok(output::json(&plan)?);
     }
     let mut text = String::new();
-    let _ = writeln!(text, "{} — {}", output::paint(Paint::Bold, &plan.feature), plan.title);
+    let e = output::escape;
+    let _ = writeln!(text, "{} — {}", output::paint(Paint::Bold, &e(&plan.feature)), e(&plan.title));
     let _ = writeln!(
         text,
         "base: {}   branch: {}   plan: {}",
-        loaded.feature.base, loaded.feature.branch, loaded.feature.plan
+        e(&loaded.feature.base),
+        e(&loaded.feature.branch),
+        e(&loaded.feature.plan)
     );
     for p in &plan.phases {
         let deps = if p.depends_on.is_empty() {
@@ -137,10 +148,10 @@ fn show(ctx: &Ctx, feature: Option<&str>, json: bool) -> Result<()> {
         } else {
             format!("  (after {})", p.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
         };
-        let _ = writeln!(text, "\n{}. {} [{}] @{}{deps}", p.id, p.title, p.kind, p.owner);
+        let _ = writeln!(text, "\n{}. {} [{}] @{}{deps}", p.id, e(&p.title), e(&p.kind), e(&p.owner));
         for (label, items) in [("task", &p.tasks), ("test", &p.tests), ("path", &p.paths), ("risk", &p.risks)] {
             for item in items {
-                let _ = writeln!(text, "   {label}: {item}");
+                let _ = writeln!(text, "   {label}: {}", e(item));
             }
         }
     }

@@ -84,7 +84,7 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
         let _ = write!(text, "{blocking} secrets, {} warnings in {bytes} bytes", findings.len() - blocking);
-        output::out(&text)?;
+        output::out(&output::escape_text(&text))?;
     }
     if blocking > 0 {
         return Err(Error::blocked(format!("{blocking} secret{} found", if blocking == 1 { "" } else { "s" }))

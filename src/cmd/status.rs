@@ -56,17 +56,20 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             FeatureState::AwaitingFinish => output::paint(Paint::Ok, f.state.as_str()),
             FeatureState::InProgress => output::paint(Paint::Bold, f.state.as_str()),
             FeatureState::AwaitingPlanApproval => output::paint(Paint::Warn, f.state.as_str()),
+            FeatureState::Corrupt => output::paint(Paint::Bad, f.state.as_str()),
         };
-        let _ = writeln!(text, "{} — {}  [{state}]", output::paint(Paint::Bold, &f.name), f.title);
-        let _ = writeln!(text, "  {} → {}", f.branch, f.base);
+        // Everything below but our own words and colours comes from data: escaped.
+        let e = output::escape;
+        let _ = writeln!(text, "{} — {}  [{state}]", output::paint(Paint::Bold, &e(&f.name)), e(&f.title));
+        let _ = writeln!(text, "  {} → {}", e(&f.branch), e(&f.base));
         if let Some(problem) = &f.problem {
-            let _ = writeln!(text, "  {} {problem}", output::paint(Paint::Bad, "problem:"));
+            let _ = writeln!(text, "  {} {}", output::paint(Paint::Bad, "problem:"), e(problem));
         }
         if f.plan_approval_void {
             let _ = writeln!(text, "  {} the plan changed after it was approved", output::paint(Paint::Warn, "void:"));
         }
-        let width = f.phases.iter().map(|p| p.title.chars().count()).max().unwrap_or(0);
-        let owner_width = f.phases.iter().map(|p| p.owner.chars().count()).max().unwrap_or(0) + 1;
+        let width = f.phases.iter().map(|p| e(&p.title).chars().count()).max().unwrap_or(0);
+        let owner_width = f.phases.iter().map(|p| e(&p.owner).chars().count()).max().unwrap_or(0) + 1;
         for p in &f.phases {
             let state = match p.state {
                 PhaseState::Approved => output::paint(Paint::Ok, p.state.as_str()),
@@ -74,12 +77,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 PhaseState::Active => output::paint(Paint::Bold, p.state.as_str()),
                 PhaseState::Planned => output::paint(Paint::Dim, p.state.as_str()),
             };
-            let owner = format!("@{}", p.owner);
-            let _ = writeln!(text, "  {:>2}  {:<width$}  {:<owner_width$}  {state}", p.id, p.title, owner);
+            let owner = format!("@{}", e(&p.owner));
+            let _ = writeln!(text, "  {:>2}  {:<width$}  {:<owner_width$}  {state}", p.id, e(&p.title), owner);
         }
-        let _ = write!(text, "  waiting for: {}", f.waiting_for);
+        let _ = write!(text, "  waiting for: {}", e(&f.waiting_for));
         if let Some(next) = &f.next {
-            let _ = write!(text, "\n  next: {}", output::paint(Paint::Dim, next));
+            let _ = write!(text, "\n  next: {}", output::paint(Paint::Dim, &e(next)));
         }
         text.push('\n');
     }

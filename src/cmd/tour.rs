@@ -123,14 +123,20 @@ pub fn run(args: &Args) -> Result<()> {
     // A tour started from inside a hook must not follow GIT_DIR back to the real repository.
     crate::env::forget_git_repository();
     super::TOUR.store(true, std::sync::atomic::Ordering::Relaxed);
-    let base = std::env::temp_dir().join(format!("git-orchestrate-tour-{}", std::process::id()));
-    std::fs::create_dir_all(&base)?;
-    let dir = base.canonicalize()?;
+    // Created exclusively under a random name: nothing planted in the temporary directory (a
+    // symlink at a name we would pick) is ever followed, written into or deleted.
+    let tmp = tempfile::Builder::new()
+        .prefix("git-orchestrate-tour-")
+        .tempdir()
+        .map_err(|e| Error::blocked(format!("cannot create the tour's temporary directory: {e}")))?;
+    let dir = tmp.path().canonicalize()?;
     let result = tour(&dir);
     if args.keep || result.is_err() {
+        let _ = tmp.keep();
         output::status(&format!("\nthe tour repository is kept at {}", dir.display()));
     } else {
-        let _ = std::fs::remove_dir_all(&dir);
+        // Removes the directory it created, and nothing a symlink inside it points at.
+        drop(tmp);
     }
     result
 }

@@ -165,6 +165,41 @@ impl Repo {
         Err(Error::Contended { name: notes_ref.into(), tries: MAX_TRIES })
     }
 
+    /// Rewrite the note on `key` as `edit` says (given its content now; `None`: leave it), by
+    /// the same compare-and-swap as an append, so a concurrent append is never lost: the edit
+    /// is redone on the content that includes it. Returns the edit's result, or `None` when
+    /// there is no note or nothing to change. Only a repair a person asks for rewrites a log.
+    pub fn rewrite_note<T>(
+        &self,
+        notes_ref: &str,
+        key: ObjectId,
+        message: &str,
+        mut edit: impl FnMut(&[u8]) -> Option<(Vec<u8>, T)>,
+    ) -> Result<Option<T>> {
+        let identity = self.identity().unwrap_or_else(|_| super::Identity {
+            name: "git-orchestrate".into(),
+            email: "git-orchestrate@localhost".into(),
+        });
+        for attempt in 0..MAX_TRIES {
+            let Some(tip) = self.ref_id(notes_ref)? else { return Ok(None) };
+            let tree = self.commit_tree(tip)?;
+            let (path, Some(blob)) = NotesTree::new(self, tree).locate(key)? else { return Ok(None) };
+            let Some((content, out)) = edit(&self.read_blob(blob)?) else { return Ok(None) };
+            let blob = self.write_blob(&content)?;
+            let new_tree = self.notes_tree_with(tree, &path, blob)?;
+            let commit = self.write_commit_as(&identity, new_tree, &[tip], message)?;
+            match self.cas_ref(notes_ref, Some(tip), commit, message) {
+                Ok(()) => return Ok(Some(out)),
+                Err(Error::Moved { .. } | Error::RefExists(_)) => {
+                    let micros = 50 + u64::from(attempt.min(40)) * 25 + u64::from(std::process::id() % 97);
+                    std::thread::sleep(std::time::Duration::from_micros(micros));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Contended { name: notes_ref.into(), tries: MAX_TRIES })
+    }
+
     /// A copy of notes tree `tree` with the note at `path` set to `blob`. (Not gix's tree
     /// editor: it looks up every entry's object on disk, a file lookup per note, and notes
     /// trees are large.)
