@@ -91,6 +91,7 @@ pub enum Command {
     Approve(cmd::approve::Args),
     Phase(cmd::phase::Args),
     Gate(cmd::gate::Args),
+    Trust(cmd::trust::Args),
     Hooks(cmd::hooks::Args),
     Doctor(cmd::doctor::Args),
     #[command(hide = true)]

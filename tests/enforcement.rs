@@ -153,3 +153,179 @@ fn the_brief_shows_the_phase_s_own_thresholds_and_the_approval_shows_every_overr
     let brief = t.run(["phase", "brief", "1"]).ok();
     assert!(brief.stdout.contains("coverage (pre-push, min 60"), "{}", brief.stdout);
 }
+
+fn aws() -> String {
+    format!("{}{}", "AKIA", "Z7QW4R2T5Y6U3I2O")
+}
+
+/// Hooks installed, a secrets gate and a pre-push command gate committed, phase 1 of `x`
+/// started, and a bare remote.
+fn on_phase_with_remote(extra_config: &str) -> TestRepo {
+    let t = TestRepo::new();
+    t.configure(&format!("[gates.secrets]\n{extra_config}"));
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    let remote = t.root.join("remote.git");
+    t.git(["init", "-q", "--bare", remote.to_str().unwrap()]);
+    t.git(["remote", "add", "origin", remote.to_str().unwrap()]);
+    t.git(["push", "-q", "--no-verify", "origin", "main"]);
+    t
+}
+
+#[test]
+fn a_fresh_clone_runs_no_configured_command_before_trust() {
+    let t = configured("[gates.tests]\nrun = \"touch ran-$ORCHESTRATE_GATE; true\"\nstage = \"pre-push\"\n");
+    t.without_ci_trust();
+    let run = t.run(["gate"]).code(1);
+    assert!(run.stderr.contains("not trusted by you yet"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("gate tests runs: touch ran-$ORCHESTRATE_GATE; true"),
+        "the commands are listed: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("git orchestrate trust"), "{}", run.stderr);
+    let gate_dir = t.dir.join(".git/orchestrate/worktree");
+    assert!(!gate_dir.join("ran-tests").exists(), "nothing ran");
+
+    // What would run, then the consent, recorded in the user's own configuration.
+    let show = t.run(["trust", "--show", "--json"]).ok().json();
+    assert_eq!(show["trusted"], false);
+    t.run(["trust"]).ok();
+    let store = std::fs::read_to_string(t.home().join(".config/git-orchestrate/trusted")).unwrap();
+    assert!(store.contains(show["hash"].as_str().unwrap()), "{store}");
+    assert!(!t.git(["status", "--porcelain", "--ignored"]).contains("trusted"), "nothing is written in the repository");
+    t.run(["gate"]).ok();
+
+    // A changed command set needs trust again; a changed threshold elsewhere does not.
+    t.configure("[gates.tests]\nrun = \"touch other; true\"\nstage = \"pre-push\"\n");
+    assert!(t.run(["gate"]).code(1).stderr.contains("not trusted by you yet"));
+    // CI opts in explicitly.
+    t.run(["gate", "--trust"]).ok();
+    t.run_env(&[("ORCHESTRATE_TRUST_CONFIG", "1")], ["gate", "--force"]).ok();
+}
+
+#[test]
+fn a_push_is_judged_by_where_it_lands_and_what_it_brings() {
+    let t = on_phase_with_remote("");
+    t.write("area1/skipped.txt", "not gated\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): skipped the hooks"]);
+    let head = t.rev("HEAD");
+    for spec in [
+        "HEAD".to_string(),
+        "HEAD:orchestrate/x/1-database-schema".to_string(),
+        format!("{head}:refs/heads/orchestrate/x/1-database-schema"),
+        "HEAD:refs/heads/elsewhere".to_string(),
+    ] {
+        let run = t.git_try(["push", "-q", "origin", &spec]);
+        assert_ne!(run.code, 0, "`git push origin {spec}` is refused");
+        assert!(run.stderr.contains("has no passing `secrets` evidence"), "{spec}: {}", run.stderr);
+    }
+    // Another local name for the same commits changes nothing either.
+    t.git(["branch", "innocent"]);
+    let run = t.git_try(["push", "-q", "origin", "innocent"]);
+    assert!(run.stderr.contains("has no passing `secrets` evidence"), "{}", run.stderr);
+    // Into the base, before the feature is finished: refused whatever the names.
+    let run = t.git_try(["push", "-q", "origin", "HEAD:main"]);
+    assert!(run.stderr.contains("the feature is not finished"), "{}", run.stderr);
+    assert_eq!(
+        t.git(["ls-remote", "origin"]).lines().count(),
+        1,
+        "only main is there: {}",
+        t.git(["ls-remote", "origin"])
+    );
+}
+
+#[test]
+fn the_integration_branch_takes_no_hand_made_commit() {
+    let t = on_phase_with_remote("");
+    t.git(["switch", "-q", "orchestrate/x/main"]);
+    t.write("src/app.py", "print('unreviewed')\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-q", "-m", "feat(x): sneak it in"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("the integration branch of x, changes src/app.py"), "{}", run.stderr);
+    assert!(run.stderr.contains("make the change in a phase"), "{}", run.stderr);
+    // A plan edit is how plans change: it is accepted.
+    t.git(["restore", "--staged", "src/app.py"]);
+    let plan = t.read("plans/x/plan.md").replace("task 2a", "task 2a, clarified");
+    t.write("plans/x/plan.md", &plan);
+    t.git(["add", "plans/x/plan.md"]);
+    t.git(["commit", "-q", "-m", "docs(x): clarify phase 2"]);
+    // Past the hook with --no-verify: pre-push refuses it.
+    t.git(["add", "src/app.py"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): sneak it in"]);
+    let run = t.git_try(["push", "-q", "origin", "orchestrate/x/main"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("changes src/app.py"), "{}", run.stderr);
+}
+
+#[test]
+fn the_configuration_that_judges_is_the_committed_one_of_the_integration_branch() {
+    let t = on_phase_with_remote("");
+    // An unstaged edit that removes the secrets gate weakens nothing.
+    t.write(".orchestrate.toml", "# nothing to see\n");
+    t.write("area1/config.py", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "area1/config.py"]);
+    let run = t.git_try(["commit", "-q", "-m", "feat(x): config"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("secrets"), "{}", run.stderr);
+    // A phase that commits a weaker configuration is not judged by its own edit.
+    t.git(["restore", "--staged", "area1/config.py"]);
+    std::fs::remove_file(t.dir.join("area1/config.py")).unwrap();
+    t.git(["add", ".orchestrate.toml"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "chore(x): drop the gates"]);
+    t.write("area1/config.py", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "area1/config.py"]);
+    let run = t.git_try(["commit", "-q", "-m", "feat(x): config"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("secrets"), "{}", run.stderr);
+}
+
+#[test]
+fn a_verdict_for_another_phase_or_fork_point_is_not_replayed() {
+    let t = TestRepo::new();
+    t.configure("[gates.scope]\n");
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area2/early.txt", "phase 2's file, made in phase 1\n", "feat(x): early");
+    // Judged as phase 1 the file is outside its paths; judged as phase 2 it is inside.
+    let one = t.run(["gate", "--phase", "1", "--json"]).code(1).json();
+    assert_eq!(one["gates"][0]["verdict"], "fail", "{one}");
+    let two = t.run(["gate", "--phase", "2", "--json"]).json();
+    assert_eq!(two["gates"][0]["cached"], false, "another phase is another key: {two}");
+    assert_ne!(two["gates"][0]["fingerprint"], one["gates"][0]["fingerprint"]);
+}
+
+#[test]
+fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
+    let t = TestRepo::new();
+    t.configure("[gates.tests]\nrun = \"test -f area1/tested\"\nstage = \"review\"\n");
+    t.started_and_approved("x", 2);
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/a.txt", "a\n", "feat(x): work");
+    let before = t.rev("orchestrate/x/main");
+    // The review-stage gate never ran: approving runs it, and it fails.
+    let run = t.run(["approve", "phase", "--yes"]).code(1);
+    assert!(run.stderr.contains("phase 1 of x cannot be approved: tests did not pass"), "{}", run.stderr);
+    assert_eq!(t.rev("orchestrate/x/main"), before, "nothing was squashed");
+    // An override needs a reason, and names a gate that blocks.
+    assert!(t.run(["approve", "phase", "--yes", "--override", "tests"]).code(2).stderr.contains("needs the reason"));
+    assert!(t
+        .run(["approve", "phase", "--yes", "--override", "lint", "-m", "x"])
+        .code(2)
+        .stderr
+        .contains("does not block"));
+    // A person's recorded decision lets it through, and it shows.
+    t.run(["approve", "phase", "--yes", "--override", "tests", "-m", "flaky runner, tracked in #12"]).ok();
+    let body = t.git(["log", "-1", "--format=%B", "orchestrate/x/main"]);
+    assert!(body.contains("Gate-Override: tests: flaky runner, tracked in #12"), "{body}");
+    assert!(t.run(["log"]).ok().stdout.contains("override tests: flaky runner"));
+    assert_eq!(t.events("x").last().unwrap()["overrides"][0], "tests: flaky runner, tracked in #12");
+
+    // Phase 2: the fix makes the gate pass and the approval goes through without an override.
+    t.run(["phase", "start"]).ok();
+    t.commit_file("area1/tested", "yes\n", "test(x): mark tested");
+    t.run(["approve", "phase", "--yes"]).ok();
+}

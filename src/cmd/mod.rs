@@ -16,6 +16,7 @@ pub mod secrets;
 pub mod start;
 pub mod status;
 pub mod tour;
+pub mod trust;
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Phase(args) => phase::run(&Ctx::open(&dir)?, &args),
         Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
         Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
+        Command::Trust(args) => trust::run(&Ctx::open(&dir)?, &args),
         Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
         Command::Tour(args) => tour::run(&args),
         Command::Hooks(args) => hooks::run(&Ctx::open(&dir)?, &args),
