@@ -102,6 +102,9 @@ pub struct PhaseView {
     pub fork: Option<String>,
     pub depends_on: Vec<u32>,
     pub approved_by: Option<String>,
+    /// Gates a person let through at approval, `<gate>: <reason>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub commit: Option<String>,
     /// Each configured gate's verdict for the phase: `pass`, `fail`, `stale` or `none`.
     pub gates: BTreeMap<String, &'static str>,
@@ -405,6 +408,7 @@ impl<'r> Workflow<'r> {
                 fork: rec.map(|r| r.fork.clone()),
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
+                overrides: rec.and_then(|r| r.approval.as_ref().map(|a| a.overrides.clone())).unwrap_or_default(),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
                 gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref())?,
             });

@@ -322,6 +322,11 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     let body = t.git(["log", "-1", "--format=%B", "orchestrate/x/main"]);
     assert!(body.contains("Gate-Override: tests: flaky runner, tracked in #12"), "{body}");
     assert!(t.run(["log"]).ok().stdout.contains("override tests: flaky runner"));
+    assert!(t.run(["status"]).ok().stdout.contains("gate overridden: tests: flaky runner"));
+    assert_eq!(
+        t.run(["status", "--json"]).ok().json()["features"][0]["phases"][0]["overrides"][0],
+        "tests: flaky runner, tracked in #12"
+    );
     assert_eq!(t.events("x").last().unwrap()["overrides"][0], "tests: flaky runner, tracked in #12");
 
     // Phase 2: the fix makes the gate pass and the approval goes through without an override.

@@ -79,6 +79,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             };
             let owner = format!("@{}", e(&p.owner));
             let _ = writeln!(text, "  {:>2}  {:<width$}  {:<owner_width$}  {state}", p.id, e(&p.title), owner);
+            for o in &p.overrides {
+                let _ = writeln!(text, "      {}", output::paint(Paint::Warn, &format!("gate overridden: {}", e(o))));
+            }
         }
         let _ = write!(text, "  waiting for: {}", e(&f.waiting_for));
         if let Some(next) = &f.next {
