@@ -70,6 +70,18 @@ pub fn config_dir() -> Option<std::path::PathBuf> {
     Some(base.join("git-orchestrate"))
 }
 
+/// `ORCHESTRATE_TEST_NOW` (an RFC 3339 time, e.g. `2026-01-01T00:00:00Z`): for tests only, the
+/// clock every event, evidence record and notes commit reads, and the seed of event ids, so
+/// outputs can be snapshotted. Unset (always, outside tests), the real clock is used.
+pub fn test_now() -> Option<jiff::Timestamp> {
+    std::env::var("ORCHESTRATE_TEST_NOW").ok().and_then(|v| v.parse().ok())
+}
+
+/// The time now: the real clock, or the fixed one tests set ([`test_now`]).
+pub fn now() -> jiff::Timestamp {
+    test_now().unwrap_or_else(jiff::Timestamp::now)
+}
+
 /// Whose identity: the author's or the committer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -309,10 +309,15 @@ impl What {
     }
 }
 
-/// A unique id: time, process and a counter, mixed with per-process randomness.
-fn new_id() -> String {
+/// A unique id: time, process and a counter, mixed with per-process randomness. Under a test
+/// clock, derived from the event itself, so a snapshot is the same on every run.
+fn new_id(seq: u64, by: &str, what: &What) -> String {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    if crate::env::test_now().is_some() {
+        let text = format!("{seq}\n{by}\n{what:?}\n{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+        return crate::git::blob_id(text.as_bytes()).to_hex_with_len(24).to_string();
+    }
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(jiff::Timestamp::now().as_nanosecond().unsigned_abs());
     h.write_u32(std::process::id());
@@ -327,8 +332,10 @@ impl Event {
     pub fn new(log: &[Event], by: &str, what: What) -> Self {
         // Logs are checked when read (`seq` at most MAX_SEQ), so this never saturates there.
         let seq = log.iter().map(|e| e.seq).max().unwrap_or(0).saturating_add(1);
-        let ts = jiff::Timestamp::now().round(jiff::Unit::Microsecond).unwrap_or_else(|_| jiff::Timestamp::now());
-        Self { seq, ts: ts.to_string(), id: new_id(), by: by.into(), what }
+        let now = crate::env::now();
+        let ts = now.round(jiff::Unit::Microsecond).unwrap_or(now);
+        let id = new_id(seq, by, &what);
+        Self { seq, ts: ts.to_string(), id, by: by.into(), what }
     }
 
     /// The line stored in the note.

@@ -386,14 +386,8 @@ impl<'r> Workflow<'r> {
         for id in ids {
             let def = plan.and_then(|p| p.phase(id));
             let rec = f.phases.get(&id);
-            let state = match rec {
-                Some(r) if r.approval.is_some() => PhaseState::Approved,
-                Some(r) => match branches.get(&r.branch) {
-                    Some(tip) if r.fork_id()? != Some(*tip) => PhaseState::AwaitingReview,
-                    _ => PhaseState::Active,
-                },
-                None => PhaseState::Planned,
-            };
+            let tip = rec.and_then(|r| branches.get(&r.branch).copied());
+            let state = phase_state(rec, rec.map(state::PhaseRecord::fork_id).transpose()?.flatten(), tip);
             let branch = match (rec, def) {
                 (Some(r), _) => r.branch.clone(),
                 (None, Some(d)) => self.config.branches.phase(&f.name, id, &d.slug()),
@@ -622,4 +616,90 @@ pub fn judging_config(repo: &Repo, feature: Option<&Feature>) -> Result<(Config,
         None => repo.resolve_commit("HEAD")?,
     };
     config_at(repo, commit)
+}
+
+/// The phase-state rule: approved once an approval is recorded; awaiting review once its branch
+/// has moved past its fork point; active while it has not; planned before it starts.
+pub fn phase_state(rec: Option<&state::PhaseRecord>, fork: Option<ObjectId>, tip: Option<ObjectId>) -> PhaseState {
+    match (rec, tip) {
+        (None, _) => PhaseState::Planned,
+        (Some(r), _) if r.approval.is_some() => PhaseState::Approved,
+        (Some(_), Some(tip)) if fork != Some(tip) => PhaseState::AwaitingReview,
+        (Some(_), _) => PhaseState::Active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{fold, Event, What};
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_hex(format!("{n:02x}").repeat(20).as_bytes()).unwrap()
+    }
+
+    /// A log: created, plan approved, phase 1 started (forked at `id(1)`), then `more`.
+    fn log(more: Vec<What>) -> Vec<Event> {
+        let mut log = Vec::new();
+        let mut whats = vec![
+            What::Created {
+                feature: "f".into(),
+                title: "T".into(),
+                base: "main".into(),
+                branch: "orchestrate/f/main".into(),
+                plan: "plans/f/plan.md".into(),
+                commit: id(9).to_string(),
+            },
+            What::PlanApproved { plan_blob: id(8).to_string(), note: None, agent: None },
+            What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1).to_string() },
+        ];
+        whats.extend(more);
+        for what in whats {
+            let e = Event::new(&log, "A <a@x>", what);
+            log.push(e);
+        }
+        log
+    }
+
+    #[test]
+    fn a_phase_is_planned_then_active_then_awaiting_review_then_approved() {
+        let f = fold(&log(Vec::new())).unwrap();
+        assert_eq!(phase_state(f.phases.get(&2), None, None), PhaseState::Planned);
+        let rec = f.phases.get(&1);
+        assert_eq!(phase_state(rec, Some(id(1)), Some(id(1))), PhaseState::Active, "no commit past the fork");
+        assert_eq!(phase_state(rec, Some(id(1)), None), PhaseState::Active, "branch gone: not under review");
+        assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::AwaitingReview);
+        let approved = log(vec![What::PhaseApproved {
+            phase: 1,
+            commit: id(3).to_string(),
+            tree: id(4).to_string(),
+            note: None,
+            agent: None,
+            overrides: vec!["tests: flaky".into()],
+        }]);
+        let f = fold(&approved).unwrap();
+        let rec = f.phases.get(&1);
+        assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Approved);
+        assert_eq!(rec.unwrap().approval.as_ref().unwrap().overrides, ["tests: flaky"]);
+    }
+
+    #[test]
+    fn the_plan_approval_counts_only_for_the_approved_blob() {
+        let f = fold(&log(Vec::new())).unwrap();
+        assert!(f.plan_approved_as(Some(id(8))));
+        assert!(!f.plan_approved_as(Some(id(7))), "an edited plan voids it");
+        assert!(!f.plan_approved_as(None));
+    }
+
+    #[test]
+    fn a_restarted_phase_keeps_its_approval_and_takes_the_new_fork() {
+        let f = fold(&log(vec![What::PhaseStarted {
+            phase: 1,
+            branch: "orchestrate/f/1-a".into(),
+            fork: id(5).to_string(),
+        }]))
+        .unwrap();
+        assert_eq!(f.phases[&1].fork, id(5).to_string());
+        assert_eq!(f.tool_commits(), [id(9).to_string()]);
+    }
 }

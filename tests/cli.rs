@@ -28,6 +28,7 @@ fn every_subcommand_has_help_with_examples() {
         vec!["secrets", "scan"],
         vec!["coverage", "show"],
         vec!["log"],
+        vec!["trust"],
         vec!["completions"],
         vec!["man"],
     ] {

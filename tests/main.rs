@@ -8,6 +8,7 @@ mod gates;
 mod hooks;
 mod hostile;
 mod notes;
+mod outputs;
 mod plan_lint;
 mod refusals;
 mod staged;

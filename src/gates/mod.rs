@@ -266,10 +266,10 @@ impl Evidence {
             exit_code: None,
             duration_ms: 0,
             stage: ctx.stage,
-            ts: jiff::Timestamp::now()
-                .round(jiff::Unit::Millisecond)
-                .unwrap_or_else(|_| jiff::Timestamp::now())
-                .to_string(),
+            ts: {
+                let now = crate::env::now();
+                now.round(jiff::Unit::Millisecond).unwrap_or(now).to_string()
+            },
             by: by.to_string(),
             feature: ctx.feature.clone(),
             phase: ctx.phase,

@@ -435,7 +435,7 @@ pub fn now() -> gix::date::Time {
         };
         found.unwrap_or(TimeZone::UTC)
     });
-    let ts = jiff::Timestamp::now();
+    let ts = crate::env::now();
     gix::date::Time { seconds: ts.as_second(), offset: tz.to_offset(ts).seconds() }
 }
 
