@@ -10,7 +10,7 @@ use crate::git::{ObjectId, Repo};
 use crate::state::{Feature, What};
 use crate::workflow::{Loaded, Workflow};
 
-pub use crate::workflow::{config_at, judging_config};
+pub use crate::workflow::{config_at, judging_commit, judging_config};
 
 /// Whether the commands of `config` may run here: trusted by this user, or trusted for this run
 /// (`--trust`, or CI's `ORCHESTRATE_TRUST_CONFIG`). `None` when they may.
@@ -118,7 +118,8 @@ pub fn gate(
         _ => base,
     };
 
-    let (config, config_blob) = judging_config(repo, loaded.map(|l| &l.feature))?;
+    let judging = judging_commit(repo, loaded.map(|l| &l.feature))?;
+    let (config, config_blob) = config_at(repo, judging)?;
     let key = Key { config_blob, phase, base, scope: def.map(|d| d.paths.as_slice()) };
     let mut specs = gates::select(&config, req.stage, req.only, &key, def.map(|d| &d.gates))?;
     // ORCHESTRATE_SKIP: optional gates may be skipped; the skip is recorded like a verdict.
@@ -162,6 +163,7 @@ pub fn gate(
         diff: std::cell::OnceCell::new(),
         force: req.force,
         untrusted: untrusted(&config, req.trust),
+        config_tree: judging.map(|c| repo.commit_tree(c)).transpose()?,
     };
     report.outcomes = gates::run(repo, &specs, &gctx, progress)?;
     Ok(report)
@@ -171,8 +173,7 @@ pub fn gate(
 /// the integration branch takes the tool's own commits (the plan, each phase's squash) and plan
 /// edits, nothing made by hand.
 pub fn outside_plan(repo: &Repo, feature: &Feature, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<String>> {
-    let own = format!("plans/{}/", feature.name);
-    Ok(repo.changed_paths(base, tree)?.into_iter().filter(|p| !p.starts_with(&own)).collect())
+    Ok(repo.changed_paths(base, tree)?.into_iter().filter(|p| !gates::is_plan_document(&feature.name, p)).collect())
 }
 
 /// The refusal for a hand-made change on an integration branch.
@@ -241,7 +242,6 @@ enum Place {
 pub fn judge_push(
     repo: &Repo,
     config: &Config,
-    remote: &str,
     updates: &[PushUpdate],
     trust: bool,
     progress: &mut dyn FnMut(&str, Duration),
@@ -260,10 +260,18 @@ pub fn judge_push(
         }
         let target = update.remote_ref.strip_prefix("refs/heads/").unwrap_or(&update.remote_ref);
         let local = update.local_ref.strip_prefix("refs/heads/").unwrap_or(&update.local_ref);
-        // The commits the remote does not have yet.
-        let new = match update.remote {
-            Some(theirs) => repo.rev_list(&[update.local], &[theirs], None)?,
-            None => repo.rev_list(&[update.local], &[], Some(remote))?,
+        // The commits the remote does not have yet. For a ref new there, local remote-tracking
+        // refs prove nothing (anyone can write them): every commit since the features started
+        // is a candidate, and only a feature's own are judged below.
+        let new = if let Some(theirs) = update.remote {
+            repo.rev_list(&[update.local], &[theirs], None)?
+        } else {
+            let starts: Vec<ObjectId> = features
+                .iter()
+                .filter_map(|l| ObjectId::from_hex(l.feature.created_commit.as_bytes()).ok())
+                .flat_map(|c| repo.commit_parents(c).unwrap_or_default())
+                .collect();
+            repo.rev_list(&[update.local], &starts, None)?
         };
         if new.is_empty() {
             continue;
@@ -356,9 +364,8 @@ fn judge_feature_push(
                 }
             }
             Place::Phase(p) => {
-                if parents.len() > 1 {
-                    continue; // merges are judged through their parents
-                }
+                // A merge is judged like any commit: its tree can hold anything (pre-merge-commit
+                // gated it when it was made through the hooks).
                 let branch = f.phases.get(p).map_or("", |r| r.branch.as_str());
                 let what = format!("the message of commit {short} on {branch} needs work");
                 if let Some(err) = crate::commitmsg::judge(&repo.commit_message(*commit)?, what) {

@@ -26,17 +26,31 @@ pub struct Command {
     pub env: Vec<(String, String)>,
 }
 
-/// The commands of `config` (none when it only has built-in gates).
+/// The commands of `config` (none when it only has built-in gates). Every gate's own `run` and
+/// `env` count, whether or not the gate resolves as it is: a plan's thresholds may complete a
+/// gate later, but never its command.
 pub fn commands(config: &Config) -> Commands {
     let mut commands = Vec::new();
     for (name, gate) in &config.gates {
-        // A gate that does not resolve runs nothing (its error is reported when it is run).
-        let Ok(spec) = Spec::resolve(name, gate, None) else { continue };
-        if matches!(spec.kind, Kind::Secrets | Kind::Scope) {
+        let resolved = Spec::resolve(name, gate, None).ok();
+        if resolved.as_ref().is_some_and(|s| matches!(s.kind, Kind::Secrets | Kind::Scope)) && gate.run.is_none() {
             continue;
         }
-        let env = spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        commands.push(Command { gate: name.clone(), run: spec.config.run.unwrap_or_default(), env });
+        let run = gate
+            .run
+            .clone()
+            .or_else(|| resolved.and_then(|s| s.config.run))
+            .or_else(|| {
+                let scanner = gate.scanner.as_deref()?;
+                let report = gate.report.clone().unwrap_or_else(|| format!(".orchestrate-{scanner}.json"));
+                crate::gates::scanner::default_command(scanner, &report)
+            })
+            .unwrap_or_default();
+        if run.is_empty() && gate.env.is_empty() {
+            continue;
+        }
+        let env = gate.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        commands.push(Command { gate: name.clone(), run, env });
     }
     let canonical = serde_json::to_string(&commands).expect("commands serialize");
     let hash = crate::git::blob_id(canonical.as_bytes()).to_string();

@@ -603,19 +603,30 @@ pub fn config_at(repo: &Repo, commit: Option<ObjectId>) -> Result<(Config, Optio
     Ok((config, Some(blob)))
 }
 
-/// The configuration that judges a snapshot: on a feature, the one committed at its
-/// integration branch's tip (where the feature started, when the branch is gone); elsewhere,
-/// the one committed at HEAD. Never the work tree's: an unstaged edit weakens nothing, and a
-/// phase that edits the configuration is not judged by its own edit.
+/// The commit whose configuration judges: on a feature, the newest commit the tool itself made on
+/// its integration branch (the last approved phase's squash, else the plan commit), so neither
+/// a hand-made commit on that branch nor anything in a phase can change it; elsewhere HEAD.
+pub fn judging_commit(repo: &Repo, feature: Option<&Feature>) -> Result<Option<ObjectId>> {
+    let Some(f) = feature else { return Ok(repo.resolve_commit("HEAD")?) };
+    let mut newest: Option<ObjectId> = None;
+    for c in f.tool_commits() {
+        let Ok(c) = ObjectId::from_hex(c.as_bytes()) else { continue };
+        if repo.resolve_commit(&c.to_string())?.is_none() {
+            continue;
+        }
+        newest = match newest {
+            Some(n) if repo.merge_base(n, c)? != Some(n) => Some(n),
+            _ => Some(c),
+        };
+    }
+    Ok(newest)
+}
+
+/// The configuration that judges a snapshot: the one committed at [`judging_commit`], never
+/// the work tree's, so an unstaged edit weakens nothing and a phase that edits the
+/// configuration is not judged by its own edit. Returns its blob id too.
 pub fn judging_config(repo: &Repo, feature: Option<&Feature>) -> Result<(Config, Option<ObjectId>)> {
-    let commit = match feature {
-        Some(f) => match repo.branch_tip(&f.branch)? {
-            Some(tip) => Some(tip),
-            None => repo.resolve_commit(&f.created_commit)?,
-        },
-        None => repo.resolve_commit("HEAD")?,
-    };
-    config_at(repo, commit)
+    config_at(repo, judging_commit(repo, feature)?)
 }
 
 /// The phase-state rule: approved once an approval is recorded; awaiting review once its branch

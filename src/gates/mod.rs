@@ -298,6 +298,9 @@ pub struct Context {
     pub force: bool,
     /// The configuration's commands, when this user has not trusted them: then no command runs.
     pub untrusted: Option<crate::trust::Commands>,
+    /// The tree of the commit the judging configuration was read from (its gitleaks
+    /// configuration and secrets baseline are read there too).
+    pub config_tree: Option<ObjectId>,
 }
 
 pub struct Outcome {
@@ -327,7 +330,13 @@ pub fn evidence_for(repo: &Repo, tree: ObjectId) -> Result<Vec<Evidence>, Error>
 /// Every evidence record for a tree, from the evidence notes read once (for `status`).
 pub fn evidence_in(notes: &crate::git::notes::NotesTree, tree: ObjectId) -> Result<Vec<Evidence>, Error> {
     let Some(note) = notes.get(tree)? else { return Ok(Vec::new()) };
-    Ok(String::from_utf8_lossy(&note).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    let tree = tree.to_string();
+    // A record copied from another tree's note is not evidence for this one.
+    Ok(String::from_utf8_lossy(&note)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Evidence>(l).ok())
+        .filter(|e| e.tree == tree)
+        .collect())
 }
 
 /// Holds the gate worktree for one run; a lock left by a killed run is taken over.
@@ -535,8 +544,12 @@ fn run_one(
 fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evidence, Error> {
     let start = std::time::Instant::now();
     let cfg = &spec.config;
+    // The gitleaks configuration and the baseline are configuration: read where the
+    // configuration that judges was read, never from the snapshot being judged (a change could
+    // otherwise allow its own secrets).
     let read = |path: &str| -> Result<Option<String>, Error> {
-        Ok(repo.tree_blob(ctx.tree, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        let Some(tree) = ctx.config_tree else { return Ok(None) };
+        Ok(repo.tree_blob(tree, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
     };
     let config_error = |message: String| Error::Config { gate: spec.name.clone(), message };
     let gitleaks_path = cfg.gitleaks.clone().unwrap_or_else(|| ".gitleaks.toml".into());
@@ -603,6 +616,17 @@ fn diff_of<'c>(repo: &Repo, ctx: &'c Context) -> Result<&'c [crate::git::FileCha
     Ok(ctx.diff.get_or_init(|| d))
 }
 
+/// Whether `path` is one of the feature's own documents: a Markdown file directly in
+/// `plans/<feature>/` (the plan, the phase reports). Nothing else there is exempt from scope or
+/// from the integration branch's rule: code, scripts and links are not documents.
+pub fn is_plan_document(feature: &str, path: &str) -> bool {
+    path.strip_prefix("plans/")
+        .and_then(|rest| rest.strip_prefix(feature))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|name| name.strip_suffix(".md"))
+        .is_some_and(|stem| !stem.contains('/') && !stem.is_empty())
+}
+
 /// Whether `path` is inside one of the phase's path patterns (`*` stays within a directory,
 /// `**` crosses them; a plain path covers the directory below it).
 pub fn in_scope(path: &str, patterns: &[String]) -> bool {
@@ -628,12 +652,13 @@ fn scope_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evide
         }
         (Some(_), None) => e.summary = "nothing to compare with".into(),
         (Some(paths), Some(_)) => {
-            let own = ctx.feature.as_ref().map(|f| format!("plans/{f}/"));
             let changed: Vec<&String> = diff_of(repo, ctx)?.iter().map(|c| &c.path).collect();
             let outside: Vec<&String> = changed
                 .iter()
                 .copied()
-                .filter(|f| !own.as_ref().is_some_and(|o| f.starts_with(o.as_str())) && !in_scope(f, paths))
+                .filter(|f| {
+                    !ctx.feature.as_deref().is_some_and(|name| is_plan_document(name, f)) && !in_scope(f, paths)
+                })
                 .collect();
             e.figures.insert("files".into(), changed.len().into());
             e.summary = format!("{} of {} files outside", outside.len(), changed.len());
@@ -846,4 +871,24 @@ pub fn select(
         out.push(spec);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_markdown_directly_in_the_feature_s_folder_is_a_plan_document() {
+        use super::is_plan_document as doc;
+        assert!(doc("x", "plans/x/plan.md"));
+        assert!(doc("x", "plans/x/phase-1-complete.md"));
+        for not in [
+            "plans/x/conftest.py",
+            "plans/x/sub/a.md",
+            "plans/xy/plan.md",
+            "plans/x/.md",
+            "plans/x/srclink",
+            "src/plans/x/a.md",
+        ] {
+            assert!(!doc("x", not), "{not}");
+        }
+    }
 }
