@@ -7,6 +7,7 @@ mod gates;
 mod hooks;
 mod notes;
 mod plan_lint;
+mod properties;
 mod refusals;
 mod staged;
 mod status;
