@@ -629,3 +629,42 @@ fn cargo_test_runs_as_a_tests_gate() {
         "{g}"
     );
 }
+
+#[test]
+fn secrets_scan_reads_binary_files_and_reports_what_it_cannot_scan() {
+    let t = TestRepo::new();
+    let mut data = b"\x00\x00header\x00".to_vec();
+    data.extend_from_slice(fake_aws().as_bytes());
+    data.push(0);
+    std::fs::write(t.dir.join("blob.bin"), &data).unwrap();
+    let run = t.run(["secrets", "scan", "blob.bin"]).code(1);
+    assert!(run.stdout.starts_with("blob.bin:4: secret: AWS access key id"), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("in {} bytes", data.len())), "{}", run.stdout);
+
+    std::fs::create_dir_all(t.dir.join("dir")).unwrap();
+    t.write("dir/ok.txt", "nothing\n");
+    let fifo = t.dir.join("dir/pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/etc/passwd", t.dir.join("dir/link")).unwrap();
+
+    // Named, a FIFO is not read (a read would wait for a writer): an error, not "0 secrets".
+    let run = t.run(["secrets", "scan", "dir/pipe"]).code(2);
+    assert!(
+        run.stderr.contains("warning: not scanned: dir/pipe: not a regular file (a FIFO, socket or device)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("error: could not scan dir/pipe: not a regular file"), "{}", run.stderr);
+    assert!(run.stdout.contains("; 1 path not scanned"), "{}", run.stdout);
+    let run = t.run(["secrets", "scan", "dir/link", "missing.txt"]).code(2);
+    assert!(run.stderr.contains("not scanned: dir/link: a symbolic link"), "{}", run.stderr);
+    assert!(run.stderr.contains("not scanned: missing.txt: cannot read it"), "{}", run.stderr);
+    assert!(run.stderr.contains("error: could not scan dir/link (and 1 more)"), "{}", run.stderr);
+
+    // Found by walking a directory, each is reported, and what could be read was.
+    let json = t.run(["secrets", "scan", "dir", "--json"]).ok().json();
+    assert_eq!(json["bytes"], 8);
+    let skipped: Vec<&str> = json["skipped"].as_array().unwrap().iter().map(|s| s["path"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["dir/link", "dir/pipe"]);
+}

@@ -784,3 +784,33 @@ fn a_message_hook_of_the_users_is_never_unlinked_or_lost() {
     t.run(["hooks", "uninstall"]).ok();
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), mine);
 }
+
+#[test]
+fn a_secret_in_a_binary_file_is_blocked_at_commit() {
+    let t = on_phase();
+    let mut data = b"\x00\x01\x02BLOB header\x00".to_vec();
+    data.extend_from_slice(aws().as_bytes());
+    data.extend_from_slice(b"\x00\xff\xfe trailer");
+    std::fs::create_dir_all(t.dir.join("area1")).unwrap();
+    std::fs::write(t.dir.join("area1/blob.bin"), &data).unwrap();
+    t.git(["add", "area1/blob.bin"]);
+    assert_eq!(t.git(["diff", "--cached", "--numstat"]), "-\t-\tarea1/blob.bin\n", "git calls it binary");
+    let head = t.rev("HEAD");
+    let run = t.git_try(["commit", "-m", "feat(x): blob"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    // In a binary file, a "line" is a run between NUL bytes: the token is in the third.
+    assert!(run.stderr.contains("secrets: area1/blob.bin:3: AWS access key id"), "{}", run.stderr);
+    assert!(!run.stderr.contains(&aws()) && !run.stderr.contains('\0'), "{}", run.stderr);
+    assert_eq!(t.rev("HEAD"), head, "nothing was committed");
+
+    // A binary file without a secret goes in; text replacing it is scanned whole.
+    std::fs::write(t.dir.join("area1/blob.bin"), b"\x00\x01 nothing here").unwrap();
+    t.git(["add", "area1/blob.bin"]);
+    let run = t.git_try(["commit", "-m", "feat(x): blob"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    t.write("area1/blob.bin", &format!("now text\nKEY={}\n", aws()));
+    t.git(["add", "area1/blob.bin"]);
+    let run = t.git_try(["commit", "-m", "feat(x): text blob"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("secrets: area1/blob.bin:2: AWS access key id"), "{}", run.stderr);
+}

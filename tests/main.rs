@@ -10,6 +10,7 @@ mod hostile;
 mod notes;
 mod outputs;
 mod plan_lint;
+mod properties;
 mod refusals;
 mod staged;
 mod status;

@@ -1,5 +1,7 @@
 //! The malformed-plan corpus: each case gives its `file:line:col` error and a fix, never a panic.
 
+use std::fmt::Write as _;
+
 use crate::common::TestRepo;
 
 const GOOD_PHASE: &str = "[[phase]]\nid = 1\ntitle = \"Schema\"\nowner = \"maat\"\npaths = [\"db/**\"]\n";
@@ -127,4 +129,131 @@ fn hostile_plan_text_stays_text() {
     for f in ["pwned", "pwned2", "pwned3"] {
         assert!(!t.dir.join(f).exists() && !t.root.join(f).exists(), "{f} was created");
     }
+}
+
+/// One plan per hostile value: (name, the TOML line of phase 1 that carries it, the message).
+fn hostile_values() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("NUL in a task", r#"tasks = ["ok", "a\u0000b"]"#, "an entry of `tasks` contains a NUL byte"),
+        ("ESC in a test", r#"tests = ["\u001b[31mred"]"#, "an entry of `tests` contains an escape character"),
+        ("newline in a risk", r#"risks = ["one\ntwo"]"#, "an entry of `risks` contains a line break"),
+        ("tab in a task", r#"tasks = ["a\tb"]"#, "an entry of `tasks` contains a tab"),
+        ("DEL in a test", r#"tests = ["a\u007fb"]"#, "contains the control character U+007F"),
+        ("C1 control in a risk", r#"risks = ["a\u0085b"]"#, "contains the control character U+0085"),
+        ("ESC in the owner", r#"owner = "o\u001b]0;x\u0007""#, "`owner` contains an escape character"),
+        (
+            "command substitution in a path",
+            r#"paths = ["src/$(touch pwned)/**"]"#,
+            "contains a command substitution `$(`",
+        ),
+        ("backtick in a path", r#"paths = ["src/`id`"]"#, "contains a backtick"),
+        ("semicolon in a path", r#"paths = ["src;rm -rf ~"]"#, "contains `;`"),
+        ("pipe in a path", r#"paths = ["src|sh"]"#, "contains `|`"),
+        ("ampersand in a path", r#"paths = ["src&"]"#, "contains `&`"),
+        ("redirection in a path", r#"paths = ["src>out"]"#, "contains `>`"),
+        ("input redirection in a path", r#"paths = ["src<in"]"#, "contains `<`"),
+        ("newline in a path", r#"paths = ["src\n/**"]"#, "contains a line break"),
+        ("NUL in a path", r#"paths = ["src\u0000"]"#, "contains a NUL byte"),
+        ("leading dash in a path", r#"paths = ["-rf"]"#, "starts with `-`"),
+    ]
+}
+
+fn hostile_plan(line: &str) -> String {
+    // The hostile line comes last, so it overrides nothing and follows the keys it may replace.
+    let owner = if line.starts_with("owner") { "" } else { "owner = \"o\"\n" };
+    format!("+++\nfeature = \"x\"\ntitle = \"T\"\n[[phase]]\nid = 1\ntitle = \"A\"\n{owner}{line}\n+++\n")
+}
+
+#[test]
+fn control_characters_and_shell_syntax_are_refused_by_lint_and_by_start() {
+    let t = TestRepo::new();
+    for (name, line, message) in hostile_values() {
+        let text = hostile_plan(line);
+        let file = t.root.join("hostile.md");
+        std::fs::write(&file, &text).unwrap();
+        // The error points at the offending entry: the last string on the line.
+        let close = line.rfind('"').unwrap();
+        let at = text.find(line).unwrap() + line[..close].rfind('"').unwrap();
+        let (l, c) = line_col(&text, &text[at..]);
+        let place = format!("{}:{l}:{c}: ", file.display());
+
+        let run = t.run(["plan", "lint", "--file", file.to_str().unwrap()]);
+        assert_eq!(run.code, 1, "{name}: lint exit {}\n{}{}", run.code, run.stdout, run.stderr);
+        let found = run.stdout.lines().find(|x| x.starts_with(&format!("{place}error: ")) && x.contains(message));
+        assert!(found.is_some(), "{name}: wanted `{place}error: …{message}`, got:\n{}", run.stdout);
+        assert!(run.stdout.contains("  hint: "), "{name}: every error has a fix:\n{}", run.stdout);
+        assert!(!run.stdout.contains(['\0', '\u{1b}', '\u{7f}']), "{name}: raw control characters printed");
+
+        let run = t.run(["start", "x", "--plan", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{name}: start exit {}\n{}{}", run.code, run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!("error: {place}")) && run.stderr.contains(message),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("hint: "), "{name}: {}", run.stderr);
+        assert_eq!(t.git(["for-each-ref", "--format=%(refname)"]), "refs/heads/main\n", "{name}: start created refs");
+    }
+}
+
+#[test]
+fn glob_syntax_spaces_and_non_ascii_in_paths_are_fine() {
+    let t = TestRepo::new();
+    let file = t.root.join("p.md");
+    std::fs::write(
+        &file,
+        hostile_plan(r#"paths = ["src/{a,b}/*.rs", "docs/my notes ü/**", "img/[ab]?.png", "a-b_c.d/**", "lib$x/**"]"#),
+    )
+    .unwrap();
+    let run = t.run(["plan", "lint", "--file", file.to_str().unwrap(), "--json"]).ok();
+    assert_eq!(run.json()["errors"], 0, "{}", run.stdout);
+}
+
+#[test]
+fn a_plan_over_the_size_limits_is_refused_naming_the_limit() {
+    let t = TestRepo::new();
+    let file = t.root.join("big.md");
+
+    // 1 000 phases, each after the one before: within the limit, accepted (and linted quickly,
+    // see docs/BENCHMARKS.md).
+    std::fs::write(&file, TestRepo::plan_text("x", 1000)).unwrap();
+    let run = t.run(["plan", "lint", "--file", file.to_str().unwrap(), "--json"]).ok();
+    assert_eq!((run.json()["errors"].as_u64(), run.json()["warnings"].as_u64()), (Some(0), Some(0)), "{}", run.stdout);
+
+    let text = TestRepo::plan_text("x", 1001);
+    std::fs::write(&file, &text).unwrap();
+    let run = t.run(["plan", "lint", "--file", file.to_str().unwrap()]).code(1);
+    let (line, col) = line_col(&text, "[[phase]]\nid = 1001");
+    let want = format!("{}:{line}:{col}: error: the plan has 1001 phases, over the limit of 1000", file.display());
+    assert!(run.stdout.contains(&want), "wanted {want}, got:\n{}", run.stdout);
+    assert!(run.stdout.contains("hint: split the work into several features"), "{}", run.stdout);
+
+    let mut text = TestRepo::plan_text("x", 3);
+    text.push_str(&"Lorem ipsum dolor sit amet.\n".repeat(40_000));
+    std::fs::write(&file, &text).unwrap();
+    let run = t.run(["plan", "lint", "--file", file.to_str().unwrap()]).code(1);
+    let want =
+        format!("{}:1:1: error: the plan is {} bytes, over the limit of 1048576 bytes", file.display(), text.len());
+    assert!(run.stdout.contains(&want), "wanted {want}, got:\n{}", run.stdout);
+    let run = t.run(["start", "x", "--plan", file.to_str().unwrap()]).code(2);
+    assert!(run.stderr.contains("over the limit of 1048576 bytes"), "{}", run.stderr);
+}
+
+#[test]
+fn a_long_dependency_chain_and_many_overlaps_lint_without_a_stack_overflow() {
+    // Each phase names the one before it explicitly, and every path overlaps every other: one
+    // warning per path (naming the first), not one per pair.
+    let mut text = String::from("+++\nfeature = \"x\"\ntitle = \"T\"\n");
+    for i in 1..=1000 {
+        let deps = if i > 1 { format!("depends_on = [{}]\n", i - 1) } else { String::new() };
+        let _ = write!(text, "[[phase]]\nid = {i}\ntitle = \"P\"\nowner = \"o\"\n{deps}paths = [\"src/**\"]\n");
+    }
+    text.push_str("+++\n");
+    let t = TestRepo::new();
+    let file = t.root.join("chain.md");
+    std::fs::write(&file, &text).unwrap();
+    let run = t.run(["plan", "lint", "--file", file.to_str().unwrap(), "--json"]).ok();
+    let report = run.json();
+    assert_eq!((report["errors"].as_u64(), report["warnings"].as_u64()), (Some(0), Some(999)));
+    assert_eq!(report["diagnostics"][998]["message"], "phase 1000 path `src/**` overlaps phase 1 path `src/**`");
 }

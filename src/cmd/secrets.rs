@@ -20,8 +20,10 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SecretsCommand {
-    /// Scan files and directories (recursively; `.git` and binary files are skipped). Exit 1 when
-    /// a blocking rule finds a secret. Findings are shown redacted.
+    /// Scan files and directories (recursively; `.git` is skipped, binary files are scanned for
+    /// their text). Exit 1 when a blocking rule finds a secret, 2 when a path you named could not
+    /// be scanned (a FIFO, a symbolic link, a file over 64 MiB …). Every path not scanned is
+    /// reported with why. Findings are shown redacted.
     #[command(
         after_help = "Examples:\n  git orchestrate secrets scan .\n  git orchestrate secrets scan config/ --gitleaks .gitleaks.toml --json"
     )]
@@ -47,6 +49,7 @@ struct Report<'a> {
     secrets: usize,
     warnings: usize,
     findings: &'a [Finding],
+    skipped: &'a [secrets::Skipped],
 }
 
 fn read(path: &PathBuf, what: &str) -> Result<String> {
@@ -68,11 +71,14 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let scanner = Scanner::new(gitleaks_text.as_deref().map(|t| (gitleaks_name.as_str(), t)), baseline)
         .map_err(|e| Error::usage(e.to_string()))?;
-    let (findings, bytes) =
-        secrets::scan_paths(&scanner, paths).map_err(|e| Error::usage(format!("cannot read: {e}")))?;
+    let secrets::Scanned { findings, bytes, skipped } = secrets::scan_paths(&scanner, paths);
     let blocking = findings.iter().filter(|f| !f.warning).count();
+    for s in &skipped {
+        output::warn(&format!("not scanned: {}: {}", s.path, s.reason));
+    }
     if *json {
-        output::json(&Report { bytes, secrets: blocking, warnings: findings.len() - blocking, findings: &findings })?;
+        let warnings = findings.len() - blocking;
+        output::json(&Report { bytes, secrets: blocking, warnings, findings: &findings, skipped: &skipped })?;
     } else {
         let mut text = String::new();
         for f in &findings {
@@ -84,11 +90,20 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
         let _ = write!(text, "{blocking} secrets, {} warnings in {bytes} bytes", findings.len() - blocking);
+        if !skipped.is_empty() {
+            let _ = write!(text, "; {} path{} not scanned", skipped.len(), if skipped.len() == 1 { "" } else { "s" });
+        }
         output::out(&output::escape_text(&text))?;
     }
     if blocking > 0 {
         return Err(Error::blocked(format!("{blocking} secret{} found", if blocking == 1 { "" } else { "s" }))
             .hint("remove them (and rotate them: they may be in history); a line that is not a secret takes `orchestrate:allow-secret`"));
+    }
+    if let Some(first) = skipped.iter().find(|s| s.named) {
+        let named = skipped.iter().filter(|s| s.named).count();
+        let others = if named > 1 { format!(" (and {} more)", named - 1) } else { String::new() };
+        return Err(Error::usage(format!("could not scan {}{others}: {}", first.path, first.reason))
+            .hint("name regular files and directories; for a symbolic link, name its target"));
     }
     Ok(())
 }

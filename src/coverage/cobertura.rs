@@ -74,7 +74,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                     for a in e.attributes() {
                         let a = a.map_err(|err| (at(&reader), err.to_string()))?;
                         match a.key.as_ref() {
-                            "number" => number = atoi(a.value.as_bytes()).and_then(|n| u32::try_from(n).ok()),
+                            "number" => number = atoi(a.value.as_bytes()),
                             "hits" => {
                                 hits = atoi(a.value.as_bytes())
                                     .or_else(|| a.value.trim().parse::<f64>().ok().map(super::hits_from_f64));
@@ -83,6 +83,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                         }
                     }
                     let number = number.ok_or_else(|| (at(&reader), "<line> needs a numeric `number`".to_string()))?;
+                    let number = super::line_number(number).map_err(|m| (at(&reader), format!("<line>: {m}")))?;
                     let hits = hits.ok_or_else(|| (at(&reader), "<line> needs a numeric `hits`".to_string()))?;
                     lines.push((number, hits));
                 }

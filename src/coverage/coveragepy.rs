@@ -21,11 +21,12 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
     let mut report = Report::default();
     for (path, f) in doc.files {
         report.files.entry(path.clone()).or_default();
+        let line = |l: u32| super::line_number(u64::from(l)).map_err(|m| (None, format!("{path}: {m}")));
         for l in f.missing_lines {
-            report.hit(&path, l, 0);
+            report.hit(&path, line(l)?, 0);
         }
         for l in f.executed_lines {
-            report.hit(&path, l, 1);
+            report.hit(&path, line(l)?, 1);
         }
     }
     Ok(report)

@@ -33,7 +33,9 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
         for (id, span) in &f.statement_map {
             let hits =
                 f.s.get(id).copied().ok_or_else(|| (None, format!("{path}: statement {id} has no count in `s`")))?;
-            report.hit(&path, span.start.line, hits);
+            let line = super::line_number(u64::from(span.start.line))
+                .map_err(|m| (None, format!("{path}: statement {id}: {m}")))?;
+            report.hit(&path, line, hits);
         }
     }
     Ok(report)

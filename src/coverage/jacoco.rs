@@ -38,8 +38,10 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                     let (Some(nr), Some(mi), Some(ci)) = (nr, mi, ci) else {
                         return Err((at(&reader), "<line> needs numeric nr, mi and ci".into()));
                     };
-                    if mi + ci > 0 {
-                        report.hit(current, u32::try_from(nr).unwrap_or(u32::MAX), ci);
+                    let nr = super::line_number(nr).map_err(|m| (at(&reader), format!("<line nr=\"{nr}\">: {m}")))?;
+                    // Counts near u64::MAX must not wrap around to 0 (or panic).
+                    if mi.saturating_add(ci) > 0 {
+                        report.hit(current, nr, ci);
                     }
                 }
                 _ => {}

@@ -19,8 +19,8 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (usize, String)> {
             let line_no = parts
                 .next()
                 .and_then(|s| atoi(s.trim_ascii()))
-                .and_then(|l| u32::try_from(l).ok())
                 .ok_or_else(|| (n, format!("`DA:{}`: the line number is not a number", text())))?;
+            let line_no = super::line_number(line_no).map_err(|m| (n, format!("`DA:{}`: {m}", text())))?;
             let hits =
                 parts.next().map(<[u8]>::trim_ascii).ok_or_else(|| (n, format!("`DA:{}`: no hit count", text())))?;
             // gcov writes `-1` for lines it could not execute; count those as 0, not an error.

@@ -46,7 +46,7 @@ fn segment(v: &[serde_json::Value], file: &str) -> Result<Segment, String> {
     let b = |i: usize| v.get(i).and_then(|x| x.as_bool().or_else(|| x.as_u64().map(|n| n != 0)));
     match (n(0), n(2), b(3), b(4)) {
         (Some(line), Some(count), Some(has_count), Some(entry)) => Ok(Segment {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
+            line: super::line_number(line).map_err(|m| format!("{file}: {m}"))?,
             count,
             has_count,
             entry,
@@ -62,14 +62,41 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
         return Err((None, format!("`type` is {:?}, not llvm.coverage.json.export", doc.kind.unwrap_or_default())));
     }
     let mut report = Report::default();
+    // Lines between a file's first and last segment, over all files: what the walk below may
+    // expand to, bounded before it starts.
+    let mut span: u64 = 0;
+    let mut files = Vec::new();
     for f in doc.data.iter().flat_map(|d| &d.files) {
-        report.files.entry(f.filename.clone()).or_default();
         let segs: Vec<Segment> =
             f.segments.iter().map(|s| segment(s, &f.filename)).collect::<Result<_, _>>().map_err(|m| (None, m))?;
+        if let Some(w) = segs.windows(2).find(|w| w[1].line < w[0].line) {
+            let message = format!("{}: segments go back from line {} to line {}", f.filename, w[0].line, w[1].line);
+            return Err((None, message));
+        }
+        if let (Some(first), Some(last)) = (segs.first(), segs.last()) {
+            span += u64::from(last.line - first.line) + 1;
+            if span > super::MAX_REPORT_LINES {
+                let message = format!(
+                    "{}: the segments span more than {} lines in all: not a real export",
+                    f.filename,
+                    super::MAX_REPORT_LINES
+                );
+                return Err((None, message));
+            }
+        }
+        files.push((f, segs));
+    }
+    for (f, segs) in files {
+        report.files.entry(f.filename.clone()).or_default();
         let (Some(first), Some(last)) = (segs.first(), segs.last()) else { continue };
         let mut wrapped: Option<Segment> = None;
         let mut i = 0;
-        for line in first.line..=last.line {
+        let mut line = first.line;
+        while line <= last.line {
+            // Nothing carried over counts: skip to the next line a segment is on.
+            if !wrapped.is_some_and(|w| w.has_count && !w.gap) {
+                line = segs.get(i).map_or(line, |s| line.max(s.line));
+            }
             let start = i;
             while i < segs.len() && segs[i].line == line {
                 i += 1;
@@ -90,6 +117,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
             if let Some(last_on_line) = on_line.last() {
                 wrapped = Some(*last_on_line);
             }
+            line += 1;
         }
     }
     Ok(report)

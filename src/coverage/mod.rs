@@ -56,6 +56,22 @@ impl Report {
     }
 }
 
+/// The highest line number a report may name: no source file has ten million lines, and a
+/// range up to a line like 4294967295 must not be expanded.
+pub const MAX_LINE: u32 = 10_000_000;
+
+/// The most lines a report whose records are ranges (Go blocks, llvm-cov regions) may expand
+/// to, over all its files.
+pub const MAX_REPORT_LINES: u64 = 20_000_000;
+
+/// A line number from a report, refused past [`MAX_LINE`].
+fn line_number(n: u64) -> Result<u32, String> {
+    u32::try_from(n)
+        .ok()
+        .filter(|l| *l <= MAX_LINE)
+        .ok_or_else(|| format!("line {n} is past the highest line a report may name ({MAX_LINE})"))
+}
+
 /// A non-negative decimal number, straight from bytes.
 fn atoi(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() || bytes.len() > 19 {

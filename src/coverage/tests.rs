@@ -143,3 +143,132 @@ fn garbage_never_panics() {
     }
     let _: BTreeMap<u32, u64> = BTreeMap::new();
 }
+
+/// Hostile line numbers and counts: an error naming the place, or a bounded result — never a
+/// hang expanding a range up to line 4294967295, never an overflow.
+mod hostile {
+    use std::fmt::Write as _;
+
+    use super::{lines, parse, Format};
+
+    fn err(format: Format, text: &str) -> super::super::ParseError {
+        parse(format, text.as_bytes()).expect_err("refused")
+    }
+
+    #[test]
+    fn go_block_up_to_line_u32_max_is_refused_not_expanded() {
+        let e = err(Format::GoCover, "mode: set\na.go:1.1,4294967295.1 1 1\n");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("line 4294967295 is past the highest line a report may name (10000000)"), "{e}");
+        let e = err(Format::GoCover, "mode: set\na.go:1.1,2.1 1 1\na.go:99999999999.1,1.1 1 1\n");
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn go_blocks_covering_too_many_lines_in_all_are_refused_before_expanding() {
+        let text = "mode: set\na.go:1.1,9000000.1 1 1\nb.go:1.1,9000000.1 1 1\nc.go:1.1,9000000.1 1 1\n";
+        let e = err(Format::GoCover, text);
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("more than 20000000 lines"), "{e}");
+    }
+
+    #[test]
+    fn repeated_go_blocks_are_swept_once_per_line() {
+        // A merged profile repeats blocks; 2 000 copies of a 100 000-line block would be 200
+        // million map updates expanded one by one.
+        let mut text = String::from("mode: count\n");
+        for i in 0..2000 {
+            let _ = writeln!(text, "big.go:1.1,100000.1 1 {i}");
+        }
+        text.push_str("a.go:1.1,5.1 1 2\na.go:3.1,8.1 1 7\na.go:10.1,10.5 1 0\na.go:4.1,4.9 1 1\n");
+        let r = parse(Format::GoCover, text.as_bytes()).unwrap();
+        assert_eq!(r.files["big.go"].len(), 100_000);
+        assert!(r.files["big.go"].values().all(|h| *h == 1999));
+        let want = vec![(1, 2), (2, 2), (3, 7), (4, 7), (5, 7), (6, 7), (7, 7), (8, 7), (10, 0)];
+        assert_eq!(lines(&r, "a.go"), want);
+    }
+
+    fn llvm(files: &str) -> String {
+        format!(r#"{{"type":"llvm.coverage.json.export","version":"2.0.1","data":[{{"files":[{files}]}}]}}"#)
+    }
+
+    #[test]
+    fn llvm_segments_at_line_u32_max_are_refused() {
+        let e = err(
+            Format::LlvmCov,
+            &llvm(r#"{"filename":"a.rs","segments":[[1,1,1,true,true,false],[4294967295,1,0,false,false,false]]}"#),
+        );
+        assert!(e.message.contains("a.rs: line 4294967295 is past the highest line"), "{e}");
+    }
+
+    #[test]
+    fn llvm_segments_spanning_too_many_lines_or_going_back_are_refused() {
+        let file = |name: &str| {
+            format!(r#"{{"filename":"{name}","segments":[[1,1,1,true,true,false],[9000000,1,0,false,false,false]]}}"#)
+        };
+        let e = err(Format::LlvmCov, &llvm(&[file("a.rs"), file("b.rs"), file("c.rs")].join(",")));
+        assert!(e.message.contains("c.rs: the segments span more than 20000000 lines"), "{e}");
+        let e = err(
+            Format::LlvmCov,
+            &llvm(r#"{"filename":"a.rs","segments":[[9,1,1,true,true,false],[2,1,0,false,false,false]]}"#),
+        );
+        assert!(e.message.contains("a.rs: segments go back from line 9 to line 2"), "{e}");
+    }
+
+    #[test]
+    fn llvm_lines_between_segments_without_a_count_are_skipped_not_walked() {
+        let r = parse(
+            Format::LlvmCov,
+            llvm(r#"{"filename":"a.rs","segments":[[1,1,3,true,true,false],[2,1,0,false,false,false],[9000000,1,5,true,true,false],[9000000,9,0,false,false,false]]}"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(lines(&r, "a.rs"), vec![(1, 3), (2, 3), (9_000_000, 5)]);
+    }
+
+    #[test]
+    fn jacoco_counts_near_u64_max_do_not_overflow_and_huge_lines_are_refused() {
+        let xml = |line: &str| {
+            format!(
+                r#"<?xml version="1.0"?><report name="r"><package name="p"><sourcefile name="A.java">{line}</sourcefile></package></report>"#
+            )
+        };
+        let r = parse(Format::Jacoco, xml(r#"<line nr="3" mi="18446744073709551615" ci="1"/>"#).as_bytes()).unwrap();
+        assert_eq!(lines(&r, "p/A.java"), vec![(3, 1)]);
+        let r = parse(
+            Format::Jacoco,
+            xml(r#"<line nr="4" mi="18446744073709551615" ci="18446744073709551615"/>"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(lines(&r, "p/A.java"), vec![(4, u64::MAX)]);
+        let e = err(Format::Jacoco, &xml(r#"<line nr="4294967295" mi="0" ci="1"/>"#));
+        assert!(e.line.is_some() && e.message.contains("<line nr=\"4294967295\">: line 4294967295 is past"), "{e}");
+    }
+
+    #[test]
+    fn cobertura_huge_line_numbers_are_refused_and_huge_counts_saturate() {
+        let xml = |line: &str| {
+            format!(
+                r#"<coverage><packages><package><classes><class filename="a.py"><lines>{line}</lines></class></classes></package></packages></coverage>"#
+            )
+        };
+        let e = err(Format::Cobertura, &xml(r#"<line number="4294967295" hits="1"/>"#));
+        assert!(e.line.is_some() && e.message.contains("line 4294967295 is past"), "{e}");
+        let r =
+            parse(Format::Cobertura, xml(r#"<line number="2" hits="99999999999999999999999"/>"#).as_bytes()).unwrap();
+        assert_eq!(lines(&r, "a.py"), vec![(2, u64::MAX)]);
+    }
+
+    #[test]
+    fn lcov_coverage_py_and_istanbul_refuse_huge_line_numbers() {
+        let e = err(Format::Lcov, "SF:a\nDA:4294967295,1\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("line 4294967295 is past"), "{e}");
+        let e = err(Format::CoveragePy, r#"{"files":{"a.py":{"executed_lines":[1,4294967295],"missing_lines":[]}}}"#);
+        assert!(e.message.contains("a.py: line 4294967295 is past"), "{e}");
+        let e = err(
+            Format::Istanbul,
+            r#"{"a.js":{"path":"a.js","statementMap":{"0":{"start":{"line":4294967295,"column":0},"end":{"line":1,"column":1}}},"s":{"0":1}}}"#,
+        );
+        assert!(e.message.contains("a.js: statement 0: line 4294967295 is past"), "{e}");
+    }
+}

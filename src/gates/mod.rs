@@ -570,9 +570,18 @@ fn secrets_gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evi
         .map_err(|e| config_error(e.to_string()))?;
     let mut findings = Vec::new();
     let mut bytes = 0usize;
-    for block in diff_of(repo, ctx)?.iter().flat_map(|c| &c.added) {
-        bytes += block.text.len();
-        scanner.scan(&block.path, block.first_line, &block.text, &mut findings);
+    for change in diff_of(repo, ctx)? {
+        for block in &change.added {
+            bytes += block.text.len();
+            scanner.scan(&block.path, block.first_line, &block.text, &mut findings);
+        }
+        // A binary file has no added lines: all of its new content is scanned, or a token
+        // after a NUL byte would pass unseen.
+        if change.binary {
+            let data = repo.tree_blob(ctx.tree, &change.path)?.unwrap_or_default();
+            bytes += data.len();
+            scanner.scan(&change.path, 1, &crate::git::binary_text(&data), &mut findings);
+        }
     }
     // A commit's message travels with it: scan it too.
     if let Some(commit) = ctx.commit {

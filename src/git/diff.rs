@@ -38,11 +38,21 @@ pub struct FileChange {
     pub status: Status,
     /// The lines the new side gained (none for a deletion, a binary file or a submodule).
     pub added: Vec<AddedBlock>,
+    /// One side is binary (git's test), so there is no line diff: the whole new content is what
+    /// the change adds, and `added` is empty. A secret scan reads it with [`binary_text`].
+    pub binary: bool,
 }
 
 /// Git's test for binary content: a NUL byte in the first 8000 bytes.
-fn is_binary(data: &[u8]) -> bool {
+pub fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8000)].contains(&0)
+}
+
+/// The text in binary content, for a secret scan: invalid UTF-8 replaced, and each NUL made a
+/// line break, so the printable runs between them are scanned as lines (a token after a NUL is
+/// found, and nothing printed of a finding carries a NUL).
+pub fn binary_text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).replace('\0', "\n")
 }
 
 /// A line diff that runs longer than this settles for a coarser (still correct) answer.
@@ -78,7 +88,7 @@ impl Repo {
             changes.push(if i < max {
                 self.with_lines(c)?
             } else {
-                FileChange { path: c.path, status: c.status, added: Vec::new() }
+                FileChange { path: c.path, status: c.status, added: Vec::new(), binary: false }
             });
         }
         Ok(summary(&changes, max))
@@ -97,11 +107,11 @@ impl Repo {
     }
 
     fn with_lines(&self, c: Changed) -> Result<FileChange> {
-        let added = match c.new {
+        let (added, binary) = match c.new {
             Some((mode, id)) if mode.is_blob_or_symlink() => self.added_lines(&c.path, c.old, id)?,
-            _ => Vec::new(),
+            _ => (Vec::new(), false),
         };
-        Ok(FileChange { path: c.path, status: c.status, added })
+        Ok(FileChange { path: c.path, status: c.status, added, binary })
     }
 
     fn tree_map(&self, tree: Option<ObjectId>) -> Result<Entries> {
@@ -139,15 +149,21 @@ impl Repo {
         Ok(())
     }
 
-    /// The lines blob `new` adds over `old` (an absent or non-blob old side adds them all).
-    fn added_lines(&self, path: &str, old: Option<(EntryMode, ObjectId)>, new: ObjectId) -> Result<Vec<AddedBlock>> {
+    /// The lines blob `new` adds over `old` (an absent or non-blob old side adds them all), and
+    /// whether either side is binary (then there are no lines).
+    fn added_lines(
+        &self,
+        path: &str,
+        old: Option<(EntryMode, ObjectId)>,
+        new: ObjectId,
+    ) -> Result<(Vec<AddedBlock>, bool)> {
         let new_data = self.read_blob(new)?;
         let old_data = match old {
             Some((mode, id)) if mode.is_blob_or_symlink() => self.read_blob(id)?,
             _ => Vec::new(),
         };
         if is_binary(&new_data) || is_binary(&old_data) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), true));
         }
         let (old_text, new_text) = (String::from_utf8_lossy(&old_data), String::from_utf8_lossy(&new_data));
         let block = |first: usize, lines: &[&str]| {
@@ -176,7 +192,7 @@ impl Repo {
                 }
             }
         }
-        Ok(out)
+        Ok((out, false))
     }
 }
 
@@ -228,7 +244,7 @@ mod tests {
             .then(|| AddedBlock { path: path.into(), first_line: 1, last_line: lines, text: String::new() })
             .into_iter()
             .collect();
-        FileChange { path: path.into(), status, added }
+        FileChange { path: path.into(), status, added, binary: false }
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod index;
 mod loose;
 pub mod notes;
 
-pub use diff::{changed_lines, ChangedLines, FileChange};
+pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

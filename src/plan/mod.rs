@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use lint::{lint, Lint};
+pub use lint::{lint, Lint, MAX_PHASES, MAX_PLAN_BYTES};
 
 /// The commit types a phase may declare (Conventional Commits).
 pub const COMMIT_TYPES: &[&str] =
@@ -44,8 +44,11 @@ pub struct Phase {
 }
 
 impl Plan {
+    /// Phase `id`, found by position: lint only builds a plan whose phases are numbered 1..N in
+    /// order (a lookup per phase must not make a status of N phases quadratic).
     pub fn phase(&self, id: u32) -> Option<&Phase> {
-        self.phases.iter().find(|p| p.id == id)
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.phases.get(index).filter(|p| p.id == id)
     }
 
     pub fn ids(&self) -> String {

@@ -361,19 +361,48 @@ pub fn builtin() -> Option<&'static Scanner> {
     SCANNER.get_or_init(|| Scanner::new(None, HashSet::new()).ok()).as_ref()
 }
 
-/// Scan files and directories (recursively, skipping `.git`, binary files and files over
-/// 64 MiB). Returns the findings and how many bytes were read.
-pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> std::io::Result<(Vec<Finding>, u64)> {
-    fn walk(
-        scanner: &Scanner,
-        path: &std::path::Path,
-        shown: &str,
-        out: &mut Vec<Finding>,
-        bytes: &mut u64,
-    ) -> std::io::Result<()> {
-        let meta = std::fs::symlink_metadata(path)?;
-        if meta.is_dir() {
-            let mut entries: Vec<_> = std::fs::read_dir(path)?.filter_map(Result::ok).collect();
+/// The largest file [`scan_paths`] reads.
+pub const MAX_SCAN_FILE: u64 = 64 << 20;
+
+/// What [`scan_paths`] found, read, and could not read.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub findings: Vec<Finding>,
+    /// How many bytes were scanned.
+    pub bytes: u64,
+    /// Every path that was not scanned, with why; none is left out silently.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A path [`scan_paths`] did not scan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+    /// The path was given as is, not found by walking a directory.
+    pub named: bool,
+}
+
+/// Scan files and directories (recursively, skipping `.git`). Binary files are scanned too, as
+/// their printable text ([`crate::git::binary_text`]). Symbolic links (never followed), FIFOs,
+/// sockets, devices, files over [`MAX_SCAN_FILE`] and unreadable paths are not scanned: each is
+/// listed in [`Scanned::skipped`] with the reason.
+pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> Scanned {
+    fn skip(out: &mut Scanned, shown: &str, named: bool, reason: String) {
+        out.skipped.push(Skipped { path: shown.to_string(), reason, named });
+    }
+    fn walk(scanner: &Scanner, path: &std::path::Path, shown: &str, named: bool, out: &mut Scanned) {
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => return skip(out, shown, named, format!("cannot read it: {e}")),
+        };
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            let entries = match std::fs::read_dir(path) {
+                Ok(entries) => entries,
+                Err(e) => return skip(out, shown, named, format!("cannot list the directory: {e}")),
+            };
+            let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
             entries.sort_by_key(std::fs::DirEntry::file_name);
             for entry in entries {
                 let name = entry.file_name();
@@ -385,22 +414,33 @@ pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> std::io::R
                 } else {
                     format!("{shown}/{}", name.to_string_lossy())
                 };
-                walk(scanner, &entry.path(), &child, out, bytes)?;
+                walk(scanner, &entry.path(), &child, false, out);
             }
-        } else if meta.is_file() && meta.len() <= 64 << 20 {
-            let data = std::fs::read(path)?;
-            if data[..data.len().min(8192)].contains(&0) {
-                return Ok(());
+        } else if kind.is_symlink() {
+            skip(out, shown, named, "a symbolic link: links are not followed (scan its target)".into());
+        } else if !kind.is_file() {
+            skip(out, shown, named, "not a regular file (a FIFO, socket or device): it is never read".into());
+        } else if meta.len() > MAX_SCAN_FILE {
+            let reason = format!("{} bytes, over the {} MiB a scan reads", meta.len(), MAX_SCAN_FILE >> 20);
+            skip(out, shown, named, reason);
+        } else {
+            match std::fs::read(path) {
+                Ok(data) => {
+                    out.bytes += data.len() as u64;
+                    let text = if crate::git::is_binary(&data) {
+                        crate::git::binary_text(&data)
+                    } else {
+                        String::from_utf8_lossy(&data).into_owned()
+                    };
+                    scanner.scan(shown, 1, &text, &mut out.findings);
+                }
+                Err(e) => skip(out, shown, named, format!("cannot read it: {e}")),
             }
-            *bytes += data.len() as u64;
-            scanner.scan(shown, 1, &String::from_utf8_lossy(&data), out);
         }
-        Ok(())
     }
-    let mut out = Vec::new();
-    let mut bytes = 0;
+    let mut out = Scanned::default();
     for p in paths {
-        walk(scanner, p, &p.to_string_lossy(), &mut out, &mut bytes)?;
+        walk(scanner, p, &p.to_string_lossy(), true, &mut out);
     }
-    Ok((out, bytes))
+    out
 }
