@@ -527,11 +527,16 @@ impl Repo {
 }
 
 impl Repo {
+    /// Where the gate worktree is (it may not exist yet).
+    pub fn gate_worktree_path(&self) -> PathBuf {
+        self.common_dir().join("orchestrate").join("worktree")
+    }
+
     /// The persistent gate worktree (under the git dir), moved to `tree`. The user's own work
     /// tree is never used; untracked files the gates leave behind (build output) stay, so builds
     /// are incremental. Anything a killed run left half-done is reset here.
     pub fn gate_worktree(&self, tree: ObjectId) -> Result<PathBuf> {
-        let path = self.common_dir().join("orchestrate").join("worktree");
+        let path = self.gate_worktree_path();
         if !path.join(".git").is_file() {
             let _ = std::fs::remove_dir_all(&path);
             let _ = self.cli().clean_env().args(["worktree", "prune"]).run();
