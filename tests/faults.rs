@@ -109,3 +109,124 @@ fn a_second_gate_run_waits_for_the_first_and_both_pass() {
     let said = lines.iter().filter(|l| l.contains("waiting for another gate run")).count();
     assert_eq!(said, 1, "said once: {lines:?}");
 }
+
+/// A gate command that fails inside a `.git` directory (as jest and other runners skip such
+/// paths) and checks that git works in the gate worktree as in any work tree.
+const GIT_AWARE: &str = r#"
+[gates.check]
+stage = "pre-commit"
+run = '''
+case "$PWD" in */.git/*) echo "inside a .git directory: $PWD"; exit 1;; esac
+test "$(git rev-parse --show-toplevel)" = "$(pwd -P)"
+git status --short
+git log -1 --format=%H
+test -f README.md
+'''
+"#;
+
+/// Hooks installed, the git-aware gate at pre-commit, phase 1 of `x` started.
+fn gated_phase() -> TestRepo {
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", GIT_AWARE, "chore: gates");
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("x", 1);
+    t.run(["phase", "start"]).ok();
+    t
+}
+
+/// Commit a new file in `dir` through the installed hooks; panics unless it went through.
+fn gated_commit(t: &TestRepo, dir: &Path, file: &str) {
+    std::fs::create_dir_all(dir.join("area1")).unwrap();
+    std::fs::write(dir.join("area1").join(file), format!("{file}\n")).unwrap();
+    t.git_in(dir, ["add", "-A"]);
+    let out = t.command("git", dir).args(["commit", "-q", "-m", &format!("feat(x): add {file}")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let evidence = t.git_in(dir, ["notes", "--ref=orchestrate-evidence", "show", "HEAD^{tree}"]);
+    assert!(evidence.contains(r#""gate":"check""#) && evidence.contains(r#""verdict":"pass""#), "{evidence}");
+}
+
+/// Every file under `dir`, with its content.
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.is_symlink() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_gate_worktree_is_outside_every_git_directory_and_git_works_in_it() {
+    let t = TestRepo::new();
+    t.configure(&GIT_AWARE.replace("stage = \"pre-commit\"\n", ""));
+    t.run(["gate"]).ok();
+}
+
+#[test]
+fn a_moved_repository_keeps_gating_commits() {
+    let t = gated_phase();
+    gated_commit(&t, &t.dir, "before.txt");
+    let moved = t.root.join("moved dir ü").join("repo");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&t.dir, &moved).unwrap();
+    gated_commit(&t, &moved, "after.txt");
+}
+
+#[test]
+fn a_copy_gates_on_its_own_and_never_changes_the_original() {
+    let t = gated_phase();
+    gated_commit(&t, &t.dir, "one.txt");
+    let copy = t.root.join("a copy");
+    let cp = std::process::Command::new("cp").arg("-a").arg(&t.dir).arg(&copy).status().unwrap();
+    assert!(cp.success());
+    let original = files_under(&t.dir.join(".git"));
+    gated_commit(&t, &copy, "two.txt");
+    assert!(files_under(&t.dir.join(".git")) == original, "the copy's gated commit changed the original's .git");
+    // The original still gates, and the copy's history is its own.
+    gated_commit(&t, &t.dir, "three.txt");
+    assert!(!t.dir.join("area1/two.txt").exists());
+    assert_eq!(t.git_in(&copy, ["log", "-1", "--format=%s"]).trim(), "feat(x): add two.txt");
+}
+
+#[test]
+fn an_old_gate_worktree_under_the_git_dir_is_removed_and_pruned() {
+    let t = TestRepo::new();
+    t.configure("[gates.quick]\nrun = \"true\"\n");
+    // Where earlier versions kept it, registered with `git worktree`.
+    let old = t.dir.join(".git/orchestrate/worktree");
+    t.git(["worktree", "add", "-q", "--detach", old.to_str().unwrap()]);
+    t.run(["gate"]).ok();
+    assert!(!old.exists());
+    let list = t.git(["worktree", "list", "--porcelain"]);
+    assert_eq!(list.matches("worktree ").count(), 1, "{list}");
+}
+
+#[test]
+fn doctor_reports_where_the_gate_worktree_is_and_whether_it_is_sound() {
+    let t = TestRepo::new();
+    t.configure("[gates.quick]\nrun = \"true\"\n");
+    t.run(["init"]).ok();
+    t.run(["gate"]).ok();
+    let check = |t: &TestRepo| {
+        let report = t.run(["doctor", "--json"]).json();
+        report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "gate worktree").cloned().unwrap()
+    };
+    let sound = check(&t);
+    assert_eq!(sound["ok"], true, "{sound}");
+    let place = sound["detail"].as_str().unwrap().to_string();
+    assert!(place.contains("git-orchestrate") && !place.contains("/.git/"), "{place}");
+    // A worktree whose .git file points elsewhere is reported, and the next run mends it.
+    let dot_git = files_under(t.home()).into_iter().find(|(p, _)| p.ends_with(".git") && p.is_file()).unwrap().0;
+    std::fs::write(&dot_git, "gitdir: /nowhere\n").unwrap();
+    assert_eq!(check(&t)["ok"], false);
+    t.run(["gate", "--force"]).ok();
+    assert_eq!(check(&t)["ok"], true);
+}

@@ -451,14 +451,14 @@ pub fn run(
                 return Err(Error::Untrusted(commands.clone()));
             }
             let lock = WorktreeLock::take(repo, &mut |holder| progress(Progress::Waiting { holder }))?;
-            let path = repo.gate_worktree_path();
+            let path = repo.gate_worktree_path()?;
             // A run killed while its command ran may have left the command's group running
             // in the gate worktree: end it before the worktree is reset under it.
             if let Some(pgid) = lock.recorded_group() {
                 runner::end_leftover_group(pgid, &path);
             }
             lock.record(None);
-            let path = repo.gate_worktree(ctx.tree)?;
+            let path = repo.gate_worktree(ctx.tree, ctx.commit)?;
             worktree = Some((lock, path));
         }
         let (lock, dir) = worktree.as_ref().expect("prepared above");
