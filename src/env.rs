@@ -82,6 +82,17 @@ pub fn now() -> jiff::Timestamp {
     test_now().unwrap_or_else(jiff::Timestamp::now)
 }
 
+/// The user's cache directory for this tool: `$XDG_CACHE_HOME/git-orchestrate`, else
+/// `~/.cache/git-orchestrate`. Outside every repository (the gate worktrees live there).
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(".cache")))?;
+    Some(base.join("git-orchestrate"))
+}
+
 /// Whose identity: the author's or the committer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

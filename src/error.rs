@@ -121,7 +121,6 @@ impl From<crate::gates::Error> for Error {
             }
             crate::gates::Error::Config { .. } => Error::usage(err.to_string())
                 .hint("fix [gates] in .orchestrate.toml (or the plan's [phase.gates] override)"),
-            crate::gates::Error::Busy(..) => Error::blocked(err.to_string()).hint("wait for it to finish, or stop it"),
             crate::gates::Error::Io { .. } => Error::blocked(err.to_string()),
             crate::gates::Error::Untrusted(ref commands) => {
                 let mut out = Error::blocked(err.to_string());

@@ -1,8 +1,6 @@
 //! Operations: one function per user-visible action that judges or changes the workflow. Each
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
-use std::time::Duration;
-
 use crate::config::{Config, Stage};
 use crate::error::{Error, Result};
 use crate::gates::{self, Key, Outcome, Verdict};
@@ -71,7 +69,7 @@ pub fn gate(
     repo: &Repo,
     loaded: Option<&Loaded>,
     req: &GateRequest<'_>,
-    progress: &mut dyn FnMut(&str, Duration),
+    progress: &mut dyn FnMut(gates::Progress<'_>),
 ) -> Result<GateReport> {
     let phase = match (req.phase, loaded) {
         (Some(p), _) => Some(p),
@@ -244,7 +242,7 @@ pub fn judge_push(
     config: &Config,
     updates: &[PushUpdate],
     trust: bool,
-    progress: &mut dyn FnMut(&str, Duration),
+    progress: &mut dyn FnMut(gates::Progress<'_>),
 ) -> Result<Vec<GateReport>> {
     let flow = Workflow::new(repo, config);
     let mut features: Option<Vec<Loaded>> = None;
@@ -292,7 +290,7 @@ fn judge_feature_push(
     local: &str,
     new: &[ObjectId],
     trust: bool,
-    progress: &mut dyn FnMut(&str, Duration),
+    progress: &mut dyn FnMut(gates::Progress<'_>),
     reports: &mut Vec<GateReport>,
 ) -> Result<()> {
     let f = &loaded.feature;
@@ -424,7 +422,7 @@ pub fn phase_evidence(
     phase: u32,
     tip: ObjectId,
     trust: bool,
-    progress: &mut dyn FnMut(&str, Duration),
+    progress: &mut dyn FnMut(gates::Progress<'_>),
 ) -> Result<Vec<GateReport>> {
     let rev = tip.to_string();
     let mut reports = Vec::new();

@@ -134,7 +134,10 @@ fn plan_text_never_sets_a_command() {
     let gate = t.run(["gate", "--feature", "pwn", "--phase", "1", "--stage", "pre-commit"]).code(2);
     assert!(gate.stderr.contains("which a plan may not set"), "{}", gate.stderr);
     assert!(!t.dir.join("pwned").exists() && !t.root.join("pwned").exists());
-    assert!(!t.dir.join(".git/orchestrate/worktree/pwned").exists());
+    let gate_worktrees = t.home().join(".cache/git-orchestrate/worktrees");
+    let pwned =
+        std::fs::read_dir(&gate_worktrees).into_iter().flatten().flatten().any(|d| d.path().join("pwned").exists());
+    assert!(!pwned, "the plan's command ran in a gate worktree");
 }
 
 #[test]

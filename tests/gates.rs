@@ -272,7 +272,7 @@ fn sigkill_leaves_the_work_tree_alone_and_the_next_run_recovers() {
     let (t, before, out) = signal_test("-KILL");
     assert_eq!(out.status.code(), None, "killed");
     assert_eq!(snapshot(&t), before);
-    // The lock of the killed run is taken over; the gate worktree is reset and the gate runs.
+    // The killed run's lock went with it; the gate worktree is reset and the gate runs.
     let config = "[gates.quick]\nrun = \"test -f file.txt && grep -q committed file.txt\"\n";
     t.configure(config);
     t.run(["gate"]).ok();

@@ -277,12 +277,17 @@ fn escape_sequences_from_data_never_reach_the_terminal() {
         "[gates.\"evil\\u001b]0;owned\\u0007\"]\nrun = \"true\"\n\n[gates.scope]\n",
         "chore: gates",
     );
-    // (Titles with control characters are refused by the plan lint; tasks are free text.)
-    let plan = TestRepo::plan_text("f", 1)
+    // Plan text with control characters is refused by lint, whose errors show them escaped.
+    let hostile = TestRepo::plan_text("f", 1)
         .replace("task 1a", "task \\u001b]8;;x\\u0007 1a")
         .replace("task 1b", "task \\u001b[2J 1b");
+    let bad = t.root.join("hostile-plan.md");
+    std::fs::write(&bad, hostile).unwrap();
+    let lint = t.run(["plan", "lint", "--file", bad.to_str().unwrap()]);
+    assert_ne!(lint.code, 0);
+    no_raw_escape(&lint, "plan lint");
     let file = t.root.join("plan.md");
-    std::fs::write(&file, plan).unwrap();
+    std::fs::write(&file, TestRepo::plan_text("f", 1)).unwrap();
     let eve = [("GIT_COMMITTER_NAME", "Eve \u{1b}[31m"), ("GIT_AUTHOR_NAME", "Eve \u{1b}[31m")];
     t.run_env(&eve, ["start", "f", "--plan", file.to_str().unwrap()]).ok();
     t.run_env(&eve, ["approve", "plan", "--yes"]).ok();
@@ -294,10 +299,8 @@ fn escape_sequences_from_data_never_reach_the_terminal() {
 
     let brief = t.run(["phase", "brief"]).ok();
     no_raw_escape(&brief, "phase brief");
-    assert!(brief.stdout.contains("\\u{1b}[2J"), "shown, not sent: {}", brief.stdout);
     let show = t.run(["plan", "show"]).ok();
     no_raw_escape(&show, "plan show");
-    assert!(show.stdout.contains("task \\u{1b}]8;;x\\u{7} 1a"), "{}", show.stdout);
     let log = t.run(["log"]).ok();
     no_raw_escape(&log, "log");
     assert!(log.stdout.contains("Eve \\u{1b}[31m"), "{}", log.stdout);

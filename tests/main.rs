@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod enforcement;
+mod faults;
 mod gates;
 mod hooks;
 mod hostile;

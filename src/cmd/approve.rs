@@ -247,9 +247,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         )));
     }
     let mut progress = output::Progress::new();
-    let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut |gate, elapsed| {
-        progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
-    });
+    let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     let reports = reports?;
     let failing: Vec<&crate::gates::Outcome> = reports.iter().flat_map(ops::GateReport::blocking).collect();

@@ -99,6 +99,20 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         ),
     );
 
+    match repo.gate_worktree_status() {
+        Ok(wt) => add(
+            "gate worktree",
+            wt.problem.is_none(),
+            match (&wt.problem, wt.exists) {
+                (Some(p), _) => p.clone(),
+                (None, true) => wt.path.display().to_string(),
+                (None, false) => format!("{} (made by the first gate run)", wt.path.display()),
+            },
+            Some("git orchestrate gate (each gate run rebuilds the gate worktree)".into()),
+        ),
+        Err(e) => add("gate worktree", false, e.to_string(), None),
+    }
+
     let damage = ctx.workflow().damage()?;
     add(
         "event log",

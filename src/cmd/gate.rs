@@ -2,7 +2,6 @@
 //! table, record evidence. Exit 1 when a required gate does not pass.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -88,9 +87,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         trust: args.trust,
     };
     let mut progress = output::Progress::new();
-    let report = ops::gate(&ctx.repo, loaded.as_ref(), &req, &mut |gate, elapsed: Duration| {
-        progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
-    });
+    let report = ops::gate(&ctx.repo, loaded.as_ref(), &req, &mut super::gate_progress(&mut progress));
     progress.clear();
     render(&report?, args.json, false)
 }

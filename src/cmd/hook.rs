@@ -128,7 +128,11 @@ fn pre_commit(ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
         phase: on_phase.map(|(id, _)| *id),
         ..crate::ops::GateRequest::default()
     };
-    let report = crate::ops::gate(&ctx.repo, Some(loaded), &req, &mut |_, _| {})?;
+    let report = crate::ops::gate(&ctx.repo, Some(loaded), &req, &mut |p| {
+        if let crate::gates::Progress::Waiting { holder } = p {
+            super::say_waiting(holder);
+        }
+    })?;
     super::gate::render(&report, false, true)
 }
 
@@ -175,9 +179,8 @@ fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString
 fn pre_push(ctx: &Ctx, stdin: &str) -> Result<()> {
     let updates = crate::ops::PushUpdate::parse(stdin);
     let mut progress = crate::output::Progress::new();
-    let reports = crate::ops::judge_push(&ctx.repo, &ctx.config, &updates, false, &mut |gate, elapsed| {
-        progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
-    });
+    let reports =
+        crate::ops::judge_push(&ctx.repo, &ctx.config, &updates, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     for report in reports? {
         super::gate::render(&report, false, true)?;

@@ -27,6 +27,25 @@ use crate::git::Repo;
 use crate::state;
 use crate::workflow::{Loaded, Workflow};
 
+/// Show a gate run's progress: the running gate on a terminal, and once on stderr that it
+/// waits for another run.
+pub fn gate_progress(progress: &mut crate::output::Progress) -> impl FnMut(crate::gates::Progress<'_>) + '_ {
+    move |p| match p {
+        crate::gates::Progress::Running { gate, elapsed } => {
+            progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
+        }
+        crate::gates::Progress::Waiting { holder } => {
+            progress.clear();
+            say_waiting(holder);
+        }
+    }
+}
+
+/// Say once on stderr that this gate run waits for another one.
+pub fn say_waiting(holder: u32) {
+    crate::output::status(&format!("waiting for another gate run (pid {holder}) to finish …"));
+}
+
 pub fn dispatch(cli: Cli) -> Result<()> {
     let dir = match &cli.dir {
         Some(d) => d.clone(),

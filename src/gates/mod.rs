@@ -29,8 +29,6 @@ pub enum Error {
     Git(#[from] crate::git::Error),
     #[error("the gate run was interrupted")]
     Interrupted,
-    #[error("another gate run holds {0} (pid {1})")]
-    Busy(String, u32),
     #[error("running gate `{gate}`: {message}")]
     Io { gate: String, message: String },
     #[error("the commands of .orchestrate.toml are not trusted by you yet")]
@@ -339,43 +337,92 @@ pub fn evidence_in(notes: &crate::git::notes::NotesTree, tree: ObjectId) -> Resu
         .collect())
 }
 
-/// Holds the gate worktree for one run; a lock left by a killed run is taken over.
-struct WorktreeLock(PathBuf);
+/// Holds the gate worktree for one run: an exclusive `flock` on
+/// `<common dir>/orchestrate/worktree.lock`, which the kernel drops when its holder dies (a
+/// killed run leaves nothing to take over). The file says who holds it (`pid`) and which process
+/// group runs a gate command now (`pgid`), so that the next holder can end a group a killed run
+/// left running.
+struct WorktreeLock {
+    file: std::fs::File,
+}
 
 impl WorktreeLock {
-    fn take(repo: &Repo) -> Result<Self, Error> {
+    /// Take the lock, waiting for another run that holds it (`waiting` is told once, with the
+    /// holder's pid). Ctrl-C while waiting stops the wait.
+    fn take(repo: &Repo, waiting: &mut dyn FnMut(u32)) -> Result<Self, Error> {
+        let io = |e: std::io::Error| Error::Io { gate: "-".into(), message: e.to_string() };
         let path = repo.common_dir().join("orchestrate").join("worktree.lock");
-        std::fs::create_dir_all(path.parent().expect("has a parent"))
-            .map_err(|e| Error::Io { gate: "-".into(), message: e.to_string() })?;
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let _ = std::io::Write::write_all(&mut f, std::process::id().to_string().as_bytes());
-                    return Ok(Self(path));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder: u32 =
-                        std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-                    let alive = i32::try_from(holder)
-                        .ok()
-                        .and_then(rustix::process::Pid::from_raw)
-                        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
-                    if alive {
-                        return Err(Error::Busy(path.display().to_string(), holder));
+        std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
+        let interrupted = runner::interrupted();
+        let mut told = false;
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break,
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::INTR => {
+                    if !told {
+                        waiting(Self::read(&file).0.unwrap_or(0));
+                        told = true;
                     }
-                    let _ = std::fs::remove_file(&path);
+                    if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(Error::Interrupted);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(e) => return Err(Error::Io { gate: "-".into(), message: e.to_string() }),
+                Err(e) => return Err(io(e.into())),
             }
         }
-        Err(Error::Busy(path.display().to_string(), 0))
+        Ok(Self { file })
+    }
+
+    /// The holder's pid and the process group it runs, as the file says.
+    fn read(mut file: &std::fs::File) -> (Option<u32>, Option<u32>) {
+        use std::io::{Read as _, Seek as _};
+        let mut text = String::new();
+        let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
+        let field = |name: &str| {
+            text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).filter(|&v| v != 0)
+        };
+        (field("pid "), field("pgid "))
+    }
+
+    /// Say that this process holds the lock, running the process group `pgid` if any.
+    fn record(&self, pgid: Option<u32>) {
+        use std::io::{Seek as _, Write as _};
+        let mut text = format!("pid {}\n", std::process::id());
+        if let Some(pgid) = pgid {
+            let _ = writeln!(text, "pgid {pgid}");
+        }
+        let mut file = &self.file;
+        let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(text.as_bytes()));
+    }
+
+    /// The process group a previous holder recorded as running.
+    fn recorded_group(&self) -> Option<u32> {
+        Self::read(&self.file).1
     }
 }
 
 impl Drop for WorktreeLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // No group runs any more; the lock itself goes with the file descriptor.
+        self.record(None);
     }
+}
+
+/// What a gate run tells its caller while it works.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// `gate` has run for `elapsed` (about every 100 ms).
+    Running { gate: &'a str, elapsed: Duration },
+    /// Another gate run (pid `holder`, 0 if unknown) holds the gate worktree: this one waits.
+    Waiting { holder: u32 },
 }
 
 /// Run `specs` on the snapshot. `progress` is told which gate runs and for how long.
@@ -383,7 +430,7 @@ pub fn run(
     repo: &Repo,
     specs: &[Spec],
     ctx: &Context,
-    progress: &mut dyn FnMut(&str, Duration),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<Outcome>, Error> {
     let by = repo.identity().map(|i| i.to_string()).unwrap_or_default();
     let mut outcomes = Vec::new();
@@ -412,12 +459,19 @@ pub fn run(
             if let Some(commands) = &ctx.untrusted {
                 return Err(Error::Untrusted(commands.clone()));
             }
-            let lock = WorktreeLock::take(repo)?;
-            let path = repo.gate_worktree(ctx.tree)?;
+            let lock = WorktreeLock::take(repo, &mut |holder| progress(Progress::Waiting { holder }))?;
+            let path = repo.gate_worktree_path()?;
+            // A run killed while its command ran may have left the command's group running
+            // in the gate worktree: end it before the worktree is reset under it.
+            if let Some(pgid) = lock.recorded_group() {
+                runner::end_leftover_group(pgid, &path);
+            }
+            lock.record(None);
+            let path = repo.gate_worktree(ctx.tree, ctx.commit)?;
             worktree = Some((lock, path));
         }
-        let dir = &worktree.as_ref().expect("prepared above").1;
-        let evidence = run_one(repo, spec, ctx, dir, &by, progress)?;
+        let (lock, dir) = worktree.as_ref().expect("prepared above");
+        let evidence = run_one(repo, spec, ctx, dir, &by, &|pgid| lock.record(Some(pgid)), progress)?;
         repo.append_note(
             EVIDENCE_REF,
             ctx.tree,
@@ -438,7 +492,8 @@ fn run_one(
     ctx: &Context,
     dir: &Path,
     by: &str,
-    progress: &mut dyn FnMut(&str, Duration),
+    started: &dyn Fn(u32),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Evidence, Error> {
     let script = spec.config.run.clone().unwrap_or_default();
     let mut env: Vec<(String, String)> = spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -466,8 +521,8 @@ fn run_one(
         },
         None => false,
     };
-    let job = runner::Job { script: &script, dir, env, timeout: spec.timeout };
-    let finished = runner::run(&job, &mut |elapsed| progress(&spec.name, elapsed))
+    let job = runner::Job { script: &script, dir, env, timeout: spec.timeout, started: Some(started) };
+    let finished = runner::run(&job, &mut |elapsed| progress(Progress::Running { gate: &spec.name, elapsed }))
         .map_err(|e| Error::Io { gate: spec.name.clone(), message: e.to_string() })?;
     let exit_code = match finished.ending {
         runner::Ending::Interrupted => return Err(Error::Interrupted),

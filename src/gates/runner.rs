@@ -1,7 +1,7 @@
 //! Runs one gate command: `sh -c` in its own process group, with git's repository variables
 //! removed, a timeout, and the output kept as a bounded tail. On timeout or Ctrl-C the whole
-//! group is killed, grandchildren included. Besides `git::cli`, the only place that starts a
-//! process.
+//! group is killed, grandchildren included; when the script exits, whatever it left running in
+//! its group is ended too. Besides `git::cli`, the only place that starts a process.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -38,6 +38,9 @@ pub struct Job<'a> {
     pub dir: &'a Path,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+    /// Told the process group's id as soon as the command runs (the caller records it, so a
+    /// later run can end what a killed run left behind).
+    pub started: Option<&'a dyn Fn(u32)>,
 }
 
 /// Set when the user presses Ctrl-C (or we get SIGTERM) while a gate runs. Registering the
@@ -53,9 +56,91 @@ pub fn interrupted() -> &'static AtomicBool {
     })
 }
 
-fn kill_group(pgid: u32, signal: rustix::process::Signal) {
-    if let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) {
-        let _ = rustix::process::kill_process_group(pid, signal);
+/// Send `signal` to a process group; false when the group has no process at all.
+fn kill_group(pgid: u32, signal: rustix::process::Signal) -> bool {
+    i32::try_from(pgid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .is_some_and(|pid| rustix::process::kill_process_group(pid, signal).is_ok())
+}
+
+/// How long a group gets between TERM and KILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// End a process group: TERM, then KILL what is still alive after [`GRACE`]. Returns at once
+/// when the group is empty.
+fn end_group(pgid: u32) {
+    if pgid == 0 || !kill_group(pgid, rustix::process::Signal::TERM) {
+        return;
+    }
+    let grace = Instant::now();
+    while group_alive(pgid) && grace.elapsed() < GRACE {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill_group(pgid, rustix::process::Signal::KILL);
+}
+
+/// One process of a group, as `/proc` shows it.
+#[cfg(target_os = "linux")]
+struct Member {
+    pid: u32,
+    zombie: bool,
+}
+
+/// The processes whose process group is `pgid` (from `/proc/<pid>/stat`: the fields after the
+/// command's closing parenthesis are state, ppid, pgrp).
+#[cfg(target_os = "linux")]
+fn members(group: u32) -> Vec<Member> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let mut fields = stat.rsplit_once(") ")?.1.split_whitespace();
+        let state = fields.next()?;
+        let pgrp: u32 = fields.nth(1)?.parse().ok()?;
+        (pgrp == group).then(|| Member { pid, zombie: state == "Z" })
+    })
+    .collect()
+}
+
+/// Whether a process of the group still runs (a zombie has ended: it only waits to be reaped,
+/// which an orphan's new parent may never do).
+fn group_alive(pgid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        members(pgid).iter().any(|m| !m.zombie)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        i32::try_from(pgid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
+    }
+}
+
+/// End the process group a killed gate run left running, if it still does: only when one of
+/// its live processes works inside `dir` (the gate worktree), so a group that merely reuses the
+/// number is never signalled. (A pid is not handed out while a group of that id has members, so
+/// a live member inside the gate worktree is the gate's.) Returns whether a group was ended.
+pub fn end_leftover_group(pgid: u32, dir: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(dir) = dir.canonicalize() else { return false };
+        let ours = members(pgid)
+            .iter()
+            .filter(|m| !m.zombie)
+            .any(|m| std::fs::read_link(format!("/proc/{}/cwd", m.pid)).is_ok_and(|cwd| cwd.starts_with(&dir)));
+        if ours {
+            end_group(pgid);
+        }
+        ours
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // Without /proc the processes cannot be told apart from an unrelated group: leave them.
+        let _ = (pgid, dir);
+        false
     }
 }
 
@@ -77,6 +162,9 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
     });
     let reader = Arc::new(expr.reader()?);
     let pgid = reader.pids().first().copied().unwrap_or(0);
+    if let Some(started) = job.started {
+        started(pgid);
+    }
     let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     {
@@ -100,6 +188,8 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
     let mut last_tick = Instant::now();
     let ending = loop {
         if let Some(output) = reader.try_wait()? {
+            // What the script started in the background ends with it.
+            end_group(pgid);
             break output.status.code().map_or(Ending::Signalled, Ending::Exited);
         }
         let stop = if interrupted.load(Ordering::Relaxed) {
@@ -112,11 +202,12 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
         if let Some(ending) = stop {
             kill_group(pgid, rustix::process::Signal::TERM);
             let grace = Instant::now();
-            while reader.try_wait()?.is_none() && grace.elapsed() < Duration::from_secs(2) {
+            while reader.try_wait()?.is_none() && grace.elapsed() < GRACE {
                 std::thread::sleep(Duration::from_millis(10));
             }
             kill_group(pgid, rustix::process::Signal::KILL);
             let _ = reader.kill();
+            end_group(pgid);
             break ending;
         }
         if last_tick.elapsed() >= Duration::from_millis(100) {
@@ -155,7 +246,7 @@ mod tests {
     use super::*;
 
     fn job<'a>(script: &'a str, dir: &'a Path, timeout: Duration) -> Job<'a> {
-        Job { script, dir, env: vec![("GREETING".into(), "hi".into())], timeout }
+        Job { script, dir, env: vec![("GREETING".into(), "hi".into())], timeout, started: None }
     }
 
     #[test]
@@ -186,5 +277,25 @@ mod tests {
             .unwrap();
         assert!(f.tail.len() <= TAIL_BYTES);
         assert!(f.tail.ends_with("END\n"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_leftover_group_is_ended_only_when_it_works_in_the_gate_worktree() {
+        use std::os::unix::process::CommandExt as _;
+        let (gate, elsewhere) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let spawn = |dir: &Path| {
+            std::process::Command::new("sleep").arg("30").current_dir(dir).process_group(0).spawn().unwrap()
+        };
+        // A group with the recorded number that works elsewhere is not a gate's: left alone.
+        let mut unrelated = spawn(elsewhere.path());
+        assert!(!end_leftover_group(unrelated.id(), gate.path()));
+        assert!(unrelated.try_wait().unwrap().is_none(), "the unrelated group still runs");
+        unrelated.kill().unwrap();
+        unrelated.wait().unwrap();
+        // One working inside the gate worktree is ended.
+        let mut leftover = spawn(gate.path());
+        assert!(end_leftover_group(leftover.id(), gate.path()));
+        assert!(leftover.wait().unwrap().code().is_none(), "ended by a signal");
     }
 }

@@ -526,25 +526,107 @@ impl Repo {
     }
 }
 
+/// Where the gate worktree is and whether it is sound (for `doctor`).
+#[derive(Debug, Clone)]
+pub struct GateWorktree {
+    pub path: PathBuf,
+    pub exists: bool,
+    /// What is wrong with it, if anything.
+    pub problem: Option<String>,
+}
+
 impl Repo {
-    /// The persistent gate worktree (under the git dir), moved to `tree`. The user's own work
-    /// tree is never used; untracked files the gates leave behind (build output) stay, so builds
-    /// are incremental. Anything a killed run left half-done is reset here.
-    pub fn gate_worktree(&self, tree: ObjectId) -> Result<PathBuf> {
-        let path = self.common_dir().join("orchestrate").join("worktree");
-        if !path.join(".git").is_file() {
-            let _ = std::fs::remove_dir_all(&path);
+    /// The gate worktree's administrative directory, inside the common git dir (canonical): its
+    /// `HEAD`, its `index`, and `commondir` holding `../..`, relative, so that it survives a move
+    /// or a copy of the repository. Git does not list it among the worktrees: the tool made it.
+    fn gate_admin_dir(&self) -> Result<PathBuf> {
+        Ok(self.canonical_common_dir()?.join("orchestrate").join("gate"))
+    }
+
+    fn canonical_common_dir(&self) -> Result<PathBuf> {
+        self.common_dir()
+            .canonicalize()
+            .map_err(|e| Error::Io(format!("resolving {}: {e}", self.common_dir().display())))
+    }
+
+    /// Where the gate worktree is (it may not exist yet): in the tool's cache directory, outside
+    /// every `.git` directory (test runners skip paths inside one), keyed by the canonical path of
+    /// the common git dir, so a moved repository gets a fresh one and a copy its own.
+    pub fn gate_worktree_path(&self) -> Result<PathBuf> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let common = self.canonical_common_dir()?;
+        let key = blob_id(common.as_os_str().as_bytes()).to_hex_with_len(16).to_string();
+        let cache = crate::env::cache_dir().ok_or_else(|| {
+            Error::Io("no place for the gate worktree: neither XDG_CACHE_HOME nor HOME is set".into())
+        })?;
+        Ok(cache.join("worktrees").join(key))
+    }
+
+    /// The `.git` file that binds the gate worktree to this repository's admin dir.
+    fn gate_link(&self) -> Result<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let mut link = b"gitdir: ".to_vec();
+        link.extend_from_slice(self.gate_admin_dir()?.as_os_str().as_bytes());
+        link.push(b'\n');
+        Ok(link)
+    }
+
+    /// The persistent gate worktree, moved to `tree` with `commit` (else HEAD) as its detached
+    /// HEAD. The user's own work tree is never used; untracked files the gates leave behind (build
+    /// output) stay, so builds are incremental. Anything a killed run left half-done is reset here.
+    /// Only ever called with the gate lock held.
+    pub fn gate_worktree(&self, tree: ObjectId, commit: Option<ObjectId>) -> Result<PathBuf> {
+        let io = |what: &Path, e: std::io::Error| Error::Io(format!("{}: {e}", what.display()));
+        // Earlier versions kept a `git worktree` under the git dir: it is ours, so remove it.
+        let old = self.common_dir().join("orchestrate").join("worktree");
+        if std::fs::symlink_metadata(&old).is_ok() {
+            std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
             let _ = self.cli().clean_env().args(["worktree", "prune"]).run();
-            std::fs::create_dir_all(path.parent().expect("has a parent"))
-                .map_err(|e| Error::Spawn(format!("creating {}: {e}", path.display())))?;
-            self.cli()
-                .clean_env()
-                .args(["worktree", "add", "--detach", "--no-checkout", "--quiet"])
-                .args([path.as_os_str(), std::ffi::OsStr::new("HEAD")])
-                .run()?;
         }
+        let admin = self.gate_admin_dir()?;
+        std::fs::create_dir_all(&admin).map_err(|e| io(&admin, e))?;
+        let head = match commit.map_or_else(|| self.resolve_commit("HEAD"), |c| Ok(Some(c)))? {
+            Some(id) => format!("{id}\n"),
+            // An unborn repository: a branch no one has, so that git still sees a repository.
+            None => "ref: refs/orchestrate/gate-unborn\n".into(),
+        };
+        for (name, text) in [("commondir", "../..\n"), ("HEAD", head.as_str())] {
+            let file = admin.join(name);
+            if std::fs::read(&file).ok().as_deref() != Some(text.as_bytes()) {
+                std::fs::write(&file, text).map_err(|e| io(&file, e))?;
+            }
+        }
+        let path = self.gate_worktree_path()?;
+        std::fs::create_dir_all(&path).map_err(|e| io(&path, e))?;
+        let dot_git = path.join(".git");
+        let link = self.gate_link()?;
+        if std::fs::read(&dot_git).ok() != Some(link.clone()) {
+            // A new work tree, or one bound elsewhere: its files are not what the index says.
+            let _ = std::fs::remove_file(admin.join("index"));
+            if dot_git.is_dir() {
+                std::fs::remove_dir_all(&dot_git).map_err(|e| io(&dot_git, e))?;
+            }
+            std::fs::write(&dot_git, &link).map_err(|e| io(&dot_git, e))?;
+        }
+        // A run killed inside `read-tree` leaves its lock; we hold the gate lock, so it is stale.
+        let _ = std::fs::remove_file(admin.join("index.lock"));
         cli::Git::new(&path).clean_env().args(["read-tree", "-u", "--reset", &tree.to_string()]).run()?;
         Ok(path)
+    }
+
+    /// Where the gate worktree is and whether it is bound to this repository.
+    pub fn gate_worktree_status(&self) -> Result<GateWorktree> {
+        let path = self.gate_worktree_path()?;
+        let old = self.common_dir().join("orchestrate").join("worktree");
+        let exists = path.join(".git").exists();
+        let problem = if std::fs::symlink_metadata(&old).is_ok() {
+            Some(format!("an old gate worktree is left under the git dir ({})", old.display()))
+        } else if exists && std::fs::read(path.join(".git")).ok() != Some(self.gate_link()?) {
+            Some(format!("{}: its .git file does not point at this repository", path.display()))
+        } else {
+            None
+        };
+        Ok(GateWorktree { path, exists, problem })
     }
 }
 
