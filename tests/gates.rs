@@ -9,9 +9,13 @@ use crate::common::TestRepo;
 const CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
 const TEST_ADD: &str = "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'src'))\nfrom calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n";
 
-/// A small Python project with pytest and coverage gates; `min` is the coverage floor.
-fn python_project(extra: &str) -> TestRepo {
+/// A small Python project with pytest and coverage gates; `min` is the coverage floor. `None`
+/// (with a message) where the Python tools cannot be had.
+fn python_project(extra: &str) -> Option<TestRepo> {
     let t = TestRepo::new();
+    if !t.with_python_tools() {
+        return None;
+    }
     t.write("src/calc.py", CALC);
     t.write("tests/test_calc.py", TEST_ADD);
     t.write(
@@ -22,12 +26,12 @@ fn python_project(extra: &str) -> TestRepo {
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-q", "-m", "feat: calc"]);
-    t
+    Some(t)
 }
 
 #[test]
 fn tests_and_coverage_gates_judge_for_the_right_reason() {
-    let t = python_project("min = 80\n");
+    let Some(t) = python_project("min = 80\n") else { return };
     let run = t.run(["gate", "--json"]).code(1);
     let report = run.json();
     let gates = report["gates"].as_array().unwrap();
@@ -52,7 +56,7 @@ fn tests_and_coverage_gates_judge_for_the_right_reason() {
 
 #[test]
 fn a_failing_test_and_a_run_without_tests_fail() {
-    let t = python_project("");
+    let Some(t) = python_project("") else { return };
     t.write("tests/test_calc.py", &TEST_ADD.replace("== 3", "== 4"));
     t.git(["commit", "-qam", "test: wrong"]);
     let report = t.run(["gate", "--only", "tests", "--json"]).code(1).json();
@@ -68,7 +72,7 @@ fn a_failing_test_and_a_run_without_tests_fail() {
 
 #[test]
 fn evidence_is_cached_by_tree_and_a_changed_threshold_misses() {
-    let t = python_project("min = 50\n");
+    let Some(t) = python_project("min = 50\n") else { return };
     let first = t.run(["gate", "--only", "coverage", "--json"]).ok().json();
     assert_eq!(first["gates"][0]["cached"], false);
     let second = t.run(["gate", "--only", "coverage", "--json"]).ok().json();
@@ -102,7 +106,7 @@ fn evidence_is_cached_by_tree_and_a_changed_threshold_misses() {
 
 #[test]
 fn changed_lines_are_measured_and_uncovered_ones_listed() {
-    let t = python_project("min_changed = 90\n");
+    let Some(t) = python_project("min_changed = 90\n") else { return };
     t.write("src/calc.py", &format!("{CALC}\n\ndef mul(a, b):\n    r = a * b\n    return r\n"));
     t.git(["commit", "-qam", "feat: mul"]);
     let report = t.run(["gate", "--only", "coverage", "--json"]).code(1).json();
@@ -151,7 +155,7 @@ fn stale_missing_and_broken_reports_are_errors() {
 fn cobertura_and_lcov_from_coverage_py_agree() {
     for (cmd, report, format) in [("xml -o cov.xml", "cov.xml", "cobertura"), ("lcov -o cov.info", "cov.info", "lcov")]
     {
-        let t = python_project("");
+        let Some(t) = python_project("") else { return };
         let config = format!(
             "[gates.cov2]\nkind = \"coverage\"\nrun = \"python3 -m coverage run --source=src -m pytest -q -p no:cacheprovider && python3 -m coverage {cmd}\"\nreport = \"{report}\"\nmin = 70\n"
         );
@@ -282,6 +286,9 @@ fn sigkill_leaves_the_work_tree_alone_and_the_next_run_recovers() {
 #[test]
 fn bandit_runs_for_real_and_fails_closed() {
     let t = TestRepo::new();
+    if !t.with_python_tools() {
+        return;
+    }
     t.write(".orchestrate.toml", "[gates.bandit]\nscanner = \"bandit\"\nrun = \"python3 -m bandit -r src -q -f json -o .orchestrate-bandit.json\"\n");
     t.write("src/ok.py", "def add(a, b):\n    return a + b\n");
     t.git(["add", "-A"]);
@@ -563,7 +570,7 @@ fn a_secret_in_a_commit_message_or_an_approval_note_is_caught() {
 
 #[test]
 fn unmeasured_changed_files_are_listed_and_can_fail() {
-    let t = python_project("min_changed = 50\n");
+    let Some(t) = python_project("min_changed = 50\n") else { return };
     t.write("lib/extra.py", "def f():\n    return 1\n");
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "feat: extra, outside the measured source"]);

@@ -19,6 +19,8 @@ pub struct TestRepo {
     pub dir: PathBuf,
     home: PathBuf,
     clock: AtomicU64,
+    /// Where the Python test tools are (`PYTHONPATH`), once a test asked for them.
+    pythonpath: std::sync::Mutex<Option<PathBuf>>,
     /// Whether commands run with `ORCHESTRATE_TRUST_CONFIG=1` (as CI does): on unless a test
     /// is about trust.
     trust: std::sync::atomic::AtomicBool,
@@ -74,7 +76,15 @@ impl TestRepo {
         let dir = root.join("repo");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(&dir).unwrap();
-        Self { _tmp: tmp, root, dir, home, clock: AtomicU64::new(0), trust: true.into() }
+        Self {
+            _tmp: tmp,
+            root,
+            dir,
+            home,
+            clock: AtomicU64::new(0),
+            pythonpath: std::sync::Mutex::new(None),
+            trust: true.into(),
+        }
     }
 
     /// A repository on `main` with one commit.
@@ -113,7 +123,26 @@ impl TestRepo {
         if self.trust.load(Ordering::Relaxed) {
             cmd.env("ORCHESTRATE_TRUST_CONFIG", "1");
         }
+        if let Some(site) = self.pythonpath.lock().unwrap().as_ref() {
+            cmd.env("PYTHONPATH", site);
+        }
         cmd
+    }
+
+    /// Make pytest, coverage.py and bandit importable by `python3` in this repository's commands
+    /// (provisioned once per test run, see [`python_tools`]). `false`, with a message on stderr,
+    /// where they cannot be had on this machine: the caller skips.
+    pub fn with_python_tools(&self) -> bool {
+        match python_tools() {
+            Ok(site) => {
+                *self.pythonpath.lock().unwrap() = site;
+                true
+            }
+            Err(why) => {
+                eprintln!("SKIPPED: this test needs pytest, coverage.py and bandit, which cannot be had here: {why}");
+                false
+            }
+        }
     }
 
     /// From now on, commands run as on a user's machine: the configuration's commands need trust.
@@ -266,4 +295,46 @@ impl TestRepo {
         self.run(["start", feature, "--plan", file.to_str().unwrap()]).ok();
         self.run(["approve", "plan", "--yes"]).ok();
     }
+}
+
+/// The Python tools the gate tests run for real: pytest, coverage.py and bandit. When the
+/// machine's `python3` lacks them, they are installed once per test run with pip into
+/// `target/tmp/python-tools` (made once, reused by later runs), and handed to commands through
+/// `PYTHONPATH`. `Ok(None)`: the machine's own have them. `Err`: no `python3` or no pip.
+pub fn python_tools() -> Result<Option<PathBuf>, String> {
+    static TOOLS: std::sync::OnceLock<Result<Option<PathBuf>, String>> = std::sync::OnceLock::new();
+    TOOLS
+        .get_or_init(|| {
+            let imports = |site: Option<&Path>| {
+                let mut cmd = Command::new("python3");
+                cmd.args(["-c", "import pytest, coverage, bandit"]).stdout(Stdio::null()).stderr(Stdio::null());
+                if let Some(site) = site {
+                    cmd.env("PYTHONPATH", site);
+                }
+                cmd.status().is_ok_and(|s| s.success())
+            };
+            if imports(None) {
+                return Ok(None);
+            }
+            let site = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-tools");
+            if imports(Some(&site)) {
+                return Ok(Some(site));
+            }
+            let out = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", "--target"])
+                .arg(&site)
+                .args(["pytest", "coverage", "bandit"])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("python3: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("pip install failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            }
+            if imports(Some(&site)) {
+                Ok(Some(site))
+            } else {
+                Err("installed, but not importable".into())
+            }
+        })
+        .clone()
 }
