@@ -92,6 +92,8 @@ pub enum Command {
     Phase(cmd::phase::Args),
     Gate(cmd::gate::Args),
     Trust(cmd::trust::Args),
+    Review(cmd::review::Args),
+    Finish(cmd::finish::Args),
     Hooks(cmd::hooks::Args),
     Doctor(cmd::doctor::Args),
     #[command(hide = true)]

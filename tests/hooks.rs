@@ -226,6 +226,7 @@ fn an_approved_phase_takes_no_more_commits_and_skips_are_recorded() {
     let run = t.run_env(&[("ORCHESTRATE_SKIP", "secrets")], ["gate", "--stage", "pre-commit"]).code(1);
     assert!(run.stderr.contains("gate `secrets` is required: ORCHESTRATE_SKIP cannot skip it"), "{}", run.stderr);
     t.git(["commit", "-q", "-m", "feat(x): a"]);
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
     t.git(["switch", "-q", "orchestrate/x/1-database-schema"]);
     t.write("area1/late", "late\n");
@@ -311,6 +312,7 @@ fn pre_push_runs_the_push_gates_and_guards_the_base() {
     let run = t.git_try(["push", "-q", "origin", "--delete", "orchestrate/x/1-database-schema"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The feature's commits may not reach main before finish.
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
     t.git(["switch", "-q", "main"]);
     t.git(["merge", "-q", "--ff-only", "orchestrate/x/main"]);
@@ -592,6 +594,7 @@ fn during_a_rebase_the_phase_being_rebased_is_the_default_and_is_not_approved() 
     let run = t.run(["approve", "phase", "--yes"]).code(1);
     assert!(run.stderr.contains("a rebase of orchestrate/x/2-"), "{}", run.stderr);
     t.git(["rebase", "--abort"]);
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
 }
 

@@ -41,6 +41,7 @@ fn journey() -> TestRepo {
     run(&t, &["phase", "start"]).ok();
     t.commit_file("area1/schema.sql", "create table users (id int);\n", "feat(jwt-auth): user table");
     run(&t, &["gate", "--stage", "pre-commit", "--rev", "HEAD"]).ok();
+    run(&t, &["phase", "submit"]).ok();
     run(&t, &["approve", "phase", "--yes", "-m", "reviewed"]).ok();
     run(&t, &["phase", "start"]).ok();
     t.commit_file("area2/jwt.py", "def generate():\n    return 'token'\n", "feat(jwt-auth): jwt service");
@@ -57,4 +58,31 @@ fn the_main_outputs_are_stable() {
     snapshot("gate", &t, &run(&t, &["gate"]).ok().stdout);
     let squash = t.git(["log", "-1", "--format=%B", "orchestrate/jwt-auth/main"]);
     snapshot("phase_commit", &t, &squash);
+}
+
+#[test]
+fn the_tour_runs_to_completion_on_one_stream() {
+    let t = TestRepo::new();
+    let run = run(&t, &["tour"]).ok();
+    assert!(run.stderr.is_empty(), "the tour writes one stream: {}", run.stderr);
+    let text = regex_lite_tmp(&run.stdout);
+    for step in ["phase submit", "--request-changes", "approve phase", "approve finish", "complete.md", "[finished]"] {
+        assert!(text.contains(step), "the tour shows {step}");
+    }
+    snapshot("tour", &t, &text);
+}
+
+/// The tour's temporary directory has a random name: filtered out.
+fn regex_lite_tmp(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("git-orchestrate-tour-") {
+            Some(i) => {
+                let start = l[..i].rfind(char::is_whitespace).map_or(0, |s| s + 1);
+                let end = l[i..].find(|c: char| c.is_whitespace() || c == ')').map_or(l.len(), |e| i + e);
+                format!("{}[TOUR]{}", &l[..start], &l[end..])
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -123,6 +123,7 @@ fn hostile_plan_text_stays_text() {
     assert!(brief.starts_with("@{{ 7*7 }}: Implement phase 1 of x: '; touch pwned3; echo '"), "{brief}");
     assert!(brief.contains("- {% for x in range(9999999) %}x{% endfor %}"), "{brief}");
     t.commit_file("a/f", "f\n", "work");
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
     let subject = t.git(["log", "-1", "--format=%s", "orchestrate/x/main"]);
     assert_eq!(subject.trim(), "feat(x): '; touch pwned3; echo '");

@@ -92,6 +92,9 @@ fn phase_start_waits_for_the_phases_it_depends_on() {
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("area1/a", "a\n", "work");
     let run = t.run(["phase", "start", "2"]).code(1);
+    assert!(run.stderr.contains("hint: finish it: git orchestrate phase brief 1"), "{}", run.stderr);
+    t.run(["phase", "submit", "1"]).ok();
+    let run = t.run(["phase", "start", "2"]).code(1);
     assert!(run.stderr.contains("hint: approve it: git orchestrate approve phase 1"), "{}", run.stderr);
     let run = t.run(["phase", "start", "next"]).code(1);
     assert!(run.stderr.contains("no phase can start now: phase 1 is awaiting-review"), "{}", run.stderr);

@@ -48,6 +48,7 @@ fn state_survives_deleting_every_branch() {
     t.started_and_approved("gone", 2);
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a", "a\n", "work");
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
     t.git(["switch", "-q", "main"]);
     t.git(["branch", "-D", "orchestrate/gone/main", "orchestrate/gone/1-database-schema"]);

@@ -52,12 +52,20 @@ fn three_phase_loop_end_to_end() {
         t.commit_file(&format!("area{n}/b.txt"), "second\n", "feat(jwt-auth): second part");
         let phase_tree = t.rev(&format!("{branch}^{{tree}}"));
         let s = t.run(["status", "--json"]).ok().json();
+        assert_eq!(s["features"][0]["phases"][n as usize - 1]["state"], "active", "commits alone ask no review");
+        t.run(["phase", "submit"]).ok();
+        let s = t.run(["status", "--json"]).ok().json();
         assert_eq!(s["features"][0]["phases"][n as usize - 1]["state"], "awaiting-review");
 
         t.run(["approve", "phase", "--yes"]).ok();
         let tip = t.rev("orchestrate/jwt-auth/main");
         assert_eq!(t.rev("orchestrate/jwt-auth/main~1"), before, "one commit per phase");
-        assert_eq!(t.rev("orchestrate/jwt-auth/main^{tree}"), phase_tree, "the squash carries the phase's tree");
+        // The squash carries the phase's tree, and the phase report beside it.
+        let added = t.git(["diff", "--name-only", &phase_tree, "orchestrate/jwt-auth/main^{tree}"]);
+        assert_eq!(added.trim(), format!("plans/jwt-auth/phase-{n}-complete.md"));
+        let report = t.git(["show", &format!("orchestrate/jwt-auth/main:plans/jwt-auth/phase-{n}-complete.md")]);
+        assert!(report.contains(&format!("reviewed tree {phase_tree}")), "{report}");
+        assert!(report.contains(&format!("| `area{n}/a.txt` | created | +1 −0 |")), "{report}");
         assert_eq!(t.git(["log", "-1", "--format=%s", &tip]).trim(), subjects[n as usize - 1]);
         let body = t.git(["log", "-1", "--format=%b", &tip]);
         assert!(body.contains(&format!("- task {n}a\n- task {n}b")), "tasks in the body:\n{body}");
@@ -93,10 +101,13 @@ fn three_phase_loop_end_to_end() {
             "created",
             "plan-approved",
             "phase-started",
+            "phase-submitted",
             "phase-approved",
             "phase-started",
+            "phase-submitted",
             "phase-approved",
             "phase-started",
+            "phase-submitted",
             "phase-approved"
         ]
     );
@@ -106,11 +117,11 @@ fn three_phase_loop_end_to_end() {
     assert_eq!(ids.len(), events.len(), "ids are unique");
     assert_eq!(events[1]["note"], "looks good");
     assert_eq!(events[1]["plan_blob"], t.rev("orchestrate/jwt-auth/main:plans/jwt-auth/plan.md").as_str());
-    assert_eq!(events[7]["commit"], t.rev("orchestrate/jwt-auth/main").as_str());
+    assert_eq!(events[10]["commit"], t.rev("orchestrate/jwt-auth/main").as_str());
     assert!(events.iter().all(|e| e["by"] == "Ada Lovelace <ada@example.com>"));
 
     let log = t.run(["log", "--json"]).ok().json();
-    assert_eq!(log.as_array().unwrap().len(), 8);
+    assert_eq!(log.as_array().unwrap().len(), 11);
     let text = t.run(["log"]).ok().stdout;
     assert!(text.contains("phase-approved  phase 3 as"), "{text}");
 }
@@ -152,13 +163,16 @@ fn parallel_phases_squash_through_a_three_way_merge() {
     t.started_with("par", &TestRepo::plan_text("par", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n"));
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("area1/x.txt", "1\n", "one");
+    t.run(["phase", "submit", "1"]).ok();
     t.run(["approve", "phase", "1", "--yes"]).ok();
     // Phases 2 and 3 both fork after phase 1.
     t.run(["phase", "start", "2"]).ok();
     t.commit_file("area2/x.txt", "2\n", "two");
     t.run(["phase", "start", "3"]).ok();
     t.commit_file("area3/x.txt", "3\n", "three");
+    t.run(["phase", "submit", "2"]).ok();
     t.run(["approve", "phase", "2", "--yes"]).ok();
+    t.run(["phase", "submit", "3"]).ok();
     t.run(["approve", "phase", "3", "--yes"]).ok();
     let files = t.git(["ls-tree", "-r", "--name-only", "orchestrate/par/main"]);
     for f in ["area1/x.txt", "area2/x.txt", "area3/x.txt"] {
@@ -173,13 +187,16 @@ fn conflicting_parallel_phase_is_refused_and_nothing_moves() {
     t.started_with("clash", &TestRepo::plan_text("clash", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n"));
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("shared.txt", "base\n", "one");
+    t.run(["phase", "submit", "1"]).ok();
     t.run(["approve", "phase", "1", "--yes"]).ok();
     t.run(["phase", "start", "2"]).ok();
     t.commit_file("shared.txt", "from two\n", "two");
     t.run(["phase", "start", "3"]).ok();
     t.commit_file("shared.txt", "from three\n", "three");
+    t.run(["phase", "submit", "2"]).ok();
     t.run(["approve", "phase", "2", "--yes"]).ok();
     let before = t.rev("orchestrate/clash/main");
+    t.run(["phase", "submit", "3"]).ok();
     let run = t.run(["approve", "phase", "3", "--yes"]).code(1);
     assert!(run.stderr.contains("merge conflict in shared.txt"), "{}", run.stderr);
     assert!(run.stderr.contains("hint: rebase the phase branch"), "{}", run.stderr);
@@ -195,6 +212,7 @@ fn approving_from_the_integration_branch_moves_the_work_tree_too() {
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/f.txt", "x\n", "work");
     t.git(["switch", "-q", "orchestrate/here/main"]);
+    t.run(["phase", "submit", "1"]).ok();
     t.run(["approve", "phase", "1", "--yes"]).ok();
     assert_eq!(t.read("area1/f.txt"), "x\n");
     assert_eq!(t.git(["status", "--porcelain"]), "");
@@ -213,6 +231,7 @@ fn branch_layout_follows_the_configured_pattern() {
     t.run(["phase", "start"]).ok();
     assert_eq!(t.head_branch(), "feat/layout/p1");
     t.commit_file("area1/x", "x\n", "work");
+    t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
     assert_eq!(t.git(["rev-list", "--count", "main..feat/layout/trunk"]).trim(), "2");
 }
@@ -238,6 +257,7 @@ fn an_approval_interrupted_before_it_was_recorded_is_completed_not_repeated() {
     t.commit_file("area1/x", "x\n", "work");
     // An approval that squashed, then died before its event was written: the squash is there,
     // the notes ref is where it was before.
+    t.run(["phase", "submit"]).ok();
     let notes_before = t.rev("refs/notes/orchestrate");
     t.run(["approve", "phase", "--yes"]).ok();
     t.git(["update-ref", "refs/notes/orchestrate", &notes_before]);
@@ -245,6 +265,7 @@ fn an_approval_interrupted_before_it_was_recorded_is_completed_not_repeated() {
     let squashed = t.rev("orchestrate/crash/main");
     assert_eq!(t.git(["log", "-1", "--format=%s", &squashed]).trim(), "feat(crash): database schema");
     // Running it again records the approval of the commit that is there, and adds none.
+    t.run(["phase", "submit", "1"]).ok();
     t.run(["approve", "phase", "1", "--yes"]).ok();
     assert_eq!(t.rev("orchestrate/crash/main"), squashed);
     let s = t.run(["status", "--json"]).ok().json();

@@ -46,6 +46,12 @@ pub enum ApproveWhat {
         after_help = "Examples:\n  git orchestrate approve plan\n  git orchestrate approve plan --feature jwt-auth --yes -m \"reviewed with the team\""
     )]
     Plan(Common),
+    /// Approve the finish: the final gates passed and complete.md is on the integration branch
+    /// (`git orchestrate finish` put it there); the next `finish` merges exactly that tip.
+    #[command(
+        after_help = "Examples:\n  git orchestrate approve finish\n  git orchestrate approve finish --feature jwt-auth --yes"
+    )]
+    Finish(Common),
     /// Approve a phase: squash its branch into one commit on the integration branch.
     #[command(after_help = "Examples:\n  git orchestrate approve phase\n  git orchestrate approve phase 2 --yes")]
     Phase {
@@ -72,6 +78,7 @@ struct Approved {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.what {
         ApproveWhat::Plan(common) => plan(ctx, common),
+        ApproveWhat::Finish(common) => finish(ctx, common),
         ApproveWhat::Phase { phase: n, overrides, common } => phase(ctx, *n, overrides, common),
     }
 }
@@ -238,6 +245,15 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         }
     }
 
+    // Only a submitted phase awaits review (a commit after submitting takes it back to work);
+    // a person overriding a gate by name decides for a phase that could not be submitted.
+    if overrides.is_empty() && rec.submitted.as_deref() != Some(tip.to_string().as_str()) {
+        let why =
+            if rec.submitted.is_some() { "has commits after it was submitted" } else { "is not submitted for review" };
+        return Err(Error::blocked(format!("phase {id} of {name} {why}")).hint(format!(
+            "its owner submits it when it is ready: git orchestrate phase submit {id} --feature {name}"
+        )));
+    }
     // Approval is bound to evidence: every required gate of every stage passes on the tip's
     // tree, or a person overrides it by name with a reason.
     if !overrides.is_empty() && c.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
@@ -284,11 +300,18 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     let message_at_tip = repo.commit_message(integration)?;
     let last_tool = ops::judging_commit(repo, Some(f))?;
     let parents = repo.commit_parents(integration)?;
+    let report_path = format!("plans/{name}/phase-{id}-complete.md");
     let interrupted = message_at_tip.contains(&format!("Feature: {name}\n"))
         && message_at_tip.contains(&trailer)
         && parents.len() == 1
         && Some(parents[0]) == last_tool
-        && squash_tree(repo, parents[0], tip).ok() == Some(repo.commit_tree(integration)?);
+        && squash_tree(repo, parents[0], tip)
+            .and_then(|t| match repo.blob_at(integration, &report_path)? {
+                Some(report) => Ok(repo.tree_with_file(t, &report_path, report)?),
+                None => Ok(t),
+            })
+            .ok()
+            == Some(repo.commit_tree(integration)?);
     // Anything else on the integration branch since the tool's last commit must be a plan edit:
     // the squash would carry it into the base unreviewed.
     let since = repo.rev_list(
@@ -317,18 +340,36 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     }
     let agent = confirm_human(repo, c.yes, &question)?;
 
-    let (commit, tree) = if interrupted {
-        (integration, repo.commit_tree(integration)?)
+    let reviewed = repo.commit_tree(tip)?;
+    let commit = if interrupted {
+        integration
     } else {
-        let tree = squash_tree(repo, integration, tip)?;
+        let squashed = squash_tree(repo, integration, tip)?;
         let by = repo.identity()?.to_string();
-        let changes = repo.diff_summary(Some(repo.commit_tree(integration)?), tree, 20)?;
-        let message = Renderer::new(Some(repo.workdir())).render(
+        let changes = repo.diff_summary(Some(repo.commit_tree(integration)?), squashed, 20)?;
+        // The phase report, from the evidence, goes into the squash beside the phase's work:
+        // the reviewed tree's evidence stays what it is.
+        let review = ops::review::review(repo, &loaded, id, false, &mut |_| {})?;
+        let renderer = Renderer::new(Some(repo.workdir()));
+        let report = phase_report(
+            &renderer,
+            &review,
+            def,
+            &f.plan,
+            &by,
+            c.message.as_deref(),
+            agent.as_deref(),
+            &recorded_overrides,
+        )?;
+        let tree = repo.tree_with_file(squashed, &report_path, repo.write_blob(report.as_bytes())?)?;
+        let (tests, coverage) = measured(&review);
+        let message = renderer.render(
             "phase-commit.txt",
             minijinja::context! {
                 feature => &name, phase => Serde(def), phase_count => plan.phases.len(),
-                plan_path => &f.plan, approved_by => by, changes,
-                overrides => &recorded_overrides, reviewed_tree => repo.commit_tree(tip)?.to_string(),
+                plan_path => &f.plan, approved_by => by, changes, note => c.message.as_deref(),
+                overrides => &recorded_overrides, reviewed_tree => reviewed.to_string(),
+                tests_trailer => tests, coverage_trailer => coverage, report_path => &report_path,
             },
         )?;
         let commit = repo.write_commit(tree, &[integration], &message)?;
@@ -343,7 +384,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
                 &format!("orchestrate: approve phase {id}"),
             )?;
         }
-        (commit, tree)
+        commit
     };
     let event = flow.record(
         &name,
@@ -351,7 +392,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         What::PhaseApproved {
             phase: id,
             commit: commit.to_string(),
-            tree: tree.to_string(),
+            tree: reviewed.to_string(),
             note: c.message.clone(),
             agent,
             overrides: recorded_overrides,
@@ -360,7 +401,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     let next = if plan.phases.iter().any(|p| p.id != id && f.phases.get(&p.id).is_none_or(|r| r.approval.is_none())) {
         "git orchestrate phase start next".to_string()
     } else {
-        format!("all phases are approved: merge {} into {}", f.branch, f.base)
+        format!("all phases are approved: git orchestrate finish --feature {name}")
     };
     let done = Approved {
         feature: name,
@@ -383,4 +424,102 @@ fn squash_tree(repo: &git::Repo, integration: ObjectId, tip: ObjectId) -> Result
     repo.merge_trees(base, integration, tip).map_err(|e| {
         Error::from(e).hint("rebase the phase branch onto the integration branch, resolve, and approve again")
     })
+}
+
+/// The `Tests:` and `Coverage:` trailers, measured by the phase's gates.
+fn measured(review: &ops::review::Review) -> (Option<String>, Option<String>) {
+    let tests =
+        review.gates.iter().find(|g| g.kind == crate::gates::Kind::Tests && g.verdict == crate::gates::Verdict::Pass);
+    let tests = tests.and_then(|g| {
+        // "24 passed, 0 failed, 0 skipped"
+        let mut words = g.summary.split_whitespace();
+        let passed: u64 = words.next()?.parse().ok()?;
+        let failed: u64 = g.summary.split(", ").nth(1)?.split_whitespace().next()?.parse().ok()?;
+        Some(format!("{passed}/{}", passed + failed))
+    });
+    let coverage = review.coverage.as_ref().and_then(|c| c.percent).map(|p| format!("{p:.1}%"));
+    (tests, coverage)
+}
+
+/// `phase-<n>-complete.md`, rendered from the review's measurements. A secret never enters it:
+/// the text is scanned and any finding redacted.
+#[allow(clippy::too_many_arguments)]
+fn phase_report(
+    renderer: &Renderer,
+    review: &ops::review::Review,
+    def: &crate::plan::Phase,
+    plan_path: &str,
+    by: &str,
+    note: Option<&str>,
+    agent: Option<&str>,
+    overrides: &[String],
+) -> Result<String> {
+    use crate::gates::{Kind, Verdict};
+    let gates: Vec<_> = review
+        .gates
+        .iter()
+        .map(|g| {
+            let status = match (g.verdict, g.required) {
+                (Verdict::Pass, _) => "✅ pass",
+                (_, false) => "⚠ optional",
+                _ if overrides.iter().any(|o| o.starts_with(&format!("{}:", g.gate))) => "⚠ overridden",
+                _ => "❌",
+            };
+            let target = if g.required { "pass" } else { "advisory" };
+            minijinja::context! { gate => &g.gate, target, summary => &g.summary, status }
+        })
+        .collect();
+    let tests = review
+        .gates
+        .iter()
+        .filter(|g| g.kind == Kind::Tests)
+        .map(|g| format!("{}: {}", g.gate, g.summary))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let security: Vec<String> = review
+        .gates
+        .iter()
+        .filter(|g| matches!(g.kind, Kind::Secrets | Kind::Scanner))
+        .map(|g| format!("{}: {} ({})", g.gate, g.verdict.as_str(), g.summary))
+        .collect();
+    let text = renderer.render(
+        "phase-complete.md",
+        minijinja::context! {
+            review => Serde(review), tasks => &def.tasks, plan_path, gates, tests, security,
+            note, overrides => overrides.to_vec(), approved_by => by, agent,
+            approved_at => crate::env::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default(),
+        },
+    )?;
+    Ok(crate::secrets::builtin().map_or_else(|| text.clone(), |s| s.redact_text(&text)))
+}
+
+fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
+    let flow = ctx.workflow();
+    let name = ctx.feature(c.feature.as_deref())?;
+    let loaded = flow.load(&name)?;
+    if let Some(a) = &loaded.feature.finish_approval {
+        let tip = ctx.repo.branch_tip(&loaded.feature.branch)?;
+        if tip.map(|t| t.to_string()).as_deref() == Some(a.what.as_str()) {
+            let done = Approved {
+                feature: name,
+                approved: "finish".into(),
+                by: a.by.clone(),
+                object: a.what.clone(),
+                already: true,
+            };
+            return emit(c.json, &done, Some("git orchestrate finish"));
+        }
+    }
+    let question =
+        format!("Approve the finish of {name}: merge {} into {}?", loaded.feature.branch, loaded.feature.base);
+    let agent = confirm_human(&ctx.repo, c.yes, &question)?;
+    let mut progress = output::Progress::new();
+    let tip =
+        ops::finish::approve(&ctx.repo, &loaded, c.message.as_deref(), agent, &mut super::gate_progress(&mut progress));
+    progress.clear();
+    let tip = tip?;
+    let by = ctx.repo.identity()?.to_string();
+    let done =
+        Approved { feature: name.clone(), approved: "finish".into(), by, object: tip.to_string(), already: false };
+    emit(c.json, &done, Some(&format!("git orchestrate finish --feature {name}")))
 }

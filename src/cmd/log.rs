@@ -53,6 +53,21 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             What::GateRun { phase, gate, tree, verdict, .. } => {
                 format!("phase {phase}: {gate} {verdict} on tree {}", &tree[..tree.len().min(12)])
             }
+            What::PhaseSubmitted { phase, commit } => {
+                format!("phase {phase} at {} is ready for review", &commit[..commit.len().min(12)])
+            }
+            What::ChangesRequested { phase, note, .. } => {
+                format!("phase {phase} needs revision{}", note.as_ref().map(|n| format!(": {n}")).unwrap_or_default())
+            }
+            What::FinishApproved { commit, note, agent } => format!(
+                "finish of {}{}{}",
+                &commit[..commit.len().min(12)],
+                agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
+                note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            ),
+            What::Finished { commit, strategy } => {
+                format!("merged into the base as {} ({strategy})", &commit[..commit.len().min(12)])
+            }
             What::Unknown => "(an event from a newer version)".into(),
         };
         let _ = writeln!(

@@ -5,6 +5,7 @@ pub mod approve;
 pub mod completions;
 pub mod coverage;
 pub mod doctor;
+pub mod finish;
 pub mod gate;
 pub mod hook;
 pub mod hooks;
@@ -12,6 +13,7 @@ pub mod init;
 pub mod log;
 pub mod phase;
 pub mod plan;
+pub mod review;
 pub mod secrets;
 pub mod start;
 pub mod status;
@@ -60,6 +62,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
         Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
         Command::Trust(args) => trust::run(&Ctx::open(&dir)?, &args),
+        Command::Review(args) => review::run(&Ctx::open(&dir)?, &args),
+        Command::Finish(args) => finish::run(&Ctx::open(&dir)?, &args),
         Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
         Command::Tour(args) => tour::run(&args),
         Command::Hooks(args) => hooks::run(&Ctx::open(&dir)?, &args),

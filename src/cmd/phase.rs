@@ -38,6 +38,21 @@ pub enum PhaseCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Say the phase is ready for review: every required gate of every stage must pass on its tip.
+    ///
+    /// Gates already judged on the tip are not run again. Only a submitted phase awaits review;
+    /// a commit after submitting takes it back to work.
+    #[command(after_help = "Examples:\n  git orchestrate phase submit\n  git orchestrate phase submit 2 --json")]
+    Submit {
+        /// The phase (default: the one checked out).
+        phase: Option<u32>,
+        /// The feature (default: the one whose branch is checked out).
+        #[arg(long)]
+        feature: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the hand-off brief for the phase's owner: requirements, test requirements, paths in
     /// scope, gates and the coverage target.
     #[command(after_help = "Examples:\n  git orchestrate phase brief\n  git orchestrate phase brief 2 --json")]
@@ -66,6 +81,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.command {
         PhaseCommand::Start { which, feature, json } => start(ctx, which, feature.as_deref(), *json),
         PhaseCommand::Brief { phase, feature, json } => brief(ctx, *phase, feature.as_deref(), *json),
+        PhaseCommand::Submit { phase, feature, json } => submit(ctx, *phase, feature.as_deref(), *json),
     }
 }
 
@@ -242,4 +258,67 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
         })?);
     }
     Ok(output::out(&output::escape_text(&text))?)
+}
+
+#[derive(Serialize)]
+struct SubmitReport {
+    feature: String,
+    phase: u32,
+    tip: String,
+    submitted: bool,
+    gates: Vec<crate::ops::review::ReviewGate>,
+}
+
+fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Result<()> {
+    let flow = ctx.workflow();
+    let name = ctx.feature(feature)?;
+    let loaded = flow.load(&name)?;
+    let view = flow.view_of(&loaded)?;
+    let id = match phase {
+        Some(id) => id,
+        None => pick(ctx, &view)?,
+    };
+    let mut progress = output::Progress::new();
+    let done = crate::ops::review::submit(&ctx.repo, &loaded, id, false, &mut super::gate_progress(&mut progress));
+    progress.clear();
+    let done = done?;
+    let gates: Vec<_> = done
+        .reports
+        .iter()
+        .flat_map(|r| &r.outcomes)
+        .map(|o| crate::ops::review::ReviewGate {
+            gate: o.evidence.gate.clone(),
+            kind: o.evidence.kind,
+            verdict: o.evidence.verdict,
+            summary: o.evidence.summary.clone(),
+            required: o.required,
+            cached: o.cached,
+            reasons: o.evidence.reasons.clone(),
+        })
+        .collect();
+    if json {
+        output::json(&SubmitReport {
+            feature: name.clone(),
+            phase: id,
+            tip: done.tip.to_string(),
+            submitted: done.submitted,
+            gates,
+        })?;
+    } else {
+        for report in &done.reports {
+            let _ = super::gate::render(report, false, true);
+        }
+    }
+    if !done.submitted {
+        return Err(Error::blocked(format!(
+            "phase {id} of {name} is not ready for review: a required gate did not pass"
+        ))
+        .hint("fix what the gates say, commit, and submit again (only what changed is gated again)"));
+    }
+    if !json {
+        let what = if done.already { "was already submitted" } else { "is submitted for review" };
+        output::success(&format!("phase {id} of {name} {what} at {}", done.tip.to_hex_with_len(10)));
+        output::hint(&format!("a person reviews it: git orchestrate review {id} --feature {name}"));
+    }
+    Ok(())
 }

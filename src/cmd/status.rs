@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             text.push('\n');
         }
         let state = match f.state {
-            FeatureState::AwaitingFinish => output::paint(Paint::Ok, f.state.as_str()),
+            FeatureState::AwaitingFinish | FeatureState::Finished => output::paint(Paint::Ok, f.state.as_str()),
             FeatureState::InProgress => output::paint(Paint::Bold, f.state.as_str()),
             FeatureState::AwaitingPlanApproval => output::paint(Paint::Warn, f.state.as_str()),
             FeatureState::Corrupt => output::paint(Paint::Bad, f.state.as_str()),
@@ -79,6 +79,26 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             };
             let owner = format!("@{}", e(&p.owner));
             let _ = writeln!(text, "  {:>2}  {:<width$}  {:<owner_width$}  {state}", p.id, e(&p.title), owner);
+            // The gates' verdicts and figures, measured: `tests pass (24 passed, 0 failed)`.
+            let judged: Vec<String> = p
+                .gates
+                .iter()
+                .filter(|(_, v)| **v != "none")
+                .map(|(g, v)| match p.figures.get(g) {
+                    Some(fig) => format!("{} {v} ({})", e(g), e(fig)),
+                    None => format!("{} {v}", e(g)),
+                })
+                .collect();
+            if !judged.is_empty() {
+                let _ = writeln!(text, "      {}", output::paint(Paint::Dim, &judged.join(" · ")));
+            }
+            if let Some(reason) = &p.changes_requested {
+                let _ = writeln!(
+                    text,
+                    "      {}",
+                    output::paint(Paint::Warn, &format!("changes requested: {}", e(reason)))
+                );
+            }
             for o in &p.overrides {
                 let _ = writeln!(text, "      {}", output::paint(Paint::Warn, &format!("gate overridden: {}", e(o))));
             }

@@ -123,6 +123,9 @@ pub fn run(args: &Args) -> Result<()> {
     // A tour started from inside a hook must not follow GIT_DIR back to the real repository.
     crate::env::forget_git_repository();
     super::TOUR.store(true, std::sync::atomic::Ordering::Relaxed);
+    crate::env::trust_this_process();
+    // One stream, so the tour can be paged: what the commands say on stderr goes to stdout.
+    let _ = rustix::stdio::dup2_stderr(std::io::stdout());
     // Created exclusively under a random name: nothing planted in the temporary directory (a
     // symlink at a name we would pick) is ever followed, written into or deleted.
     let tmp = tempfile::Builder::new()
@@ -141,13 +144,39 @@ pub fn run(args: &Args) -> Result<()> {
     result
 }
 
+/// The demo project's test runner: runs every `tests/test_*.sh`, reports like pytest does.
+const RUNNER: &str = r#"#!/bin/sh
+# The tour's test runner: each tests/test_*.sh is a test; its exit code is its verdict.
+passed=0; failed=0
+for t in tests/test_*.sh; do
+    if sh "$t"; then passed=$((passed+1)); else failed=$((failed+1)); echo "FAILED $t"; fi
+done
+echo "$passed passed, $failed failed in 0.01s"
+[ "$failed" -eq 0 ]
+"#;
+
+const CONFIG: &str = r#"# The tour's gates: secrets and scope on every phase commit, the tests before a push and at review.
+[gates.secrets]
+
+[gates.scope]
+
+[gates.tests]
+run   = "sh tests/run.sh"
+stage = "pre-push"
+"#;
+
 fn tour(dir: &Path) -> Result<()> {
     let mut t = Tour { dir: dir.to_path_buf(), step: 0 };
     output::status("A tour of git-orchestrate: one feature, three phases, every pause point.");
     make_repo(dir)?;
 
-    t.heading("set up the repository");
+    t.heading("set up the repository: gates, committed (gates judge with the committed configuration)");
     t.run(&["init"])?;
+    t.work(
+        &[(".orchestrate.toml", CONFIG), ("tests/run.sh", RUNNER), ("tests/test_readme.sh", "test -f README.md\n")],
+        "chore: gates and a test runner",
+    )?;
+    Tour::say("The configuration's commands run only once you trust them; the tour trusts its own.");
 
     t.heading("turn the feature into a plan (athena's job), on its own branch");
     let plan = dir.join(".git").join("tour-plan.md");
@@ -174,17 +203,39 @@ fn tour(dir: &Path) -> Result<()> {
         t.run(&["phase", "start", "next"])?;
         t.run(&["phase", "brief"])?;
         t.work(files, message)?;
-        t.run(&["status"])?;
-        t.heading(&format!("⏸ pause point 2: a person reviews phase {n}; it lands as one commit"));
-        t.run(&["approve", "phase", "--yes"])?;
+        t.heading(&format!("phase {n}: the owner submits it; every gate of every stage runs on its tip"));
+        t.run(&["phase", "submit"])?;
+        if n == 2 {
+            t.heading("⏸ pause point 2: the reviewer sends phase 2 back (NEEDS_REVISION)");
+            t.run(&["review", "2", "--request-changes", "-m", "add a test for the token"])?;
+            t.run(&["status"])?;
+            Tour::say("The owner sees the reason in the brief, adds the test, and submits again.");
+            t.work(&[("app/auth/test_jwt.sh", "grep -q generate app/auth/jwt.py\n")], "test: jwt service")?;
+            t.run(&["phase", "submit"])?;
+        }
+        t.heading(&format!("⏸ pause point 2: a person reviews phase {n}; it lands as one commit with its report"));
+        t.run(&["review"])?;
+        t.run(&["approve", "phase", "--yes", "-m", "reviewed"])?;
     }
 
     t.heading("where it all stands: state from git notes, one commit per phase");
     t.run(&["status"])?;
     t.run(&["log"])?;
-    let commits = t.git(&["log", "--format=%h %s", "main..orchestrate/jwt-auth/main"])?;
-    output::status(&format!("$ git log --oneline main..orchestrate/jwt-auth/main\n{}", commits.trim_end()));
-    Tour::say("\n⏸ pause point 3 (finish: final gates, complete.md, merge) comes with a later version.");
+    let report = t.git(&["show", "orchestrate/jwt-auth/main:plans/jwt-auth/phase-1-complete.md"])?;
+    output::status(&format!(
+        "$ git show orchestrate/jwt-auth/main:plans/jwt-auth/phase-1-complete.md\n{}",
+        report.trim_end()
+    ));
+
+    t.heading("⏸ pause point 3: finish — the final gates, complete.md, a person's approval, the merge");
+    t.run(&["finish"])?;
+    t.run(&["approve", "finish", "--yes", "-m", "ship it"])?;
+    t.run(&["finish"])?;
+    let commits = t.git(&["log", "--format=%h %s", "-6", "main"])?;
+    output::status(&format!("$ git log --oneline -6 main\n{}", commits.trim_end()));
+    let complete = t.git(&["show", "main:plans/jwt-auth/complete.md"])?;
+    output::status(&format!("$ git show main:plans/jwt-auth/complete.md\n{}", complete.trim_end()));
+    t.run(&["status"])?;
     output::success(
         "That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.",
     );

@@ -43,6 +43,26 @@ pub struct FileChange {
     pub binary: bool,
 }
 
+/// A changed path with its line counts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileStat {
+    pub path: String,
+    #[serde(serialize_with = "status_name")]
+    pub status: Status,
+    pub added: u32,
+    pub removed: u32,
+    pub binary: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde hands a reference
+fn status_name<S: serde::Serializer>(status: &Status, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(match status {
+        Status::Added => "created",
+        Status::Modified => "modified",
+        Status::Deleted => "deleted",
+    })
+}
+
 /// Git's test for binary content: a NUL byte in the first 8000 bytes.
 pub fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8000)].contains(&0)
@@ -73,6 +93,39 @@ impl Repo {
     /// order, with the lines each gained.
     pub fn diff_trees(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<FileChange>> {
         self.changed(base, tree)?.into_iter().map(|c| self.with_lines(c)).collect()
+    }
+
+    /// Per path that differs: what happened to it and the lines it gained and lost (a binary
+    /// side counts no lines), as `git diff --numstat` says.
+    pub fn file_stats(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<FileStat>> {
+        let text = |side: Option<(EntryMode, ObjectId)>| -> Result<Option<Vec<u8>>> {
+            match side {
+                Some((mode, id)) if mode.is_blob_or_symlink() => Ok(Some(self.read_blob(id)?)),
+                _ => Ok(None),
+            }
+        };
+        let mut out = Vec::new();
+        for c in self.changed(base, tree)? {
+            let (old, new) = (text(c.old)?.unwrap_or_default(), text(c.new)?.unwrap_or_default());
+            let binary = is_binary(&old) || is_binary(&new);
+            let (mut added, mut removed) = (0u32, 0u32);
+            if !binary {
+                let (old, new) = (String::from_utf8_lossy(&old), String::from_utf8_lossy(&new));
+                let diff = similar::TextDiff::configure()
+                    .algorithm(similar::Algorithm::Myers)
+                    .deadline(Instant::now() + DIFF_DEADLINE)
+                    .diff_lines(old.as_ref(), new.as_ref());
+                for op in diff.ops() {
+                    let (_, old_range, new_range) = op.as_tag_tuple();
+                    if !matches!(op, similar::DiffOp::Equal { .. }) {
+                        removed = removed.saturating_add(u32::try_from(old_range.len()).unwrap_or(u32::MAX));
+                        added = added.saturating_add(u32::try_from(new_range.len()).unwrap_or(u32::MAX));
+                    }
+                }
+            }
+            out.push(FileStat { path: c.path, status: c.status, added, removed, binary });
+        }
+        Ok(out)
     }
 
     /// The paths that differ between `base` and `tree` (no contents read).

@@ -8,7 +8,7 @@ mod index;
 mod loose;
 pub mod notes;
 
-pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange};
+pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange, FileStat, Status};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -209,6 +209,28 @@ impl Repo {
             out.insert(name, id);
         }
         Ok(out)
+    }
+
+    /// Remote-tracking branches as `(remote, branch)`: `refs/remotes/origin/a/b` is `("origin", "a/b")`.
+    pub fn remote_branches(&self) -> Result<Vec<(String, String)>> {
+        let platform = self.repo.references().ctx(|| "listing refs".into())?;
+        let iter = platform.prefixed("refs/remotes/").ctx(|| "listing refs/remotes/".into())?;
+        let mut out = Vec::new();
+        for r in iter.flatten() {
+            let full = r.name().as_bstr().to_str_lossy().into_owned();
+            if let Some((remote, branch)) = full.strip_prefix("refs/remotes/").and_then(|s| s.split_once('/')) {
+                if branch != "HEAD" {
+                    out.push((remote.to_string(), branch.to_string()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Move the branch checked out here forward to `to`, work tree and index with it (git
+    /// refuses, and nothing changes, when local edits are in the way).
+    pub fn fast_forward_checked_out(&self, to: ObjectId) -> Result<()> {
+        self.cli().args(["merge", "--ff-only", "--quiet", &to.to_string()]).run()
     }
 
     /// Check a short branch name the way git does.
