@@ -260,7 +260,11 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
         tail.push_str(&super::test_counts::strip_ansi(text));
         tail.push_str(newline);
     }
-    let counts = counter.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().and_then(super::test_counts::Counter::finish);
+    let counts = counter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .and_then(super::test_counts::Counter::finish);
     Ok(Finished { ending, started, duration: clock.elapsed(), tail, counts })
 }
 
