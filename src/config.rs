@@ -126,11 +126,19 @@ pub struct Gate {
     pub phases: Option<Vec<u32>>,
     /// Tests: let a run that executed no test pass.
     pub allow_no_tests: Option<bool>,
+    /// Tests: `false` when the runner prints no summary the tool reads (then the exit code
+    /// alone decides). Default: true, and output without a recognised summary is an error.
+    pub counts: Option<bool>,
     /// Coverage: prefixes stripped from report paths before they are matched to repo paths.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strip_prefix: Vec<String>,
     /// Coverage: `warn` (default) or `fail` when changed source files are absent from the report.
     pub unmeasured: Option<String>,
+    /// Coverage: paths (globs as in a plan's `paths`) left out of the figures and never listed
+    /// as unmeasured. Test files (`tests/`, `test_*.py`, `*_test.go`, `*.test.ts`, …) are
+    /// never listed as unmeasured, with or without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
     /// Metric: the dotted path of the number in the JSON report (`categories.accessibility.score`).
     pub path: Option<String>,
     /// Metric: the highest value that passes (inclusive).
@@ -142,9 +150,62 @@ pub struct Gate {
     /// Scanner: the lowest severity that fails the gate: info, low (default), medium, high, critical.
     pub fail_on: Option<String>,
     /// Secrets: the baseline of accepted findings (default `.orchestrate/secrets-baseline.json`).
+    /// Scanner: a file of accepted finding ids, one a line (`#` comments): only new findings
+    /// fail. Both are read from the committed configuration's tree, never the snapshot's.
     pub baseline: Option<String>,
+    /// Scanner: a scan that examined nothing passes (a library without dependencies).
+    pub allow_empty: Option<bool>,
+    /// Scanner: `warn` (default) or `fail` for what the scanner calls warnings (cargo-audit's
+    /// unmaintained, unsound and yanked crates).
+    pub warnings: Option<String>,
     /// Secrets: a gitleaks configuration to add (default `.gitleaks.toml`, when present).
     pub gitleaks: Option<String>,
+}
+
+/// The gate kinds, by the names `kind` takes.
+pub const KINDS: &[&str] = &["command", "tests", "coverage", "metric", "scanner", "secrets", "scope"];
+
+impl Gate {
+    /// The gate's kind: `kind` when set; else the gate's name when that is a kind; else what its
+    /// keys say (`scanner` → scanner, `report` with `min`/`min_changed` → coverage, `report`
+    /// with `path` → metric); else `command`. A key only a measuring gate reads, on a gate that
+    /// ends up a command gate, is refused (`Err((key, why))`): its threshold would never be
+    /// enforced.
+    pub fn kind_name<'a>(&'a self, name: &'a str) -> Result<&'a str, (&'static str, String)> {
+        let kind = match self.kind.as_deref() {
+            Some(kind) => kind,
+            None if ["tests", "coverage", "secrets", "scope"].contains(&name) => name,
+            None if self.scanner.is_some() => "scanner",
+            None if self.report.is_some() && (self.min.is_some() || self.min_changed.is_some()) => "coverage",
+            None if self.report.is_some() && self.path.is_some() => "metric",
+            None => "command",
+        };
+        if kind == "command" {
+            let measuring = [
+                ("report", self.report.is_some()),
+                ("min", self.min.is_some()),
+                ("min_changed", self.min_changed.is_some()),
+                ("max", self.max.is_some()),
+                ("path", self.path.is_some()),
+                ("fail_on", self.fail_on.is_some()),
+                ("format", self.format.is_some()),
+            ];
+            if let Some((key, _)) = measuring.iter().find(|(_, set)| *set) {
+                let how = if self.kind.is_some() {
+                    "it is `kind = \"command\"`"
+                } else {
+                    "its kind cannot be told from its keys"
+                };
+                return Err((
+                    key,
+                    format!(
+                        "gates.{name} sets `{key}`, but {how}: a command gate is judged by its exit code alone, so `{key}` would never be checked"
+                    ),
+                ));
+            }
+        }
+        Ok(kind)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, clap::ValueEnum)]
@@ -227,6 +288,19 @@ impl Config {
             }
         }
         for (name, gate) in &self.gates {
+            if let Err((key, message)) = gate.kind_name(name) {
+                let (line, col) = place_in(text, name, key);
+                return Err(Error {
+                    file: file.into(),
+                    line,
+                    col,
+                    message,
+                    hint: Some(format!(
+                        "set `kind` in [gates.{name}]: coverage (report + min), metric (report + path), scanner, tests or command ({})",
+                        KINDS.join(", ")
+                    )),
+                });
+            }
             let paths = [("report", &gate.report), ("baseline", &gate.baseline), ("gitleaks", &gate.gitleaks)];
             for (key, value) in paths {
                 let Some(value) = value else { continue };

@@ -118,7 +118,7 @@ fn plan_with_override(feature: &str, override_toml: &str) -> String {
 
 #[test]
 fn plan_text_never_sets_a_command() {
-    let t = configured("[gates.tests]\nrun = \"true\"\nstage = \"pre-commit\"\n");
+    let t = configured("[gates.tests]\nrun = \"true\"\nstage = \"pre-commit\"\ncounts = false\n");
     let plan = plan_with_override("pwn", "[phase.gates.tests]\nrun = \"touch pwned\"\nenv = { A = \"1\" }\n");
     let file = t.root.join("pwn-plan.md");
     std::fs::write(&file, &plan).unwrap();
@@ -178,7 +178,9 @@ fn on_phase_with_remote(extra_config: &str) -> TestRepo {
 
 #[test]
 fn a_fresh_clone_runs_no_configured_command_before_trust() {
-    let t = configured("[gates.tests]\nrun = \"touch ran-$ORCHESTRATE_GATE; true\"\nstage = \"pre-push\"\n");
+    let t = configured(
+        "[gates.tests]\nrun = \"touch ran-$ORCHESTRATE_GATE; true\"\nstage = \"pre-push\"\ncounts = false\n",
+    );
     t.without_ci_trust();
     let run = t.run(["gate"]).code(1);
     assert!(run.stderr.contains("not trusted by you yet"), "{}", run.stderr);
@@ -201,7 +203,7 @@ fn a_fresh_clone_runs_no_configured_command_before_trust() {
     t.run(["gate"]).ok();
 
     // A changed command set needs trust again; a changed threshold elsewhere does not.
-    t.configure("[gates.tests]\nrun = \"touch other; true\"\nstage = \"pre-push\"\n");
+    t.configure("[gates.tests]\nrun = \"touch other; true\"\nstage = \"pre-push\"\ncounts = false\n");
     assert!(t.run(["gate"]).code(1).stderr.contains("not trusted by you yet"));
     // CI opts in explicitly.
     t.run(["gate", "--trust"]).ok();
@@ -304,7 +306,7 @@ fn a_verdict_for_another_phase_or_fork_point_is_not_replayed() {
 #[test]
 fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     let t = TestRepo::new();
-    t.configure("[gates.tests]\nrun = \"test -f area1/tested\"\nstage = \"review\"\n");
+    t.configure("[gates.tests]\nrun = \"test -f area1/tested\"\nstage = \"review\"\ncounts = false\n");
     t.started_and_approved("x", 2);
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a.txt", "a\n", "feat(x): work");

@@ -329,7 +329,7 @@ fn recorded_scanner_outputs_fail_closed_end_to_end() {
     );
     t.write(
         ".orchestrate.toml",
-        "[gates.pip]\nscanner = \"pip-audit\"\nrun = \"cp fixtures/pip-audit-offline.json .orchestrate-pip-audit.json\"\n\n[gates.npm]\nscanner = \"npm-audit\"\nrun = \"cat fixtures/npm-enolock.json > .orchestrate-npm-audit.json; exit 1\"\n",
+        "[gates.pip]\nscanner = \"pip-audit\"\nrun = \"{ cat fixtures/pip-audit-offline.json; echo; } > .orchestrate-pip-audit.json\"\n\n[gates.npm]\nscanner = \"npm-audit\"\nrun = \"{ cat fixtures/npm-enolock.json; echo; } > .orchestrate-npm-audit.json; exit 1\"\n",
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "chore: scanners"]);

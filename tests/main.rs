@@ -13,6 +13,7 @@ mod outputs;
 mod plan_lint;
 mod properties;
 mod refusals;
+mod runners;
 mod staged;
 mod status;
 mod workflow;

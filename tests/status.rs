@@ -5,7 +5,7 @@ use crate::common::TestRepo;
 #[test]
 fn json_has_the_documented_fields() {
     let t = TestRepo::new();
-    t.configure("[gates.tests]\nrun = \"true\"\nstage = \"pre-push\"\n[gates.coverage]\nmin = 80\n");
+    t.configure("[gates.tests]\nrun = \"true\"\nstage = \"pre-push\"\ncounts = false\n[gates.coverage]\nmin = 80\n");
     t.started_and_approved("jwt-auth", 2);
     t.run(["phase", "start"]).ok();
     let s = t.run(["status", "--json"]).ok().json();

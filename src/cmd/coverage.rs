@@ -66,14 +66,12 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let parsed = coverage::parse(format, &bytes).map_err(|e| Error::usage(format!("{shown}: {e}")))?;
     let mut files = Vec::new();
-    let (mut covered, mut total) = (0, 0);
-    for (file, lines) in &parsed.files {
-        let c = lines.values().filter(|h| **h > 0).count() as u64;
-        let t = lines.len() as u64;
-        covered += c;
-        total += t;
+    for file in parsed.files.keys() {
+        let (c, t) = parsed.tally(std::iter::once(file));
         files.push(FileLine { file: file.clone(), covered: c, total: t });
     }
+    // The producer's own totals where the report carries them for every file.
+    let (covered, total) = parsed.tally(parsed.files.keys());
     #[allow(clippy::cast_precision_loss)]
     let percent = if total == 0 { 0.0 } else { covered as f64 * 100.0 / total as f64 };
     if *json {

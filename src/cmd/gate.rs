@@ -125,9 +125,20 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
     } else {
         let outcomes = &report.outcomes;
         output::out(&if output::stdout_is_terminal() { table(outcomes) } else { lines(outcomes) })?;
-        for o in outcomes.iter().filter(|o| o.evidence.verdict != Verdict::Pass) {
+        for o in outcomes {
             let e = &o.evidence;
             let mut text = String::new();
+            if e.verdict == Verdict::Pass {
+                // A passing gate still says what it warns about (an unmaintained crate, a
+                // changed file its report does not measure).
+                for r in e.reasons.iter().filter(|r| r.starts_with("warning: ")) {
+                    let _ = writeln!(text, "{}: {r}", e.gate);
+                }
+                if !text.is_empty() {
+                    output::status(text.trim_end());
+                }
+                continue;
+            }
             for r in &e.reasons {
                 let _ = writeln!(text, "{}: {r}", e.gate);
             }

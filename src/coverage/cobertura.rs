@@ -1,6 +1,7 @@
-//! Cobertura XML (coverage.py `coverage xml`, gcovr, cargo-llvm-cov --cobertura, …): `<class
-//! filename>` with `<line number hits>`; lines repeated under `<methods>` count once (highest
-//! hits). `<source>` elements give the roots relative file names start from.
+//! Cobertura XML (coverage.py `coverage xml`, gcovr, cargo-llvm-cov --cobertura, istanbul, …):
+//! `<class filename>` with its `<lines>`, as the producer counts its `line-rate`; the lines under
+//! `<methods>` are not counted (istanbul lists function declarations there that are not among
+//! the class's lines). `<source>` elements give the roots relative file names start from.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -44,11 +45,14 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
     let mut file: Option<String> = None;
     let mut lines: Vec<(u32, u64)> = Vec::new();
     let mut in_source = false;
+    // Inside `<methods>`: its `<line>`s are not the class's lines.
+    let mut in_methods = false;
     let mut source = String::new();
     let at =
         |r: &Reader<&[u8]>| Some(super::line_of(bytes, usize::try_from(r.buffer_position()).unwrap_or(usize::MAX)));
     loop {
         let event = reader.read_event().map_err(|e| (at(&reader), e.to_string()))?;
+        let opens = matches!(event, Event::Start(_));
         match event {
             Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
                 "coverage" => root_seen = true,
@@ -65,8 +69,9 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                     report.files.entry(name.clone()).or_default();
                     file = Some(name);
                 }
+                "methods" if opens => in_methods = true,
                 "line" => {
-                    if file.is_none() {
+                    if file.is_none() || in_methods {
                         continue;
                     }
                     // One pass over the attributes, numbers read straight from their bytes.
@@ -96,6 +101,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
                 }
             }
             Event::End(e) => match e.name().as_ref() {
+                "methods" => in_methods = false,
                 "source" => {
                     in_source = false;
                     report.sources.push(source.trim().to_string());

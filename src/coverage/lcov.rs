@@ -7,6 +7,9 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (usize, String)> {
     let mut report = Report::default();
     let mut file: Option<String> = None;
     let mut lines: Vec<(u32, u64)> = Vec::new();
+    // The record's own `LF`/`LH` (lines found, lines hit): the producer's figure.
+    let (mut found, mut hit): (Option<u64>, Option<u64>) = (None, None);
+    let mut seen = std::collections::HashSet::new();
     for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         let n = i + 1;
@@ -36,21 +39,45 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (usize, String)> {
                 return Err((n, "`DA:0,…`: lines start at 1".into()));
             }
             lines.push((line_no, hits));
+        } else if let Some(n) = line.strip_prefix(b"LF:") {
+            found = atoi(n.trim_ascii());
+        } else if let Some(n) = line.strip_prefix(b"LH:") {
+            hit = atoi(n.trim_ascii());
         } else if let Some(path) = line.strip_prefix(b"SF:") {
             if let Some(done) = file.take() {
-                report.add_lines(&done, &mut lines);
+                end(&mut report, &done, &mut lines, (found.take(), hit.take()), &mut seen);
             }
             let path = std::str::from_utf8(path).map_err(|_| (n, "the file name is not UTF-8".to_string()))?;
             report.files.entry(path.to_string()).or_default();
             file = Some(path.to_string());
         } else if line == b"end_of_record" {
             if let Some(done) = file.take() {
-                report.add_lines(&done, &mut lines);
+                end(&mut report, &done, &mut lines, (found.take(), hit.take()), &mut seen);
             }
         }
     }
     if let Some(done) = file.take() {
-        report.add_lines(&done, &mut lines);
+        end(&mut report, &done, &mut lines, (found, hit), &mut seen);
     }
     Ok(report)
+}
+
+/// Close a file's record: its lines, and its `LF`/`LH` when it had both (a record without
+/// them has no producer's figure, and neither then has the file).
+fn end(
+    report: &mut Report,
+    file: &str,
+    lines: &mut Vec<(u32, u64)>,
+    own: (Option<u64>, Option<u64>),
+    seen: &mut std::collections::HashSet<String>,
+) {
+    report.add_lines(file, lines);
+    match own {
+        (Some(found), Some(hit)) if hit <= found => report.own_totals(file, hit, found, seen),
+        _ => {
+            // Seen without totals: a later record for the file brings none back for half of it.
+            seen.insert(file.to_string());
+            report.totals.remove(file);
+        }
+    }
 }

@@ -23,6 +23,9 @@ struct Export {
 struct File {
     filename: String,
     segments: Vec<Vec<serde_json::Value>>,
+    /// llvm-cov's own figures for the file (`lines.count`, `lines.covered`; the export's
+    /// `totals.lines` sums them).
+    summary: Option<serde_json::Value>,
 }
 
 /// line, column, count, has count, is region entry, is gap region.
@@ -86,8 +89,20 @@ pub fn parse(bytes: &[u8]) -> Result<Report, (Option<usize>, String)> {
         }
         files.push((f, segs));
     }
+    let mut seen = std::collections::HashSet::new();
     for (f, segs) in files {
         report.files.entry(f.filename.clone()).or_default();
+        let own = f
+            .summary
+            .as_ref()
+            .and_then(|s| Some((s.pointer("/lines/covered")?.as_u64()?, s.pointer("/lines/count")?.as_u64()?)));
+        match own {
+            Some((covered, count)) if covered <= count => report.own_totals(&f.filename, covered, count, &mut seen),
+            _ => {
+                seen.insert(f.filename.clone());
+                report.totals.remove(&f.filename);
+            }
+        }
         let (Some(first), Some(last)) = (segs.first(), segs.last()) else { continue };
         let mut wrapped: Option<Segment> = None;
         let mut i = 0;

@@ -1,6 +1,7 @@
 //! Coverage reports, one parser per format, all into one model: for each file, the hits of each
-//! instrumented line, built from per-line (or per-region) records — never from the producer's
-//! summary fields. Parsers accept records they do not know (lcov 2.x, coverage.py's lcov) and
+//! instrumented line, built from per-line (or per-region) records, and beside them the
+//! producer's own per-file totals where the format carries them (lcov `LF`/`LH`, llvm-cov's
+//! `summary.lines`, coverage.py's `summary`), so the project figure is the producer's own. Parsers accept records they do not know (lcov 2.x, coverage.py's lcov) and
 //! report what they cannot read with its line. Pure: bytes in, model out.
 
 mod cobertura;
@@ -20,9 +21,34 @@ pub struct Report {
     pub files: BTreeMap<String, BTreeMap<u32, u64>>,
     /// Directories the report says its relative paths start from (Cobertura `<source>`).
     pub sources: Vec<String>,
+    /// The producer's own (covered, total) for a file, where the format says it. A file the
+    /// report names twice (two lcov records) has none: its records are merged line by line.
+    pub totals: BTreeMap<String, (u64, u64)>,
 }
 
 impl Report {
+    /// Record the producer's own totals for `file`; a second record for the same file drops
+    /// them (the merged lines are the only truth left).
+    fn own_totals(&mut self, file: &str, covered: u64, total: u64, seen: &mut std::collections::HashSet<String>) {
+        if seen.insert(file.to_string()) {
+            self.totals.insert(file.to_string(), (covered, total));
+        } else {
+            self.totals.remove(file);
+        }
+    }
+
+    /// (covered, total) over `files` (names as the report gives them): the producer's own
+    /// figures when it gave them for every one of these files, else counted from the lines.
+    pub fn tally<'a>(&self, files: impl IntoIterator<Item = &'a String> + Clone) -> (u64, u64) {
+        let own = files.clone().into_iter().map(|f| self.totals.get(f).copied()).collect::<Option<Vec<_>>>();
+        match own {
+            Some(own) if !own.is_empty() => own.iter().fold((0, 0), |(c, t), (fc, ft)| (c + fc, t + ft)),
+            _ => files.into_iter().filter_map(|f| self.files.get(f)).fold((0, 0), |(c, t), lines| {
+                (c + lines.values().filter(|h| **h > 0).count() as u64, t + lines.len() as u64)
+            }),
+        }
+    }
+
     fn hit(&mut self, file: &str, line: u32, hits: u64) {
         let lines = self.files.entry(file.to_string()).or_default();
         let h = lines.entry(line).or_insert(0);
@@ -120,9 +146,11 @@ impl Format {
         }
     }
 
-    /// Guess the format from the first bytes of the report.
+    /// Guess the format from the first bytes of the report (and its last, for llvm-cov's
+    /// export, which writes its `type` marker after the data).
     pub fn detect(bytes: &[u8]) -> Option<Self> {
         let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        let tail = String::from_utf8_lossy(&bytes[bytes.len().saturating_sub(4096)..]);
         let trimmed = head.trim_start_matches('\u{feff}').trim_start();
         if trimmed.starts_with("mode:") {
             Some(Format::GoCover)
@@ -137,7 +165,7 @@ impl Format {
                 None
             }
         } else if trimmed.starts_with('{') {
-            if head.contains("llvm.coverage.json.export") {
+            if head.contains("llvm.coverage.json.export") || tail.contains("llvm.coverage.json.export") {
                 Some(Format::LlvmCov)
             } else if head.contains("\"executed_lines\"") || head.contains("\"meta\"") && head.contains("\"files\"") {
                 Some(Format::CoveragePy)

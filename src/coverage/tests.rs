@@ -272,3 +272,62 @@ mod hostile {
         assert!(e.message.contains("a.js: statement 0: line 4294967295 is past"), "{e}");
     }
 }
+
+#[test]
+fn istanbul_cobertura_counts_the_class_lines_not_the_methods() {
+    // As jest 29 writes it: the function declarations (lines 1 and 4) are listed under
+    // <methods> only; the report's own rate is 2/5.
+    let xml = r#"<?xml version="1.0" ?>
+<coverage lines-valid="5" lines-covered="2" line-rate="0.4" branches-valid="2" branches-covered="0" branch-rate="0" timestamp="1796167972371" complexity="0" version="0.1">
+  <sources><source>/tmp/vt</source></sources>
+  <packages><package name="main" line-rate="0.4" branch-rate="0"><classes>
+    <class name="m.js" filename="src/m.js" line-rate="0.4" branch-rate="0">
+      <methods>
+        <method name="add" hits="1" signature="()V"><lines><line number="1" hits="1"/></lines></method>
+        <method name="unused" hits="0" signature="()V"><lines><line number="4" hits="0"/></lines></method>
+      </methods>
+      <lines>
+        <line number="2" hits="1" branch="false"/><line number="5" hits="0" branch="true" condition-coverage="0% (0/2)"/>
+        <line number="6" hits="0" branch="false"/><line number="8" hits="0" branch="false"/><line number="10" hits="1" branch="false"/>
+      </lines>
+    </class>
+  </classes></package></packages>
+</coverage>"#;
+    let r = parse(Format::Cobertura, xml.as_bytes()).unwrap();
+    assert_eq!(lines(&r, "src/m.js"), vec![(2, 1), (5, 0), (6, 0), (8, 0), (10, 1)]);
+    assert_eq!(r.tally(r.files.keys()), (2, 5));
+}
+
+#[test]
+fn lcov_and_llvm_cov_totals_are_the_producer_s_own() {
+    // llvm-cov's lcov export: LF/LH come from its own summary, which can differ from the DA
+    // lines (instantiations of generic code); the producer's figure is the one it prints.
+    let text = "SF:src/a.rs\nDA:1,1\nDA:2,0\nDA:3,1\nLF:4\nLH:3\nend_of_record\nSF:src/b.rs\nDA:1,1\nLF:1\nLH:1\nend_of_record\n";
+    let r = parse(Format::Lcov, text.as_bytes()).unwrap();
+    assert_eq!(r.tally(r.files.keys()), (4, 5));
+    // A file in two records has no single figure: its lines are merged and counted.
+    let twice = "SF:a\nDA:1,1\nDA:2,0\nLF:2\nLH:1\nend_of_record\nSF:a\nDA:1,0\nDA:2,1\nLF:2\nLH:1\nend_of_record\n";
+    let r = parse(Format::Lcov, twice.as_bytes()).unwrap();
+    assert_eq!(r.tally(r.files.keys()), (2, 2));
+    // llvm-cov export writes its `type` marker after the data: detected all the same.
+    let segments = "[[1,1,1,true,true,false],[2,1,0,true,true,false],[3,2,0,false,false,false]]";
+    let json = format!(
+        r#"{{"data":[{{"files":[{{"filename":"src/a.rs","segments":{segments},"summary":{{"lines":{{"count":7,"covered":5,"percent":71.42857142857143}}}}}}],"totals":{{"lines":{{"count":7,"covered":5}}}}}}],"type":"llvm.coverage.json.export","version":"2.0.1"}}"#
+    );
+    let filler = format!("{{\"data\":[{{\"files\":[{}", " ".repeat(5000));
+    assert_eq!(
+        Format::detect(format!("{filler}{}", &json[json.find("{\"filename").unwrap()..]).as_bytes()),
+        Some(Format::LlvmCov)
+    );
+    let r = parse(Format::LlvmCov, json.as_bytes()).unwrap();
+    assert_eq!(r.tally(r.files.keys()), (5, 7));
+}
+
+#[test]
+fn coverage_py_json_counts_as_coverage_py_does_with_branches() {
+    let json = r#"{"meta": {"branch_coverage": true}, "files": {"a.py": {"executed_lines": [1, 2, 4], "missing_lines": [3],
+      "summary": {"covered_lines": 3, "num_statements": 4, "percent_covered": 66.66666666666667, "missing_lines": 1, "excluded_lines": 0, "num_branches": 2, "num_partial_branches": 1, "covered_branches": 1, "missing_branches": 1}}},
+      "totals": {"covered_lines": 3, "num_statements": 4, "percent_covered": 66.66666666666667, "num_branches": 2, "covered_branches": 1}}"#;
+    let r = parse(Format::CoveragePy, json.as_bytes()).unwrap();
+    assert_eq!(r.tally(r.files.keys()), (4, 6));
+}

@@ -27,15 +27,21 @@ impl Tally {
 
 /// Report paths → repository paths: strip the snapshot's root, configured prefixes, the Go
 /// module path; join Cobertura sources; keep what names a file of the snapshot.
+/// The report's lines by repository path, the report names that did not map to a file of the
+/// snapshot, and the producer's own (covered, total) for each repository path when it gave one
+/// (and only one report name maps there).
+pub type Normalized = (BTreeMap<String, BTreeMap<u32, u64>>, Vec<String>, BTreeMap<String, Option<(u64, u64)>>);
+
 pub fn normalize(
     report: &Report,
     root: &Path,
     strip: &[String],
     module: Option<&str>,
     files: &BTreeSet<String>,
-) -> (BTreeMap<String, BTreeMap<u32, u64>>, Vec<String>) {
+) -> Normalized {
     let root = root.to_string_lossy();
     let mut out: BTreeMap<String, BTreeMap<u32, u64>> = BTreeMap::new();
+    let mut own: BTreeMap<String, Option<(u64, u64)>> = BTreeMap::new();
     let mut outside = Vec::new();
     for (name, lines) in &report.files {
         let mut candidates = vec![name.clone()];
@@ -55,6 +61,8 @@ pub fn normalize(
         });
         match found {
             Some(p) => {
+                let mine = report.totals.get(name).copied();
+                own.entry(p.clone()).and_modify(|o| *o = None).or_insert(mine);
                 let entry = out.entry(p).or_default();
                 for (l, h) in lines {
                     let e = entry.entry(*l).or_insert(0);
@@ -64,7 +72,31 @@ pub fn normalize(
             None => outside.push(name.clone()),
         }
     }
-    (out, outside)
+    (out, outside, own)
+}
+
+/// Where tests live by common convention: never "unmeasured" source.
+pub const TEST_PATHS: &[&str] = &[
+    "**/tests/**",
+    "**/test/**",
+    "**/__tests__/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "**/*_test.go",
+    "**/*.test.*",
+    "**/*.spec.*",
+    "**/*_spec.rb",
+    "**/*Test.java",
+    "**/*Tests.java",
+    "**/*Test.kt",
+    "benches",
+    "examples",
+];
+
+fn is_test_path(path: &str) -> bool {
+    static PATTERNS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    super::in_scope(path, PATTERNS.get_or_init(|| TEST_PATHS.iter().map(ToString::to_string).collect()))
 }
 
 /// `file:start-end` ranges of the given lines.
@@ -106,7 +138,7 @@ pub(super) fn judge(
         e.summary = summary.into();
         e.reasons.push(reason);
     };
-    let bytes = match super::fresh_report(dir, &report_name, finished, report_was_there) {
+    let bytes = match super::fresh_report(repo, spec, ctx, dir, finished, report_was_there)? {
         Ok(bytes) => bytes,
         Err((summary, reason)) => {
             fail(e, summary, reason);
@@ -135,14 +167,30 @@ pub(super) fn judge(
     };
     let module = (format == Format::GoCover).then(|| go_module(dir)).flatten();
     let files = repo.tree_files(ctx.tree)?;
-    let (measured, outside) = normalize(&report, dir, &cfg.strip_prefix, module.as_deref(), &files);
+    let (mut measured, outside, mut own) = normalize(&report, dir, &cfg.strip_prefix, module.as_deref(), &files);
     if !outside.is_empty() {
         e.figures.insert("outside_repository".into(), outside.len().into());
     }
+    if !cfg.exclude.is_empty() {
+        measured.retain(|path, _| !super::in_scope(path, &cfg.exclude));
+        own.retain(|path, _| !super::in_scope(path, &cfg.exclude));
+    }
+    // The producer's own figures when it gave them for every measured file (they are what the
+    // tool itself prints); else the lines counted here.
     let mut project = Tally::default();
-    for lines in measured.values() {
-        project.total += lines.len() as u64;
-        project.covered += lines.values().filter(|h| **h > 0).count() as u64;
+    match own.values().copied().collect::<Option<Vec<_>>>() {
+        Some(totals) if !totals.is_empty() => {
+            for (covered, total) in totals {
+                project.covered += covered;
+                project.total += total;
+            }
+        }
+        _ => {
+            for lines in measured.values() {
+                project.total += lines.len() as u64;
+                project.covered += lines.values().filter(|h| **h > 0).count() as u64;
+            }
+        }
     }
     let pct = project.percent().unwrap_or(0.0);
     e.figures.insert("lines_total".into(), project.total.into());
@@ -197,6 +245,7 @@ pub(super) fn judge(
                 }
                 uncovered.extend(ranges(file, &missed));
             }
+            None if is_test_path(file) || super::in_scope(file, &cfg.exclude) => {}
             None => {
                 if file.rsplit_once('.').is_some_and(|(_, ext)| extensions.contains(ext)) {
                     unmeasured.push(file.clone());
@@ -219,6 +268,7 @@ pub(super) fn judge(
             e.reasons.push(format!("warning: {reason}"));
         }
     }
+    let mut listed = false;
     if let (Some(min), Some(changed_pct)) = (cfg.min_changed, change.percent()) {
         e.figures.insert("changed_percent".into(), serde_json::json!((changed_pct * 100.0).round() / 100.0));
         e.summary = format!("{}, changed {changed_pct:.1} % (min {min})", e.summary);
@@ -228,7 +278,12 @@ pub(super) fn judge(
                 "changed lines are {changed_pct:.1} % covered, below the minimum {min} %; uncovered: {}",
                 uncovered.join(", ")
             ));
+            listed = true;
         }
+    }
+    // A failing gate names the changed lines no test runs, wherever it is read (a log, a hook).
+    if e.verdict == Verdict::Fail && !listed && !uncovered.is_empty() {
+        e.reasons.push(format!("uncovered changed lines: {}", uncovered.join(", ")));
     }
     Ok(())
 }
@@ -244,6 +299,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn test_files_are_known_by_their_paths() {
+        for test in [
+            "tests/a.rs",
+            "pkg/tests/test_a.py",
+            "test_a.py",
+            "src/a_test.go",
+            "src/a.test.ts",
+            "web/b.spec.js",
+            "src/__tests__/x.js",
+            "conftest.py",
+        ] {
+            assert!(is_test_path(test), "{test}");
+        }
+        for source in ["src/a.py", "src/testing.py", "src/latest.ts", "contest.py", "src/attest/a.go"] {
+            assert!(!is_test_path(source), "{source}");
+        }
+    }
+
+    #[test]
     fn ranges_collapse_runs() {
         assert_eq!(ranges("a.py", &[3, 4, 5, 9, 11, 12]), vec!["a.py:3-5", "a.py:9", "a.py:11-12"]);
     }
@@ -257,7 +331,7 @@ mod tests {
         r.files.insert("example.com/m/pkg/c.go".into(), BTreeMap::from([(3, 1)]));
         r.sources.push("/work/wt/lib".into());
         let files: BTreeSet<String> = ["src/a.py", "lib/b.py", "pkg/c.go"].iter().map(ToString::to_string).collect();
-        let (m, outside) = normalize(&r, Path::new("/work/wt"), &[], Some("example.com/m"), &files);
+        let (m, outside, _) = normalize(&r, Path::new("/work/wt"), &[], Some("example.com/m"), &files);
         assert_eq!(m.keys().cloned().collect::<Vec<_>>(), vec!["lib/b.py", "pkg/c.go", "src/a.py"]);
         assert_eq!(outside, vec!["/usr/lib/python3/x.py"]);
     }

@@ -104,14 +104,7 @@ impl Spec {
                 value.try_into::<config::Gate>().map_err(|e| err(format!("the plan's override is invalid: {e}")))?
             }
         };
-        let kind = match config.kind.as_deref().unwrap_or(match name {
-            "tests" => "tests",
-            "coverage" => "coverage",
-            "secrets" => "secrets",
-            "scope" => "scope",
-            _ if config.scanner.is_some() => "scanner",
-            _ => "command",
-        }) {
+        let kind = match config.kind_name(name).map_err(|(_, why)| err(why))? {
             "command" => Kind::Command,
             "tests" => Kind::Tests,
             "coverage" => Kind::Coverage,
@@ -141,6 +134,9 @@ impl Spec {
                 if scanner::Severity::parse(level).is_none() {
                     return Err(err(format!("`fail_on = \"{level}\"`: use info, low, medium, high or critical")));
                 }
+            }
+            if let Some(w) = config.warnings.as_deref().filter(|w| !matches!(*w, "warn" | "fail")) {
+                return Err(err(format!("`warnings = \"{w}\"`: use warn or fail")));
             }
         }
         if kind == Kind::Metric {
@@ -521,7 +517,14 @@ fn run_one(
         },
         None => false,
     };
-    let job = runner::Job { script: &script, dir, env, timeout: spec.timeout, started: Some(started) };
+    let job = runner::Job {
+        script: &script,
+        dir,
+        env,
+        timeout: spec.timeout,
+        started: Some(started),
+        count_tests: spec.kind == Kind::Tests,
+    };
     let finished = runner::run(&job, &mut |elapsed| progress(Progress::Running { gate: &spec.name, elapsed }))
         .map_err(|e| Error::Io { gate: spec.name.clone(), message: e.to_string() })?;
     let exit_code = match finished.ending {
@@ -579,17 +582,15 @@ fn run_one(
         Kind::Tests => judge_tests(spec, &finished, code, &mut e),
         Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
         Kind::Secrets | Kind::Scope => unreachable!("built-in gates run no command"),
-        Kind::Metric | Kind::Scanner => {
-            match fresh_report(dir, spec.config.report.as_deref().unwrap_or_default(), &finished, report_was_there) {
-                Err((summary, reason)) => {
-                    e.verdict = Verdict::Error;
-                    e.summary = summary.into();
-                    e.reasons.push(reason);
-                }
-                Ok(bytes) if spec.kind == Kind::Metric => judge_metric(spec, code, &bytes, &mut e),
-                Ok(bytes) => judge_scanner(spec, &bytes, &mut e),
+        Kind::Metric | Kind::Scanner => match fresh_report(repo, spec, ctx, dir, &finished, report_was_there)? {
+            Err((summary, reason)) => {
+                e.verdict = Verdict::Error;
+                e.summary = summary.into();
+                e.reasons.push(reason);
             }
-        }
+            Ok(bytes) if spec.kind == Kind::Metric => judge_metric(spec, code, &bytes, &mut e),
+            Ok(bytes) => judge_scanner(spec, &bytes, &scanner_baseline(repo, spec, ctx)?, &mut e),
+        },
     }
     Ok(e)
 }
@@ -775,10 +776,80 @@ fn remove_report(dir: &Path, name: &str) -> Result<bool, String> {
     }
 }
 
+/// Where the last report a gate accepted is remembered (its blob id and the tree it was for):
+/// `<common dir>/orchestrate/reports/<gate>`, hashed so any gate name is a file name.
+fn last_report_path(repo: &Repo, gate: &str) -> PathBuf {
+    let key = crate::git::blob_id(gate.as_bytes()).to_hex_with_len(16).to_string();
+    repo.common_dir().join("orchestrate").join("reports").join(key)
+}
+
+/// Whether a report carries the time it was made (coverage.py's `meta.timestamp`, Cobertura's
+/// `timestamp`, `JaCoCo`'s `<sessioninfo>`, bandit's `generated_at`): two runs never write the
+/// same bytes, so an identical one is a copy. Reports without one (lcov, llvm-cov, Go) can
+/// legitimately come out byte for byte the same from two trees that differ elsewhere.
+fn carries_run_time(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    [&b"\"timestamp\""[..], b"timestamp=\"", b"<sessioninfo", b"\"generated_at\""]
+        .iter()
+        .any(|needle| memchr::memmem::find(head, needle).is_some())
+}
+
+/// A fresh report's content is this run's: not a copy of a file committed in the snapshot
+/// (`cp old.json coverage.json`), and, when it carries its run's time, not the report this gate
+/// accepted for another tree. The same tree run again (`--force`) may give the same report.
+/// Accepted reports are remembered for the next run.
+fn not_copied(repo: &Repo, spec: &Spec, ctx: &Context, name: &str, bytes: &[u8]) -> Result<Result<(), String>, Error> {
+    let blob = crate::git::blob_id(bytes);
+    let copies: Vec<String> = repo.paths_of_blob(ctx.tree, blob)?.into_iter().filter(|p| p != name).collect();
+    if let Some(copy) = copies.first() {
+        return Ok(Err(format!(
+            "stale report: `{name}` was not written by this run: it is byte for byte `{copy}`, committed in the snapshot"
+        )));
+    }
+    let memo = last_report_path(repo, &spec.name);
+    let tree = ctx.tree.to_string();
+    if let Ok(text) = std::fs::read_to_string(&memo) {
+        let mut it = text.split_whitespace();
+        if let (Some(last_blob), Some(last_tree)) = (it.next(), it.next()) {
+            if last_blob.parse::<ObjectId>().is_ok_and(|b| b == blob) && last_tree != tree && carries_run_time(bytes) {
+                return Ok(Err(format!(
+                    "stale report: `{name}` was not written by this run: it is byte for byte the report of the run on tree {}, time stamp included",
+                    &last_tree[..last_tree.len().min(12)]
+                )));
+            }
+        }
+    }
+    if let Some(parent) = memo.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let _ = std::fs::write(&memo, format!("{blob} {tree}\n"));
+    Ok(Ok(()))
+}
+
 /// The report a gate's command wrote during this run. The report was removed from the gate
 /// worktree before the run, so one that exists now is fresh; a copy that kept an old time
-/// (`cp -p`) is still caught (file times are coarse, hence the margin).
+/// (`cp -p`) is still caught (file times are coarse, hence the margin), and so is a copy of a
+/// committed file or of an earlier run's report ([`not_copied`]).
 fn fresh_report(
+    repo: &Repo,
+    spec: &Spec,
+    ctx: &Context,
+    dir: &Path,
+    finished: &runner::Finished,
+    was_there: bool,
+) -> Result<Result<Vec<u8>, (&'static str, String)>, Error> {
+    let name = spec.config.report.as_deref().unwrap_or_default();
+    let bytes = match read_report(dir, name, finished, was_there) {
+        Ok(bytes) => bytes,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    Ok(match not_copied(repo, spec, ctx, name, &bytes)? {
+        Ok(()) => Ok(bytes),
+        Err(why) => Err(("stale report", why)),
+    })
+}
+
+fn read_report(
     dir: &Path,
     name: &str,
     finished: &runner::Finished,
@@ -834,7 +905,33 @@ fn judge_metric(spec: &Spec, code: i32, bytes: &[u8], e: &mut Evidence) {
     }
 }
 
-fn judge_scanner(spec: &Spec, bytes: &[u8], e: &mut Evidence) {
+/// A scanner gate's accepted findings: the ids in its `baseline` file, read from the tree of
+/// the committed configuration (a change cannot accept its own findings). One id a line
+/// (`RUSTSEC-2020-0071`, or an id and its place: `B102 ./src/a.py:4`); `#` starts a comment.
+fn scanner_baseline(repo: &Repo, spec: &Spec, ctx: &Context) -> Result<std::collections::HashSet<String>, Error> {
+    let Some(path) = spec.config.baseline.as_deref() else { return Ok(std::collections::HashSet::new()) };
+    let blob = match ctx.config_tree {
+        Some(tree) => repo.tree_blob(tree, path)?,
+        None => None,
+    };
+    let Some(blob) = blob else {
+        return Err(Error::Config {
+            gate: spec.name.clone(),
+            message: format!(
+                "`baseline = \"{}\"`: no such file where the configuration is committed",
+                path.escape_debug()
+            ),
+        });
+    };
+    Ok(String::from_utf8_lossy(&blob)
+        .lines()
+        .map(|l| l.split_once('#').map_or(l, |(before, _)| before).trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect())
+}
+
+fn judge_scanner(spec: &Spec, bytes: &[u8], accepted: &std::collections::HashSet<String>, e: &mut Evidence) {
     let name = spec.config.scanner.as_deref().unwrap_or_default();
     let threshold = spec.config.fail_on.as_deref().and_then(scanner::Severity::parse).unwrap_or(scanner::Severity::Low);
     let scan = match scanner::parse(name, bytes) {
@@ -846,63 +943,120 @@ fn judge_scanner(spec: &Spec, bytes: &[u8], e: &mut Evidence) {
             return;
         }
     };
+    let is_accepted =
+        |f: &scanner::Finding| accepted.contains(&f.id) || accepted.contains(&format!("{} {}", f.id, f.place));
+    let warnings_block = spec.config.warnings.as_deref() == Some("fail");
+    let (known, new): (Vec<&scanner::Finding>, Vec<&scanner::Finding>) =
+        scan.findings.iter().partition(|f| is_accepted(f));
     e.figures.insert("scanned".into(), scan.scanned.into());
     e.figures.insert("findings".into(), scan.findings.len().into());
-    let blocking: Vec<&scanner::Finding> = scan.findings.iter().filter(|f| f.severity >= threshold).collect();
+    if !known.is_empty() {
+        e.figures.insert("accepted".into(), known.len().into());
+    }
+    if !scan.warnings.is_empty() {
+        e.figures.insert("warnings".into(), scan.warnings.len().into());
+    }
+    let mut blocking: Vec<&scanner::Finding> = new.into_iter().filter(|f| f.severity >= threshold).collect();
+    let warned: Vec<&scanner::Finding> = scan.warnings.iter().filter(|w| !is_accepted(w)).collect();
     e.summary = format!(
-        "{} finding{} ({} at {}+), {} scanned",
+        "{} finding{} ({} new at {}+{}), {} warning{}, {} scanned",
         scan.findings.len(),
         if scan.findings.len() == 1 { "" } else { "s" },
         blocking.len(),
         threshold.as_str(),
+        if known.is_empty() { String::new() } else { format!(", {} in the baseline", known.len()) },
+        scan.warnings.len(),
+        if scan.warnings.len() == 1 { "" } else { "s" },
         scan.scanned
     );
     e.reasons.extend(scan.notes.iter().map(|n| format!("note: {n}")));
-    if !scan.problems.is_empty() || scan.scanned == 0 {
+    if warnings_block {
+        blocking.extend(warned);
+    } else {
+        for w in warned {
+            e.reasons.push(format!("warning: {} at {}: {}", w.id, w.place, w.message));
+        }
+    }
+    if !scan.problems.is_empty() {
         e.verdict = Verdict::Error;
         e.reasons.extend(scan.problems.iter().map(|p| format!("fail-closed: {p}")));
-        if scan.scanned == 0 && scan.problems.is_empty() {
-            e.reasons.push(format!("fail-closed: {name} scanned nothing"));
-        }
         return;
+    }
+    if scan.scanned == 0 && scan.findings.is_empty() {
+        if spec.config.allow_empty == Some(true) {
+            e.reasons.push(format!("note: {name} scanned nothing (allow_empty = true)"));
+        } else {
+            e.verdict = Verdict::Error;
+            e.reasons.push(format!("fail-closed: {name} scanned nothing"));
+            return;
+        }
     }
     if !blocking.is_empty() {
         e.verdict = Verdict::Fail;
         for f in &blocking {
             e.reasons.push(format!("{} {} at {}: {}", f.severity.as_str(), f.id, f.place, f.message));
         }
+        if !accepted.is_empty() || spec.config.baseline.is_some() {
+            e.reasons.push(format!(
+                "a finding you accept goes into {} (its id, one a line), committed with the configuration",
+                spec.config.baseline.as_deref().unwrap_or_default()
+            ));
+        }
     }
 }
 
 fn judge_tests(spec: &Spec, finished: &runner::Finished, code: i32, e: &mut Evidence) {
-    if let Some((runner, counts)) = test_counts::parse(&finished.tail) {
-        e.figures.insert("runner".into(), runner.into());
-        e.figures.insert("passed".into(), counts.passed.into());
-        e.figures.insert("failed".into(), counts.failed.into());
-        e.figures.insert("skipped".into(), counts.skipped.into());
-        e.summary = format!("{} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
-        // pytest exits 5 when it collected nothing: that is "no test ran", not a failure of one.
-        let nothing_ran = counts.passed == 0 && counts.failed == 0;
-        let code_ok = code == 0 || (nothing_ran && runner == "pytest" && code == 5);
-        if nothing_ran && !spec.config.allow_no_tests.unwrap_or(false) {
-            e.verdict = Verdict::Fail;
-            e.reasons.push(
-                "no test ran: a run that tests nothing proves nothing (set allow_no_tests = true to accept it)".into(),
-            );
-        } else if !code_ok || counts.failed > 0 {
-            e.verdict = Verdict::Fail;
-            e.reasons.push(format!(
-                "{} test{} failed (exit {code})",
-                counts.failed,
-                if counts.failed == 1 { "" } else { "s" }
-            ));
-        }
-    } else {
-        e.summary = format!("exit {code} (no test summary recognised)");
+    if spec.config.counts == Some(false) {
+        // The configuration says this runner prints no summary the tool reads: the exit code
+        // decides alone.
+        e.summary = format!("exit {code} (counts = false)");
         if code != 0 {
             e.verdict = Verdict::Fail;
             e.reasons.push(format!("the test command exited with {code}"));
         }
+        return;
+    }
+    let Some((runner, counts)) = finished.counts else {
+        e.verdict = Verdict::Error;
+        e.summary = format!("exit {code}, no test summary recognised");
+        e.reasons.push(format!(
+            "no test summary recognised in the output (read: {}): the tests gate cannot tell what ran; its output's tail is below",
+            test_counts::RUNNERS.join(", ")
+        ));
+        return;
+    };
+    e.figures.insert("runner".into(), runner.into());
+    e.figures.insert("passed".into(), counts.passed.into());
+    e.figures.insert("failed".into(), counts.failed.into());
+    e.figures.insert("skipped".into(), counts.skipped.into());
+    if counts.failed_files > 0 {
+        e.figures.insert("failed_files".into(), counts.failed_files.into());
+    }
+    e.summary = format!("{} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
+    // pytest exits 5 when it collected nothing (unittest too, from Python 3.12): that is "no
+    // test ran", not a failure of one.
+    let nothing_ran = counts.passed == 0 && counts.failed == 0;
+    let code_ok = code == 0 || (nothing_ran && matches!(runner, "pytest" | "unittest") && code == 5);
+    if counts.failed_files > 0 {
+        e.verdict = Verdict::Fail;
+        let n = counts.failed_files;
+        e.summary = format!("{}, {n} test file{} failed", e.summary, if n == 1 { "" } else { "s" });
+        e.reasons.push(format!(
+            "{n} test file{} failed as a whole (it did not load or run): its tests are not counted (exit {code})",
+            if n == 1 { "" } else { "s" }
+        ));
+    } else if nothing_ran && !spec.config.allow_no_tests.unwrap_or(false) {
+        e.verdict = Verdict::Fail;
+        e.reasons.push(
+            "no test ran: a run that tests nothing proves nothing (set allow_no_tests = true to accept it)".into(),
+        );
+    } else if !code_ok || counts.failed > 0 {
+        e.verdict = Verdict::Fail;
+        e.reasons.push(format!(
+            "{} test{} failed (exit {code})",
+            counts.failed,
+            if counts.failed == 1 { "" } else { "s" }
+        ));
     }
 }
 

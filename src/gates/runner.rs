@@ -28,8 +28,12 @@ pub struct Finished {
     pub ending: Ending,
     pub started: SystemTime,
     pub duration: Duration,
-    /// The last [`TAIL_BYTES`] of stdout and stderr, interleaved as written.
+    /// The last [`TAIL_BYTES`] of stdout and stderr, interleaved as written, without terminal
+    /// escapes.
     pub tail: String,
+    /// The test runner's summary read from every line of the output (not only the tail), when
+    /// the job asked for it ([`Job::count_tests`]).
+    pub counts: Option<(&'static str, super::test_counts::Counts)>,
 }
 
 /// What to run.
@@ -41,7 +45,12 @@ pub struct Job<'a> {
     /// Told the process group's id as soon as the command runs (the caller records it, so a
     /// later run can end what a killed run left behind).
     pub started: Option<&'a dyn Fn(u32)>,
+    /// Read test counts from every line of the output as it is written.
+    pub count_tests: bool,
 }
+
+/// The longest line the test counter reads whole; the rest of a longer line is not a summary.
+const MAX_LINE: usize = 64 * 1024;
 
 /// Set when the user presses Ctrl-C (or we get SIGTERM) while a gate runs. Registering the
 /// handler replaces the default "die at once", so the running group can be killed first.
@@ -166,14 +175,34 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
         started(pgid);
     }
     let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let counter = Arc::new(Mutex::new(job.count_tests.then(super::test_counts::Counter::default)));
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     {
-        let (reader, tail) = (Arc::clone(&reader), Arc::clone(&tail));
+        let (reader, tail, counter) = (Arc::clone(&reader), Arc::clone(&tail), Arc::clone(&counter));
         std::thread::spawn(move || {
             let mut buf = [0u8; 16 * 1024];
+            let mut partial = Vec::<u8>::new();
+            let feed = |counter: &Mutex<Option<super::test_counts::Counter>>, line: &[u8]| {
+                if let Some(c) = counter.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut() {
+                    c.line(&String::from_utf8_lossy(line));
+                }
+            };
             while let Ok(n) = (&*reader).read(&mut buf) {
                 if n == 0 {
                     break;
+                }
+                if job_counts(&counter) {
+                    let mut rest = &buf[..n];
+                    while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+                        if partial.len() + end <= MAX_LINE {
+                            partial.extend_from_slice(&rest[..end]);
+                        }
+                        feed(&counter, &partial);
+                        partial.clear();
+                        rest = &rest[end + 1..];
+                    }
+                    let room = MAX_LINE.saturating_sub(partial.len()).min(rest.len());
+                    partial.extend_from_slice(&rest[..room]);
                 }
                 let mut t = tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 t.extend_from_slice(&buf[..n]);
@@ -181,6 +210,9 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
                     let cut = t.len() - TAIL_BYTES;
                     t.drain(..cut);
                 }
+            }
+            if !partial.is_empty() {
+                feed(&counter, &partial);
             }
             let _ = done_tx.send(());
         });
@@ -221,12 +253,24 @@ pub fn run(job: &Job<'_>, tick: &mut dyn FnMut(Duration)) -> std::io::Result<Fin
     let _ = done_rx.recv_timeout(Duration::from_secs(2));
     let bytes = tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let start = bytes.len().saturating_sub(TAIL_BYTES);
-    Ok(Finished {
-        ending,
-        started,
-        duration: clock.elapsed(),
-        tail: String::from_utf8_lossy(&bytes[start..]).into_owned(),
-    })
+    let raw = String::from_utf8_lossy(&bytes[start..]);
+    let mut tail = String::with_capacity(raw.len());
+    for line in raw.split_inclusive('\n') {
+        let (text, newline) = line.strip_suffix('\n').map_or((line, ""), |t| (t, "\n"));
+        tail.push_str(&super::test_counts::strip_ansi(text));
+        tail.push_str(newline);
+    }
+    let counts = counter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .and_then(super::test_counts::Counter::finish);
+    Ok(Finished { ending, started, duration: clock.elapsed(), tail, counts })
+}
+
+/// Whether the job reads test counts.
+fn job_counts(counter: &Mutex<Option<super::test_counts::Counter>>) -> bool {
+    counter.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some()
 }
 
 /// Run a user's own hook (kept beside ours) with git's arguments and environment, its output
@@ -246,7 +290,7 @@ mod tests {
     use super::*;
 
     fn job<'a>(script: &'a str, dir: &'a Path, timeout: Duration) -> Job<'a> {
-        Job { script, dir, env: vec![("GREETING".into(), "hi".into())], timeout, started: None }
+        Job { script, dir, env: vec![("GREETING".into(), "hi".into())], timeout, started: None, count_tests: true }
     }
 
     #[test]
@@ -277,6 +321,20 @@ mod tests {
             .unwrap();
         assert!(f.tail.len() <= TAIL_BYTES);
         assert!(f.tail.ends_with("END\n"));
+    }
+
+    #[test]
+    fn counts_come_from_the_whole_output_not_the_tail() {
+        // A failing binary first, then 3 000 lines of output, then 300 more binaries: every
+        // `test result:` line counts, the early failure included.
+        let dir = std::env::temp_dir();
+        let script = "echo 'test result: FAILED. 4 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s'; \
+             yes 'test some::long::module::path::name ... ok' | head -n 3000; \
+             i=0; while [ $i -lt 300 ]; do echo 'test result: ok. 10 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s'; i=$((i+1)); done";
+        let f = run(&job(script, &dir, Duration::from_secs(20)), &mut |_| {}).unwrap();
+        assert!(!f.tail.contains("FAILED"), "the failure is out of the tail");
+        let (runner, counts) = f.counts.unwrap();
+        assert_eq!((runner, counts.passed, counts.failed), ("cargo test", 3004, 1));
     }
 
     #[cfg(target_os = "linux")]

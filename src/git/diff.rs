@@ -152,6 +152,16 @@ impl Repo {
         Ok(self.changed(None, tree)?.into_iter().map(|c| c.path).collect())
     }
 
+    /// Every path of a tree (recursively) whose content is `blob`.
+    pub fn paths_of_blob(&self, tree: ObjectId, blob: ObjectId) -> Result<Vec<String>> {
+        Ok(self
+            .changed(None, tree)?
+            .into_iter()
+            .filter(|c| c.new.is_some_and(|(mode, id)| id == blob && !mode.is_tree()))
+            .map(|c| c.path)
+            .collect())
+    }
+
     fn changed(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<Changed>> {
         let mut out = Vec::new();
         self.diff_dirs(base, Some(tree), "", &mut out)?;

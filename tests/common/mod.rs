@@ -338,3 +338,33 @@ pub fn python_tools() -> Result<Option<PathBuf>, String> {
         })
         .clone()
 }
+
+/// vitest and jest for the runner tests: installed once per test run with npm into
+/// `target/tmp/node-tools` (reused by later runs). Returns that directory (its
+/// `node_modules/.bin` holds both), or why they cannot be had here (no node or npm, no
+/// registry): the caller skips with a visible message.
+pub fn node_tools() -> Result<PathBuf, String> {
+    static TOOLS: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    TOOLS
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-tools");
+            let bin = dir.join("node_modules").join(".bin");
+            if bin.join("vitest").exists() && bin.join("jest").exists() {
+                return Ok(dir);
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("package.json"), "{\"name\": \"node-tools\", \"private\": true}\n")
+                .map_err(|e| e.to_string())?;
+            let out = Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "vitest@3.2.7", "jest@29.7.0"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("npm: {e}"))?;
+            if !out.status.success() || !bin.join("vitest").exists() {
+                return Err(format!("npm install failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            }
+            Ok(dir)
+        })
+        .clone()
+}

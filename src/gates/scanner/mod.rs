@@ -57,6 +57,84 @@ pub struct Scan {
     pub problems: Vec<String>,
     /// Things worth saying that do not fail the gate.
     pub notes: Vec<String>,
+    /// What the scanner itself calls a warning, not a vulnerability (cargo-audit's
+    /// unmaintained, unsound and yanked crates): shown, and blocking with `warnings = "fail"`.
+    pub warnings: Vec<Finding>,
+}
+
+impl Severity {
+    /// The qualitative rating of a CVSS base score (0.1–3.9 low, 4.0–6.9 medium, 7.0–8.9
+    /// high, 9.0–10 critical; 0 is none, here info).
+    pub fn from_score(score: f64) -> Self {
+        match score {
+            s if s >= 9.0 => Severity::Critical,
+            s if s >= 7.0 => Severity::High,
+            s if s >= 4.0 => Severity::Medium,
+            s if s > 0.0 => Severity::Low,
+            _ => Severity::Info,
+        }
+    }
+}
+
+/// The base score of a CVSS 3.0/3.1 vector (`CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H` is
+/// 9.8), by the specification's formula; `None` for another version or a vector missing a
+/// base metric.
+pub fn cvss3_score(vector: &str) -> Option<f64> {
+    let mut parts = vector.split('/');
+    if !matches!(parts.next()?, "CVSS:3.0" | "CVSS:3.1") {
+        return None;
+    }
+    let metrics: std::collections::HashMap<&str, &str> = parts.filter_map(|p| p.split_once(':')).collect();
+    let get = |k: &str| metrics.get(k).copied();
+    let changed = match get("S")? {
+        "U" => false,
+        "C" => true,
+        _ => return None,
+    };
+    let av = match get("AV")? {
+        "N" => 0.85,
+        "A" => 0.62,
+        "L" => 0.55,
+        "P" => 0.2,
+        _ => return None,
+    };
+    let ac = match get("AC")? {
+        "L" => 0.77,
+        "H" => 0.44,
+        _ => return None,
+    };
+    let pr = match (get("PR")?, changed) {
+        ("N", _) => 0.85,
+        ("L", false) => 0.62,
+        ("L", true) => 0.68,
+        ("H", false) => 0.27,
+        ("H", true) => 0.5,
+        _ => return None,
+    };
+    let ui = match get("UI")? {
+        "N" => 0.85,
+        "R" => 0.62,
+        _ => return None,
+    };
+    let cia = |k: &str| match get(k)? {
+        "H" => Some(0.56),
+        "L" => Some(0.22),
+        "N" => Some(0.0),
+        _ => None,
+    };
+    let iss: f64 = 1.0 - (1.0 - cia("C")?) * (1.0 - cia("I")?) * (1.0 - cia("A")?);
+    let impact = if changed { 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02).powi(15) } else { 6.42 * iss };
+    let exploitability = 8.22 * av * ac * pr * ui;
+    if impact <= 0.0 {
+        return Some(0.0);
+    }
+    let base = if changed { (1.08 * (impact + exploitability)).min(10.0) } else { (impact + exploitability).min(10.0) };
+    // CVSS 3.1's Roundup: the smallest number with one decimal that is not below the input,
+    // computed on integers so that 4.000000001 is not 4.1.
+    #[allow(clippy::cast_possible_truncation)]
+    let int = (base * 100_000.0).round() as i64;
+    #[allow(clippy::cast_precision_loss)]
+    Some(if int % 10_000 == 0 { int as f64 / 100_000.0 } else { ((int / 10_000) + 1) as f64 / 10.0 })
 }
 
 pub const SCANNERS: &[&str] = &["bandit", "pip-audit", "npm-audit", "cargo-audit", "semgrep"];
@@ -159,11 +237,29 @@ fn pip_audit(doc: &Value) -> Result<Scan, String> {
 }
 
 fn npm_audit(doc: &Value) -> Result<Scan, String> {
-    if let Some(err) = doc.get("error") {
-        return Ok(Scan {
-            problems: vec![format!("npm audit failed: {} {}", s(err, "code"), s(err, "summary")).trim().to_string()],
-            ..Scan::default()
-        });
+    if doc.get("error").is_some() || (doc.get("vulnerabilities").is_none() && doc.get("message").is_some()) {
+        // npm's own words, wherever this version put them: `error.code`/`error.summary`/
+        // `error.detail`, or a top-level `message` and `statusCode` (a registry that refused).
+        let err = doc.get("error").cloned().unwrap_or(Value::Null);
+        let mut said = format!("{} {}", s(&err, "code"), s(&err, "summary")).trim().to_string();
+        if let Value::String(text) = &err {
+            said.clone_from(text);
+        }
+        let message = s(doc, "message");
+        if !message.trim().is_empty() && !said.contains(message.trim()) {
+            said = if said.is_empty() { message.trim().to_string() } else { format!("{said}: {}", message.trim()) };
+        }
+        let detail = s(&err, "detail");
+        if !detail.trim().is_empty() {
+            said = format!("{said} ({})", detail.trim());
+        }
+        if let Some(code) = doc.get("statusCode").or_else(|| err.get("statusCode")) {
+            said = format!("{said} (HTTP {code})");
+        }
+        if said.trim().is_empty() {
+            said = format!("its report says only {}", doc.to_string().chars().take(200).collect::<String>());
+        }
+        return Ok(Scan { problems: vec![format!("npm audit failed: {}", said.trim())], ..Scan::default() });
     }
     let vulns = doc
         .get("vulnerabilities")
@@ -199,9 +295,20 @@ fn cargo_audit(doc: &Value) -> Result<Scan, String> {
         ..Scan::default()
     };
     for v in list {
+        // The advisory's CVSS vector grades it; RustSec gives none for many advisories, which
+        // count as high.
+        let cvss = v.pointer("/advisory/cvss").and_then(Value::as_str);
+        let severity = match cvss.map(|c| (c, cvss3_score(c))) {
+            Some((_, Some(score))) => Severity::from_score(score),
+            Some((vector, None)) => {
+                scan.notes.push(format!("cannot score the CVSS vector {vector}: graded high"));
+                Severity::High
+            }
+            None => Severity::High,
+        };
         scan.findings.push(Finding {
             id: v.pointer("/advisory/id").and_then(Value::as_str).unwrap_or_default().to_string(),
-            severity: Severity::High,
+            severity,
             place: format!(
                 "{} {}",
                 v.pointer("/package/name").and_then(Value::as_str).unwrap_or_default(),
@@ -209,6 +316,28 @@ fn cargo_audit(doc: &Value) -> Result<Scan, String> {
             ),
             message: v.pointer("/advisory/title").and_then(Value::as_str).unwrap_or_default().to_string(),
         });
+    }
+    // {"warnings": {"unmaintained": [{"kind": "unmaintained", "package": {…}, "advisory": {…}}],
+    //  "yanked": [{"kind": "yanked", "package": {…}, "advisory": null}], …}}
+    for (kind, list) in doc.get("warnings").and_then(Value::as_object).into_iter().flatten() {
+        for w in list.as_array().into_iter().flatten() {
+            let package = format!(
+                "{} {}",
+                w.pointer("/package/name").and_then(Value::as_str).unwrap_or_default(),
+                w.pointer("/package/version").and_then(Value::as_str).unwrap_or_default()
+            );
+            let id = w.pointer("/advisory/id").and_then(Value::as_str).map_or_else(
+                || format!("{kind}:{}", w.pointer("/package/name").and_then(Value::as_str).unwrap_or_default()),
+                str::to_string,
+            );
+            let title = w.pointer("/advisory/title").and_then(Value::as_str).unwrap_or_default();
+            scan.warnings.push(Finding {
+                id,
+                severity: Severity::Medium,
+                place: package.trim().to_string(),
+                message: if title.is_empty() { kind.clone() } else { format!("{kind}: {title}") },
+            });
+        }
     }
     Ok(scan)
 }

@@ -46,7 +46,7 @@ fn npm_audit_vulns_and_error_shapes() {
     let no_lock = br#"{"error": {"code": "ENOLOCK", "summary": "This command requires an existing lockfile.", "detail": "Try creating one first with: npm i --package-lock-only"}}"#;
     assert_eq!(
         parse("npm-audit", no_lock).unwrap().problems,
-        vec!["npm audit failed: ENOLOCK This command requires an existing lockfile."]
+        vec!["npm audit failed: ENOLOCK This command requires an existing lockfile. (Try creating one first with: npm i --package-lock-only)"]
     );
     let offline = br#"{"message": "request to https://example.invalid failed", "error": {"code": "ENOTFOUND", "summary": "request failed"}}"#;
     assert!(parse("npm-audit", offline).unwrap().problems[0].contains("ENOTFOUND"));
@@ -72,4 +72,22 @@ fn not_json_or_empty_is_an_error() {
     assert!(parse("bandit", b"").unwrap_err().contains("empty report"));
     assert!(parse("bandit", b"Traceback (most recent call last):").unwrap_err().contains("not JSON"));
     assert!(parse("trivy", b"{}").unwrap_err().contains("unknown scanner `trivy`"));
+}
+
+#[test]
+fn cvss_3_base_scores_grade_findings() {
+    use super::cvss3_score as score;
+    assert_eq!(score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some(9.8));
+    assert_eq!(score("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H"), Some(5.9));
+    assert_eq!(score("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"), Some(10.0));
+    assert_eq!(score("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:N"), Some(6.4));
+    assert_eq!(score("CVSS:3.1/AV:L/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N"), Some(0.0));
+    assert_eq!(score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"), None);
+    assert_eq!(Severity::from_score(9.8), Severity::Critical);
+    assert_eq!(Severity::from_score(5.9), Severity::Medium);
+    let report = br#"{"lockfile": {"dependency-count": 3}, "vulnerabilities": {"list": [{"advisory": {"id": "RUSTSEC-2023-0001", "title": "t", "cvss": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}, "package": {"name": "tokio", "version": "1.18.0"}}]},
+      "warnings": {"yanked": [{"kind": "yanked", "package": {"name": "half", "version": "2.3.0"}, "advisory": null}]}}"#;
+    let scan = parse("cargo-audit", report).unwrap();
+    assert_eq!(scan.findings[0].severity, Severity::Critical);
+    assert_eq!((scan.warnings[0].id.as_str(), scan.warnings[0].message.as_str()), ("yanked:half", "yanked"));
 }
