@@ -43,6 +43,8 @@ pub struct GateReport {
     pub outcomes: Vec<Outcome>,
     /// Optional gates skipped with `ORCHESTRATE_SKIP` (recorded in the feature's log).
     pub skipped: Vec<String>,
+    /// Gates the configuration switches off (`enabled = false`), to be said.
+    pub disabled: Vec<String>,
 }
 
 impl GateReport {
@@ -146,7 +148,8 @@ pub fn gate(
         }
     }
     let feature = loaded.map(|l| l.feature.name.clone());
-    let mut report = GateReport { tree, stage: req.stage, feature, phase, outcomes: Vec::new(), skipped };
+    let disabled = config.disabled_gates();
+    let mut report = GateReport { tree, stage: req.stage, feature, phase, outcomes: Vec::new(), skipped, disabled };
     if specs.is_empty() {
         return Ok(report);
     }

@@ -456,7 +456,7 @@ impl Workflow<'_> {
     /// `pass`/`fail` for the tree at the phase's tip (an approved phase: its squash commit) with
     /// the current configuration, `skipped` when that run was skipped, `stale` when the gate
     /// judged only earlier commits of the phase or another configuration, `none` when it never
-    /// judged the phase.
+    /// judged the phase, `off` when the configuration switches it off (`enabled = false`).
     fn gate_states(
         &self,
         f: &Feature,
@@ -469,8 +469,8 @@ impl Workflow<'_> {
         const HISTORY: usize = 100;
         let mut out = BTreeMap::new();
         let Some((config, config_blob)) = judging else { return Ok(out) };
-        if config.gates.is_empty() {
-            return Ok(out);
+        for name in config.disabled_gates() {
+            out.insert(name, "off");
         }
         let rec = f.phases.get(&phase);
         let tip = match rec {
@@ -512,7 +512,7 @@ impl Workflow<'_> {
             base,
             scope: def.map(|d| d.paths.as_slice()),
         };
-        for (name, gate) in &config.gates {
+        for (name, gate) in &config.gates_in_effect() {
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
             let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)) else {
                 out.insert(name.clone(), "none");

@@ -304,7 +304,7 @@ fn a_verdict_for_another_phase_or_fork_point_is_not_replayed() {
 #[test]
 fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     let t = TestRepo::new();
-    t.configure("[gates.tests]\nrun = \"test -f area1/tested\"\nstage = \"review\"\n");
+    t.configure("[gates.tests]\nrun = \"test -f area1/tested -o -f area2/tested\"\nstage = \"review\"\n");
     t.started_and_approved("x", 2);
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a.txt", "a\n", "feat(x): work");
@@ -334,7 +334,7 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
 
     // Phase 2: the fix makes the gate pass and the approval goes through without an override.
     t.run(["phase", "start"]).ok();
-    t.commit_file("area1/tested", "yes\n", "test(x): mark tested");
+    t.commit_file("area2/tested", "yes\n", "test(x): mark tested");
     t.run(["approve", "phase", "--yes"]).ok();
 }
 

@@ -411,7 +411,7 @@ fn bad_gate_configuration_is_a_usage_error() {
     assert!(run.stderr.contains("unknown scanner `trivy`"), "{}", run.stderr);
     t.configure("[gates.x]\nrun = \"true\"\n");
     let run = t.run(["gate", "--only", "nope"]).code(2);
-    assert!(run.stderr.contains("gate `nope`: is not configured (gates: x)"), "{}", run.stderr);
+    assert!(run.stderr.contains("gate `nope`: is not configured (gates: x, secrets, scope)"), "{}", run.stderr);
 }
 
 /// A fake AWS key id, assembled so that no literal token sits in this file.

@@ -58,6 +58,7 @@ struct Report<'a> {
     feature: Option<&'a str>,
     phase: Option<u32>,
     passed: bool,
+    disabled: &'a [String],
     gates: Vec<Row<'a>>,
 }
 
@@ -99,6 +100,9 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
     for name in &report.skipped {
         output::warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
     }
+    for name in &report.disabled {
+        output::status(&format!("gate {} is off (`enabled = false` in .orchestrate.toml)", output::escape(name)));
+    }
     let blocking = report.blocking();
     if json {
         let rows = report
@@ -112,6 +116,7 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
             feature: report.feature.as_deref(),
             phase: report.phase,
             passed: blocking.is_empty(),
+            disabled: &report.disabled,
             gates: rows,
         })?;
     } else if report.outcomes.is_empty() {

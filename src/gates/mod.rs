@@ -916,14 +916,21 @@ pub fn select(
     overrides: Option<&toml::Table>,
 ) -> Result<Vec<Spec>, Error> {
     let phase = key.phase;
+    let gates = config.gates_in_effect();
     for name in only {
-        if !config.gates.contains_key(name) {
-            let known = config.gates.keys().cloned().collect::<Vec<_>>().join(", ");
+        if config.disabled_gates().contains(name) {
+            return Err(Error::Config {
+                gate: name.clone(),
+                message: "is switched off (`enabled = false` in .orchestrate.toml)".into(),
+            });
+        }
+        if !gates.iter().any(|(n, _)| n == name) {
+            let known = gates.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
             return Err(Error::Config { gate: name.clone(), message: format!("is not configured (gates: {known})") });
         }
     }
     let mut out = Vec::new();
-    for (name, gate) in &config.gates {
+    for (name, gate) in &gates {
         if !only.is_empty() && !only.contains(name) {
             continue;
         }
