@@ -512,12 +512,21 @@ impl Workflow<'_> {
             base,
             scope: def.map(|d| d.paths.as_slice()),
         };
-        for (name, gate) in &config.gates_in_effect() {
+        let in_effect = config.gates_in_effect();
+        let resolve = |name: &str| {
+            let gate = in_effect.iter().find(|(n, _)| n == name).map(|(_, g)| g)?;
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
-            let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)) else {
+            crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)).ok()
+        };
+        for (name, gate) in &in_effect {
+            let source = gate.from.as_deref().map(|from| resolve(from).map(|s| s.fingerprint));
+            let (Some(mut spec), false) = (resolve(name), matches!(source, Some(None))) else {
                 out.insert(name.clone(), "none");
                 continue;
             };
+            if let Some(Some(fingerprint)) = source {
+                spec.bind_source(&fingerprint);
+            }
             let run = f.gate_runs.get(&(phase, name.clone()));
             let run_tree = run.map(|r| state::object_id_of("tree", &r.tree)).transpose()?;
             let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;

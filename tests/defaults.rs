@@ -84,3 +84,94 @@ fn a_built_in_gate_made_optional_warns_and_does_not_block() {
     let run = commit_key(&t).code(0);
     assert!(run.stderr.contains("AWS access key id"), "the finding is shown: {}", run.stderr);
 }
+
+/// A coverage gate whose command counts its runs in `counter` (outside the repository), prints
+/// a pytest summary with `tests`, and writes an lcov report; a tests gate reads its run.
+fn counted_config(counter: &std::path::Path, tests: &str, inputs: &str) -> String {
+    format!(
+        "[gates.coverage]\nrun = '''echo run >> {}; echo \"==== {tests} in 0.01s ====\"; printf \"SF:src/a.py\\nDA:1,1\\nend_of_record\\n\" > lcov.info'''\nreport = \"lcov.info\"\nformat = \"lcov\"\n{inputs}\n[gates.tests]\nfrom = \"coverage\"\n{inputs}\n",
+        counter.display()
+    )
+}
+
+fn runs(counter: &std::path::Path) -> usize {
+    std::fs::read_to_string(counter).map_or(0, |s| s.lines().count())
+}
+
+fn verdicts(run: &crate::common::Run) -> Vec<(String, String, bool)> {
+    run.json()["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (g["gate"].as_str().unwrap().to_string(), g["verdict"].as_str().unwrap().to_string(), g["cached"] == true)
+        })
+        .collect()
+}
+
+#[test]
+fn one_run_serves_the_tests_and_the_coverage_gate() {
+    let t = TestRepo::new();
+    let counter = t.root.join("runs");
+    t.commit_file("src/a.py", "x = 1\n", "feat: a");
+    t.configure(&counted_config(&counter, "2 passed", ""));
+    let run = t.run(["gate", "--only", "tests", "--json"]).ok();
+    assert_eq!(runs(&counter), 1, "the suite ran once");
+    let gates = run.json()["gates"].clone();
+    assert_eq!(gates[0]["gate"], "coverage", "the source runs first: {gates}");
+    assert_eq!(gates[1]["gate"], "tests");
+    assert_eq!(gates[1]["summary"], "2 passed, 0 failed, 0 skipped", "{gates}");
+    assert_eq!(gates[1]["figures"]["from"], "coverage");
+    assert_eq!(gates[0]["figures"]["tests"]["passed"], 2, "the coverage run records its counts: {gates}");
+
+    // A failing test in the coverage run fails the tests gate, still with one run.
+    t.configure(&counted_config(&counter, "1 failed, 1 passed", ""));
+    let run = t.run(["gate", "--json", "--all"]).code(1);
+    assert_eq!(runs(&counter), 2);
+    let tests = verdicts(&run).into_iter().find(|(g, _, _)| g == "tests").unwrap();
+    assert_eq!(tests.1, "fail", "{}", run.stdout);
+}
+
+#[test]
+fn a_change_outside_a_gate_s_inputs_runs_nothing_again() {
+    let t = TestRepo::new();
+    let counter = t.root.join("runs");
+    t.commit_file("src/a.py", "x = 1\n", "feat: a");
+    t.configure(&counted_config(&counter, "3 passed", "inputs = [\"src/**\"]"));
+    t.run(["gate"]).ok();
+    assert_eq!(runs(&counter), 1);
+
+    // Docs only: a new tree, the same inputs.
+    t.commit_file("docs/guide.md", "# guide\n", "docs: guide");
+    let run = t.run(["gate", "--json"]).ok();
+    assert_eq!(runs(&counter), 1, "nothing ran again for a docs-only change");
+    let v = verdicts(&run);
+    assert!(v.contains(&("coverage".into(), "pass".into(), true)), "{v:?}");
+    assert!(v.contains(&("tests".into(), "pass".into(), true)), "{v:?}");
+    // The verdict is recorded for the new tree too, where status and pre-push look.
+    let tree = t.rev("HEAD^{tree}");
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &tree]);
+    assert!(note.contains("\"gate\":\"coverage\""), "{note}");
+
+    // A change inside the inputs runs the gate again.
+    t.commit_file("src/a.py", "x = 2\n", "feat: a again");
+    t.run(["gate"]).ok();
+    assert_eq!(runs(&counter), 2, "a change to src/ re-runs the suite");
+}
+
+#[test]
+fn gates_stop_at_the_first_required_failure_unless_all_are_asked_for() {
+    let t = TestRepo::new();
+    let counter = t.root.join("runs");
+    let c = counter.display();
+    t.configure(&format!(
+        "[gates.a-first]\nrun = \"echo a >> {c}; exit 1\"\n[gates.b-second]\nrun = \"echo b >> {c}\"\n"
+    ));
+    let run = t.run(["gate"]).code(1);
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), "a\n", "b-second did not run");
+    assert!(run.stderr.contains("not run, after a required gate failed: b-second"), "{}", run.stderr);
+    assert!(run.stdout.contains("secrets pass"), "the built-in gates still run: {}", run.stdout);
+    let run = t.run(["gate", "--all", "--json"]).code(1);
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), "a\nb\n", "--all runs every gate");
+    assert_eq!(run.json()["not_run"], serde_json::json!([]));
+}

@@ -99,6 +99,11 @@ impl Repo {
         Ok(self.changed(None, tree)?.into_iter().map(|c| c.path).collect())
     }
 
+    /// Every file of a tree (recursively) with its object id, sorted by path.
+    pub fn tree_blobs(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
+        Ok(self.changed(None, tree)?.into_iter().filter_map(|c| c.new.map(|(_, id)| (c.path, id))).collect())
+    }
+
     fn changed(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<Changed>> {
         let mut out = Vec::new();
         self.diff_dirs(base, Some(tree), "", &mut out)?;
