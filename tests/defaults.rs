@@ -175,3 +175,121 @@ fn gates_stop_at_the_first_required_failure_unless_all_are_asked_for() {
     assert_eq!(std::fs::read_to_string(&counter).unwrap(), "a\nb\n", "--all runs every gate");
     assert_eq!(run.json()["not_run"], serde_json::json!([]));
 }
+
+fn on_path(tool: &str) -> bool {
+    #[allow(clippy::disallowed_methods)]
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|d| d.join(tool).is_file())
+}
+
+/// Commit what `init` wrote, as its hint says.
+fn commit_config(t: &TestRepo) {
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "chore: gates"]);
+}
+
+#[test]
+fn init_proposes_working_gates_for_a_cargo_crate() {
+    let t = TestRepo::new();
+    t.write("Cargo.toml", "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    t.write(
+        "src/lib.rs",
+        "/// ```\n/// assert_eq!(tiny::add(1, 1), 2);\n/// ```\npub fn add(a: u32, b: u32) -> u32 { a + b }\n\n#[test]\nfn adds() { assert_eq!(add(2, 2), 4); }\n",
+    );
+    t.write(".gitignore", "target/\n");
+    let init = t.run(["init", "--json"]).ok().json();
+    let config = t.read(".orchestrate.toml");
+    assert!(config.contains("[gates.tests]\nrun = \"cargo test\"\n"), "{config}");
+    assert!(!config.contains("--all-targets"), "benches that need nightly would fail: {config}");
+    assert!(config.contains("[gates.secrets]") && config.contains("[gates.scope]"), "named in the template: {config}");
+    assert_eq!(init["gates"][0], "tests");
+    if !on_path("cargo-llvm-cov") && !on_path("cargo-tarpaulin") {
+        assert_eq!(
+            init["not_set_up"][0],
+            "coverage: cargo-llvm-cov and cargo-tarpaulin are not installed: `cargo install cargo-llvm-cov`"
+        );
+        assert!(config.contains("# Not set up: cargo-llvm-cov and cargo-tarpaulin are not installed"), "{config}");
+        assert!(config.contains("# [gates.coverage]\n# run = \"cargo llvm-cov"), "commented out: {config}");
+    }
+    let text = t.run(["init"]).ok();
+    assert!(text.stderr.contains("kept .orchestrate.toml"), "{}", text.stderr);
+    std::fs::remove_file(t.dir.join(".orchestrate.toml")).unwrap();
+    let text = t.run(["init"]).ok();
+    assert!(text.stderr.contains("review it and commit it"), "{}", text.stderr);
+    commit_config(&t);
+
+    #[allow(clippy::disallowed_methods)]
+    let home = std::env::var("HOME").unwrap_or_default();
+    #[allow(clippy::disallowed_methods)]
+    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
+    #[allow(clippy::disallowed_methods)]
+    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
+    let target = t.root.join("target");
+    let env = [
+        ("RUSTUP_HOME", rustup.as_str()),
+        ("CARGO_HOME", cargo_home.as_str()),
+        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+        ("CARGO_NET_OFFLINE", "true"),
+    ];
+    let run = t.run_env(&env, ["gate", "--json"]).ok();
+    let tests = run.json()["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "tests").unwrap().clone();
+    assert_eq!(tests["figures"]["passed"], 2, "the unit test and the doctest ran: {tests}");
+}
+
+#[test]
+fn init_proposes_tests_and_coverage_from_one_run_for_pytest() {
+    let t = TestRepo::new();
+    if !t.with_python_tools() {
+        return;
+    }
+    t.write("pyproject.toml", "[project]\nname = \"tiny\"\nversion = \"0.1.0\"\n");
+    t.write("tiny.py", "def add(a, b):\n    return a + b\n");
+    t.write("test_tiny.py", "from tiny import add\n\ndef test_add():\n    assert add(2, 2) == 4\n");
+    t.write(".gitignore", "__pycache__/\n.coverage\ncoverage.json\n");
+    let init = t.run(["init", "--json"]).ok().json();
+    assert_eq!(init["gates"], serde_json::json!(["coverage", "tests"]), "{init}");
+    assert_eq!(init["not_set_up"], serde_json::json!([]), "{init}");
+    let config = t.read(".orchestrate.toml");
+    assert!(config.contains("report = \"coverage.json\""), "{config}");
+    assert!(config.contains("[gates.tests]\nfrom = \"coverage\""), "{config}");
+    commit_config(&t);
+    let run = t.run(["gate", "--json"]).ok();
+    let gates = run.json()["gates"].clone();
+    let tests = gates.as_array().unwrap().iter().find(|g| g["gate"] == "tests").unwrap().clone();
+    assert_eq!(tests["summary"], "1 passed, 0 failed, 0 skipped", "{gates}");
+    let coverage = gates.as_array().unwrap().iter().find(|g| g["gate"] == "coverage").unwrap().clone();
+    assert_eq!(coverage["verdict"], "pass", "{gates}");
+}
+
+#[test]
+fn init_says_what_it_could_not_set_up_for_a_node_project() {
+    let t = TestRepo::new();
+    t.write(
+        "package.json",
+        "{\"name\": \"tiny\", \"scripts\": {\"test\": \"vitest run\"}, \"devDependencies\": {\"vitest\": \"^3.0.0\"}}\n",
+    );
+    let init = t.run(["init", "--json"]).ok().json();
+    assert_eq!(init["kinds"], serde_json::json!(["npm"]));
+    assert_eq!(init["gates"], serde_json::json!([]), "vitest is not installed: nothing on: {init}");
+    assert_eq!(
+        init["not_set_up"],
+        serde_json::json!([
+            "tests: vitest is in package.json but not installed: `npm install`",
+            "coverage: vitest is in package.json but not installed: `npm install`"
+        ])
+    );
+    let config = t.read(".orchestrate.toml");
+    assert!(config.contains("# run = \"npx vitest run\""), "{config}");
+    assert!(config.contains("--coverage.reporter=lcov"), "{config}");
+
+    // Installed (a stand-in binary where npm puts it), without a coverage provider.
+    let t = TestRepo::new();
+    t.write("package.json", "{\"devDependencies\": {\"vitest\": \"^3.0.0\"}}\n");
+    t.write("node_modules/.bin/vitest", "#!/bin/sh\n");
+    let init = t.run(["init", "--json"]).ok().json();
+    assert_eq!(init["gates"], serde_json::json!(["tests"]));
+    assert_eq!(
+        init["not_set_up"][0], "coverage: vitest has no coverage provider: `npm install -D @vitest/coverage-v8`",
+        "{init}"
+    );
+}

@@ -333,7 +333,8 @@ fn recorded_scanner_outputs_fail_closed_end_to_end() {
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "chore: scanners"]);
-    let report = t.run(["gate", "--json"]).code(1).json();
+    // --all: the first error would otherwise stop the second gate.
+    let report = t.run(["gate", "--json", "--all"]).code(1).json();
     let by = |name: &str| report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == name).unwrap().clone();
     assert_eq!(by("pip")["verdict"], "error");
     assert!(by("pip")["reasons"].to_string().contains("pip-audit skipped every dependency"));
