@@ -293,3 +293,37 @@ fn init_says_what_it_could_not_set_up_for_a_node_project() {
         "{init}"
     );
 }
+
+#[test]
+fn bash_completes_git_orchestrate_through_git_s_completion() {
+    let t = TestRepo::new();
+    let script = t.run(["completions", "bash"]).ok().stdout;
+    let file = t.root.join("completion.bash");
+    std::fs::write(&file, script).unwrap();
+    // git's completion calls _git_orchestrate with the words as typed after `git`.
+    let probe = format!(
+        "source {}; declare -F _git_orchestrate >/dev/null || exit 3\nCOMP_WORDS=(git orchestrate ga); COMP_CWORD=2; _git_orchestrate; echo \"${{COMPREPLY[*]}}\"\nCOMP_WORDS=(git orchestrate gate --stage p); COMP_CWORD=4; _git_orchestrate; echo \"${{COMPREPLY[*]}}\"",
+        file.display()
+    );
+    let out = t.command("bash", &t.dir).args(["-c", &probe]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "gate\npre-commit pre-push\n");
+}
+
+#[test]
+fn the_man_page_names_no_page_that_does_not_exist() {
+    let t = TestRepo::new();
+    let page = t.run(["man"]).ok().stdout;
+    assert!(!page.contains("(1)"), "clap's list of per-subcommand pages is gone: {page}");
+    assert!(page.contains("\\fBgit orchestrate gate\\fR"), "{page}");
+    let file = t.root.join("git-orchestrate.1");
+    std::fs::write(&file, &page).unwrap();
+    let out = t.command("man", &t.dir).arg("-l").arg(&file).env("MANPAGER", "cat").output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("SUBCOMMANDS"), "{text}");
+        }
+        _ => eprintln!("SKIPPED: man cannot render pages on this machine"),
+    }
+}
