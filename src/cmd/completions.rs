@@ -1,6 +1,8 @@
 //! `git orchestrate completions <shell>` and `git orchestrate man`: generated from the clap
 //! definitions, so they never drift from the real command line.
 
+use std::fmt::Write as _;
+
 use clap::CommandFactory;
 
 use crate::cli::Cli;
@@ -63,7 +65,7 @@ pub fn man(_: &ManArgs) -> Result<()> {
     text.push_str(".SH SUBCOMMANDS\n");
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
-        text.push_str(&format!(".TP\n\\fBgit orchestrate {}\\fR\n{}\n", roff(sub.get_name()), roff(&about)));
+        let _ = write!(text, ".TP\n\\fBgit orchestrate {}\\fR\n{}\n", roff(sub.get_name()), roff(&about));
     }
     text.push_str(".PP\nEach subcommand has its own help: \\fBgit orchestrate <subcommand> \\-\\-help\\fR.\n");
     let mut rest = Vec::new();
