@@ -78,7 +78,7 @@ fn a_missing_tool_or_a_signal_is_an_error_never_a_cached_fail() {
     let t = configured(
         "[gates.audit-deps]\nrun = \"orchestrate-test-scanner --all\"\n[gates.killed]\nrun = \"kill -9 $$\"\n",
     );
-    let report = t.run(["gate", "--json"]).code(1).json();
+    let report = t.run(["gate", "--json", "--all"]).code(1).json();
     let missing = report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "audit-deps").unwrap().clone();
     assert_eq!(missing["verdict"], "error", "{missing}");
     let reason = missing["reasons"][0].as_str().unwrap();

@@ -32,7 +32,7 @@ fn python_project(extra: &str) -> Option<TestRepo> {
 #[test]
 fn tests_and_coverage_gates_judge_for_the_right_reason() {
     let Some(t) = python_project("min = 80\n") else { return };
-    let run = t.run(["gate", "--json"]).code(1);
+    let run = t.run(["gate", "--json", "--all"]).code(1);
     let report = run.json();
     let gates = report["gates"].as_array().unwrap();
     let tests = gates.iter().find(|g| g["gate"] == "tests").unwrap();
@@ -351,7 +351,7 @@ fn metric_gate_holds_a_number_to_its_bounds() {
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "chore: metrics"]);
-    let report = t.run(["gate", "--json"]).code(1).json();
+    let report = t.run(["gate", "--json", "--all"]).code(1).json();
     let by = |name: &str| report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == name).unwrap().clone();
     assert_eq!(by("a11y")["verdict"], "fail");
     assert!(
