@@ -19,19 +19,44 @@ fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}
-say "building git-orchestrate (release) from $here …"
-cargo install --path "$here" --locked --force --quiet --root "$root"
+say "building git-orchestrate (release) from $here; the first build takes a few minutes …"
+# cargo's own progress shows while it builds.
+cargo install --path "$here" --locked --force --root "$root"
 bin="$root/bin/git-orchestrate"
 [ -x "$bin" ] || fail "cargo did not install $bin"
 
+# The man page: `git orchestrate --help` is `man git-orchestrate`. man finds pages under
+# <prefix>/share/man for every <prefix>/bin on PATH.
 mandir="$root/share/man/man1"
 mkdir -p "$mandir"
 "$bin" man > "$mandir/git-orchestrate.1"
 
+# Completions where each shell looks under the prefix (bash-completion and fish read
+# <prefix>/share/…; zsh needs the directory in $fpath).
+bashdir="$root/share/bash-completion/completions"
+zshdir="$root/share/zsh/site-functions"
+fishdir="$root/share/fish/vendor_completions.d"
+mkdir -p "$bashdir" "$zshdir" "$fishdir"
+"$bin" completions bash > "$bashdir/git-orchestrate"
+"$bin" completions zsh > "$zshdir/_git-orchestrate"
+"$bin" completions fish > "$fishdir/git-orchestrate.fish"
+
 say "installed $bin ($("$bin" --version))"
 say "installed $mandir/git-orchestrate.1"
+say "installed completions: $bashdir/git-orchestrate, $zshdir/_git-orchestrate, $fishdir/git-orchestrate.fish"
+say "  bash: \`git orchestrate <TAB>\` needs git's completion loaded and, unless bash-completion"
+say "        reads $bashdir, this line in ~/.bashrc: . \"$bashdir/git-orchestrate\""
+say "  zsh:  add to ~/.zshrc, before compinit: fpath=(\"$zshdir\" \$fpath)"
 case ":$PATH:" in
-    *":$root/bin:"*) ;;
-    *) say "note: $root/bin is not on PATH; add it: export PATH=\"$root/bin:\$PATH\"" ;;
+    *":$root/bin:"*)
+        say "try it: git orchestrate tour"
+        ;;
+    *)
+        # shellcheck disable=SC2016 # $PATH is printed for the user's profile, not expanded
+        printf '\nwarning: %s is not on PATH, so git will not find `git orchestrate` yet.\n' "$root/bin" >&2
+        printf 'add this line to your shell profile (~/.profile, ~/.bashrc or ~/.zshrc), then open a new shell:\n' >&2
+        # shellcheck disable=SC2016
+        printf '    export PATH="%s:$PATH"\n' "$root/bin" >&2
+        printf 'then try it: git orchestrate tour\n' >&2
+        ;;
 esac
-say "try it: git orchestrate tour"

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 pub const FILE: &str = ".orchestrate.toml";
 
+/// The gates that need no tool and are on unless a configuration turns them off.
+pub const BUILT_IN: &[&str] = &["secrets", "scope"];
+
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}:{col}: {message}")]
 pub struct Error {
@@ -119,6 +122,18 @@ pub struct Gate {
     pub timeout: Option<u64>,
     /// A failing required gate blocks (exit 1); others warn. Default: true.
     pub required: Option<bool>,
+    /// `false` switches the gate off (the built-in `secrets` and `scope` gates are on without
+    /// being listed; this is how a configuration turns one off, visibly). Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Globs of the paths the verdict depends on (`["src/**", "pyproject.toml"]`): evidence is
+    /// keyed by their content, so a change elsewhere re-runs nothing. Default: the whole tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
+    /// Tests: take the verdict from the test counts of this coverage gate's run instead of
+    /// running the suite again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// Extra environment for the command.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -332,9 +347,28 @@ impl Config {
         Ok(())
     }
 
-    /// Names of the gates this configuration defines.
+    /// The gates in effect: those configured (by name), then the built-in gates (`secrets`,
+    /// `scope`, which need no tool) the configuration does not list; a gate with
+    /// `enabled = false` is left out (see [`Config::disabled_gates`]).
+    pub fn gates_in_effect(&self) -> Vec<(String, Gate)> {
+        let mut out: Vec<(String, Gate)> =
+            self.gates.iter().filter(|(_, g)| g.enabled != Some(false)).map(|(n, g)| (n.clone(), g.clone())).collect();
+        for name in BUILT_IN {
+            if !self.gates.contains_key(*name) {
+                out.push(((*name).to_string(), Gate::default()));
+            }
+        }
+        out
+    }
+
+    /// The gates switched off with `enabled = false`.
+    pub fn disabled_gates(&self) -> Vec<String> {
+        self.gates.iter().filter(|(_, g)| g.enabled == Some(false)).map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Names of the gates in effect (configured or built in).
     pub fn gate_names(&self) -> Vec<String> {
-        self.gates.keys().cloned().collect()
+        self.gates_in_effect().into_iter().map(|(name, _)| name).collect()
     }
 
     /// The coverage floor for a phase: the plan's override, else the configured gate.

@@ -33,6 +33,8 @@ pub struct GateRequest<'a> {
     /// The phase whose overrides and fork point apply (default: the one being worked on).
     pub phase: Option<u32>,
     pub force: bool,
+    /// Run every gate, not stopping after the first required gate that fails.
+    pub all: bool,
     /// Run the configuration's commands without a trust record.
     pub trust: bool,
 }
@@ -46,6 +48,10 @@ pub struct GateReport {
     pub outcomes: Vec<Outcome>,
     /// Optional gates skipped with `ORCHESTRATE_SKIP` (recorded in the feature's log).
     pub skipped: Vec<String>,
+    /// Gates the configuration switches off (`enabled = false`), to be said.
+    pub disabled: Vec<String>,
+    /// Gates not run because an earlier required gate did not pass (without `--all`).
+    pub not_run: Vec<String>,
 }
 
 impl GateReport {
@@ -149,7 +155,17 @@ pub fn gate(
         }
     }
     let feature = loaded.map(|l| l.feature.name.clone());
-    let mut report = GateReport { tree, stage: req.stage, feature, phase, outcomes: Vec::new(), skipped };
+    let disabled = config.disabled_gates();
+    let mut report = GateReport {
+        tree,
+        stage: req.stage,
+        feature,
+        phase,
+        outcomes: Vec::new(),
+        skipped,
+        disabled,
+        not_run: Vec::new(),
+    };
     if specs.is_empty() {
         return Ok(report);
     }
@@ -163,10 +179,16 @@ pub fn gate(
         scope: def.map(|d| d.paths.clone()),
         diff: std::cell::OnceCell::new(),
         force: req.force,
+        all: req.all,
         untrusted: untrusted(&config, req.trust),
         config_tree: judging.map(|c| repo.commit_tree(c)).transpose()?,
     };
     report.outcomes = gates::run(repo, &specs, &gctx, progress)?;
+    report.not_run = specs
+        .iter()
+        .filter(|s| !report.outcomes.iter().any(|o| o.evidence.gate == s.name))
+        .map(|s| s.name.clone())
+        .collect();
     Ok(report)
 }
 

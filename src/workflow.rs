@@ -481,7 +481,7 @@ impl Workflow<'_> {
     /// `pass`/`fail` for the tree at the phase's tip (an approved phase: its squash commit) with
     /// the current configuration, `skipped` when that run was skipped, `stale` when the gate
     /// judged only earlier commits of the phase or another configuration, `none` when it never
-    /// judged the phase.
+    /// judged the phase, `off` when the configuration switches it off (`enabled = false`).
     #[allow(clippy::too_many_arguments)]
     fn gate_states(
         &self,
@@ -496,8 +496,8 @@ impl Workflow<'_> {
         const HISTORY: usize = 100;
         let mut out = BTreeMap::new();
         let Some((config, config_blob)) = judging else { return Ok(out) };
-        if config.gates.is_empty() {
-            return Ok(out);
+        for name in config.disabled_gates() {
+            out.insert(name, "off");
         }
         let rec = f.phases.get(&phase);
         let tip = match rec {
@@ -545,12 +545,21 @@ impl Workflow<'_> {
             base,
             scope: def.map(|d| d.paths.as_slice()),
         };
-        for (name, gate) in &config.gates {
+        let in_effect = config.gates_in_effect();
+        let resolve = |name: &str| {
+            let gate = in_effect.iter().find(|(n, _)| n == name).map(|(_, g)| g)?;
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
-            let Ok(spec) = crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)) else {
+            crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)).ok()
+        };
+        for (name, gate) in &in_effect {
+            let source = gate.from.as_deref().map(|from| resolve(from).map(|s| s.fingerprint));
+            let (Some(mut spec), false) = (resolve(name), matches!(source, Some(None))) else {
                 out.insert(name.clone(), "none");
                 continue;
             };
+            if let Some(Some(fingerprint)) = source {
+                spec.bind_source(&fingerprint);
+            }
             let run = f.gate_runs.get(&(phase, name.clone()));
             let run_tree = run.map(|r| state::object_id_of("tree", &r.tree)).transpose()?;
             let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;
@@ -720,7 +729,19 @@ mod tests {
         let rec = f.phases.get(&1);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(1))), PhaseState::Active, "no commit past the fork");
         assert_eq!(phase_state(rec, Some(id(1)), None), PhaseState::Active, "branch gone: not under review");
+        assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Active, "commits alone ask no review");
+        let submitted = fold(&log(vec![What::PhaseSubmitted { phase: 1, commit: id(2).to_string() }])).unwrap();
+        let rec = submitted.phases.get(&1);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::AwaitingReview);
+        assert_eq!(phase_state(rec, Some(id(1)), Some(id(3))), PhaseState::Active, "a later commit: back to work");
+        let sent_back = fold(&log(vec![
+            What::PhaseSubmitted { phase: 1, commit: id(2).to_string() },
+            What::ChangesRequested { phase: 1, commit: id(2).to_string(), note: Some("more tests".into()) },
+        ]))
+        .unwrap();
+        let rec = sent_back.phases.get(&1);
+        assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Active);
+        assert_eq!(rec.unwrap().changes_requested.as_ref().unwrap().note.as_deref(), Some("more tests"));
         let approved = log(vec![What::PhaseApproved {
             phase: 1,
             commit: id(3).to_string(),

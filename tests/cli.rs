@@ -84,7 +84,7 @@ fn init_is_idempotent_and_keeps_a_users_config() {
     assert_eq!(first["config_written"], true);
     assert_eq!(first["kinds"], serde_json::json!(["cargo"]));
     let config = t.read(".orchestrate.toml");
-    assert!(config.contains("[gates.tests]\nrun   = \"cargo test --all-targets\""), "{config}");
+    assert!(config.contains("[gates.tests]\nrun = \"cargo test\"\n"), "{config}");
     assert_eq!(t.git(["config", "notes.orchestrate.mergeStrategy"]).trim(), "cat_sort_uniq");
     assert_eq!(t.git(["config", "--get-all", "notes.rewriteRef"]).trim(), "refs/notes/orchestrate*");
     let second = t.run(["init", "--json"]).ok().json();

@@ -78,7 +78,7 @@ fn a_missing_tool_or_a_signal_is_an_error_never_a_cached_fail() {
     let t = configured(
         "[gates.audit-deps]\nrun = \"orchestrate-test-scanner --all\"\n[gates.killed]\nrun = \"kill -9 $$\"\n",
     );
-    let report = t.run(["gate", "--json"]).code(1).json();
+    let report = t.run(["gate", "--json", "--all"]).code(1).json();
     let missing = report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "audit-deps").unwrap().clone();
     assert_eq!(missing["verdict"], "error", "{missing}");
     let reason = missing["reasons"][0].as_str().unwrap();
@@ -306,7 +306,9 @@ fn a_verdict_for_another_phase_or_fork_point_is_not_replayed() {
 #[test]
 fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     let t = TestRepo::new();
-    t.configure("[gates.tests]\nrun = \"test -f area1/tested\"\nstage = \"review\"\ncounts = false\n");
+    t.configure(
+        "[gates.tests]\nrun = \"test -f area1/tested -o -f area2/tested\"\nstage = \"review\"\ncounts = false\n",
+    );
     t.started_and_approved("x", 2);
     t.run(["phase", "start"]).ok();
     t.commit_file("area1/a.txt", "a\n", "feat(x): work");
@@ -339,7 +341,7 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
 
     // Phase 2: the fix makes the gate pass and the approval goes through without an override.
     t.run(["phase", "start"]).ok();
-    t.commit_file("area1/tested", "yes\n", "test(x): mark tested");
+    t.commit_file("area2/tested", "yes\n", "test(x): mark tested");
     t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();
 }

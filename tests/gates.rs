@@ -32,7 +32,7 @@ fn python_project(extra: &str) -> Option<TestRepo> {
 #[test]
 fn tests_and_coverage_gates_judge_for_the_right_reason() {
     let Some(t) = python_project("min = 80\n") else { return };
-    let run = t.run(["gate", "--json"]).code(1);
+    let run = t.run(["gate", "--json", "--all"]).code(1);
     let report = run.json();
     let gates = report["gates"].as_array().unwrap();
     let tests = gates.iter().find(|g| g["gate"] == "tests").unwrap();
@@ -333,7 +333,8 @@ fn recorded_scanner_outputs_fail_closed_end_to_end() {
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "chore: scanners"]);
-    let report = t.run(["gate", "--json"]).code(1).json();
+    // --all: the first error would otherwise stop the second gate.
+    let report = t.run(["gate", "--json", "--all"]).code(1).json();
     let by = |name: &str| report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == name).unwrap().clone();
     assert_eq!(by("pip")["verdict"], "error");
     assert!(by("pip")["reasons"].to_string().contains("pip-audit skipped every dependency"));
@@ -350,7 +351,7 @@ fn metric_gate_holds_a_number_to_its_bounds() {
     );
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "chore: metrics"]);
-    let report = t.run(["gate", "--json"]).code(1).json();
+    let report = t.run(["gate", "--json", "--all"]).code(1).json();
     let by = |name: &str| report["gates"].as_array().unwrap().iter().find(|g| g["gate"] == name).unwrap().clone();
     assert_eq!(by("a11y")["verdict"], "fail");
     assert!(
@@ -411,7 +412,7 @@ fn bad_gate_configuration_is_a_usage_error() {
     assert!(run.stderr.contains("unknown scanner `trivy`"), "{}", run.stderr);
     t.configure("[gates.x]\nrun = \"true\"\n");
     let run = t.run(["gate", "--only", "nope"]).code(2);
-    assert!(run.stderr.contains("gate `nope`: is not configured (gates: x)"), "{}", run.stderr);
+    assert!(run.stderr.contains("gate `nope`: is not configured (gates: x, secrets, scope)"), "{}", run.stderr);
 }
 
 /// A fake AWS key id, assembled so that no literal token sits in this file.

@@ -550,7 +550,15 @@ fn a_table_on_a_terminal_and_plain_lines_otherwise() {
 
 #[test]
 fn branches_made_under_an_earlier_pattern_stay_gated() {
-    let t = on_phase();
+    let t = TestRepo::new();
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\n", "chore: gates");
+    t.run(["hooks", "install"]).ok();
+    // Phase 1 may change the configuration (the scope gate allows it).
+    t.started_with(
+        "x",
+        &TestRepo::plan_text("x", 2).replacen("\"area1/**\"]", "\"area1/**\", \".orchestrate.toml\"]", 1),
+    );
+    t.run(["phase", "start"]).ok();
     let branch = t.head_branch();
     assert!(branch.starts_with("orchestrate/x/1-"), "{branch}");
     t.write(

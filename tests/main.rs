@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod defaults;
 mod enforcement;
 mod faults;
 mod gates;

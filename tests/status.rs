@@ -27,7 +27,11 @@ fn json_has_the_documented_fields() {
     assert_eq!(p["owner"], "maat");
     assert_eq!(p["state"], "active");
     assert_eq!(p["branch"], "orchestrate/jwt-auth/1-database-schema");
-    assert_eq!(p["gates"], serde_json::json!({"coverage": "none", "tests": "none"}));
+    assert_eq!(
+        p["gates"],
+        serde_json::json!({"coverage": "none", "tests": "none", "scope": "none", "secrets": "none"}),
+        "the built-in gates are on without being configured"
+    );
     assert_eq!(f["phases"][1]["state"], "planned");
     assert_eq!(f["phases"][1]["branch"], "orchestrate/jwt-auth/2-backend-services");
 }

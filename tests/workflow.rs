@@ -184,7 +184,11 @@ fn parallel_phases_squash_through_a_three_way_merge() {
 #[test]
 fn conflicting_parallel_phase_is_refused_and_nothing_moves() {
     let t = TestRepo::new();
-    t.started_with("clash", &TestRepo::plan_text("clash", 3).replace("id = 3\n", "id = 3\ndepends_on = [1]\n"));
+    // Every phase may touch shared.txt (the scope gate allows it); phases 2 and 3 both do.
+    let plan = TestRepo::plan_text("clash", 3)
+        .replace("id = 3\n", "id = 3\ndepends_on = [1]\n")
+        .replace("/**\"]", "/**\", \"shared.txt\"]");
+    t.started_with("clash", &plan);
     t.run(["phase", "start", "1"]).ok();
     t.commit_file("shared.txt", "base\n", "one");
     t.run(["phase", "submit", "1"]).ok();

@@ -113,6 +113,25 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         Err(e) => add("gate worktree", false, e.to_string(), None),
     }
 
+    // The built-in gates need no tool: they are on unless the configuration says otherwise.
+    for name in crate::config::BUILT_IN {
+        let gate = ctx.config.gates.get(*name);
+        let off = gate.is_some_and(|g| g.enabled == Some(false));
+        let optional = gate.is_some_and(|g| g.required == Some(false));
+        add(
+            &format!("gate {name}"),
+            !off && !optional,
+            if off {
+                format!("off: [gates.{name}] enabled = false in {}", crate::config::FILE)
+            } else if optional {
+                format!("optional: [gates.{name}] required = false in {} (it warns, never blocks)", crate::config::FILE)
+            } else {
+                "on (built in)".into()
+            },
+            Some(format!("remove `enabled`/`required` from [gates.{name}] in {} and commit it", crate::config::FILE)),
+        );
+    }
+
     let damage = ctx.workflow().damage()?;
     add(
         "event log",

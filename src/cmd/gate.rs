@@ -20,6 +20,7 @@ use crate::output::{self, Paint};
 /// terminal the result is a table; elsewhere one `<gate> <verdict> <figure> (<time>)` line per
 /// gate.
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line flags
 #[command(
     after_help = "Examples:\n  git orchestrate gate\n  git orchestrate gate --stage pre-push --json\n  git orchestrate gate --only tests,coverage --force\n  git orchestrate gate --stage pre-commit   # judge what is staged"
 )]
@@ -42,6 +43,10 @@ pub struct Args {
     /// Run even when evidence for this tree and configuration exists.
     #[arg(long)]
     pub force: bool,
+    /// Run every gate, even after a required gate failed (by default the gates that run a
+    /// command stop at the first required failure; the hooks always do).
+    #[arg(long)]
+    pub all: bool,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
@@ -58,6 +63,8 @@ struct Report<'a> {
     feature: Option<&'a str>,
     phase: Option<u32>,
     passed: bool,
+    disabled: &'a [String],
+    not_run: &'a [String],
     gates: Vec<Row<'a>>,
 }
 
@@ -84,6 +91,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         rev: args.rev.as_deref(),
         phase: args.phase,
         force: args.force,
+        all: args.all,
         trust: args.trust,
     };
     let mut progress = output::Progress::new();
@@ -99,6 +107,9 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
     for name in &report.skipped {
         output::warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
     }
+    for name in &report.disabled {
+        output::status(&format!("gate {} is off (`enabled = false` in .orchestrate.toml)", output::escape(name)));
+    }
     let blocking = report.blocking();
     if json {
         let rows = report
@@ -112,6 +123,8 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
             feature: report.feature.as_deref(),
             phase: report.phase,
             passed: blocking.is_empty(),
+            disabled: &report.disabled,
+            not_run: &report.not_run,
             gates: rows,
         })?;
     } else if report.outcomes.is_empty() {
@@ -150,6 +163,13 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
             }
             output::status(text.trim_end());
         }
+    }
+    if !report.not_run.is_empty() {
+        let names: Vec<String> = report.not_run.iter().map(|n| output::escape(n).into_owned()).collect();
+        output::status(&format!(
+            "not run, after a required gate failed: {} (`git orchestrate gate --all` runs every gate)",
+            names.join(", ")
+        ));
     }
     if blocking.is_empty() {
         return Ok(());

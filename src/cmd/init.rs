@@ -13,8 +13,9 @@ use crate::render::Renderer;
 
 /// Set up this repository: .orchestrate.toml (if absent), git's notes settings, the hooks.
 ///
-/// The configuration proposes gate commands for the project kinds it detects (cargo, pytest,
-/// npm, go) from the repository's files and the tools on PATH. An existing .orchestrate.toml is
+/// The configuration proposes tests and coverage gates for the project kinds it detects (cargo,
+/// pytest, vitest/jest, go) from the repository's files, with the tools installed here; it says
+/// what it could not set up and why. The built-in secrets and scope gates are on without it. An existing .orchestrate.toml is
 /// kept as it is and only checked. Running init again changes nothing.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  git orchestrate init\n  git orchestrate init --json")]
@@ -24,12 +25,17 @@ pub struct Args {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct Detected {
+/// A gate `init` proposes: its `[gates.<name>]` lines, commented out when its tool is missing.
+#[derive(Debug, Serialize)]
+struct Proposed {
     name: String,
-    tool: &'static str,
-    run: &'static str,
+    /// `key = value` lines, values as TOML.
+    lines: Vec<String>,
     found: bool,
+    /// A coverage gate (the template suggests thresholds).
+    coverage: bool,
+    /// Why it is commented out, and how to get the tool.
+    why: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -37,39 +43,162 @@ struct Report {
     config: String,
     config_written: bool,
     kinds: Vec<&'static str>,
+    /// The gates written (on), by name.
+    gates: Vec<String>,
+    /// What could not be set up, and why.
+    not_set_up: Vec<String>,
     git_config: Vec<String>,
     hooks: Vec<crate::hooks::Change>,
 }
 
-/// Project kinds: the files that mark one, the tool it needs, and the command that tests it.
-const KINDS: &[(&str, &[&str], &str, &str)] = &[
-    ("cargo", &["Cargo.toml"], "cargo", "cargo test --all-targets"),
-    ("pytest", &["pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini"], "pytest", "pytest -q"),
-    ("npm", &["package.json"], "npm", "npm test --silent"),
-    ("go", &["go.mod"], "go", "go test ./..."),
-];
+/// What `init` found: the project kinds, the gates for them, what it could not set up.
+#[derive(Debug, Default)]
+struct Detection {
+    kinds: Vec<&'static str>,
+    gates: Vec<Proposed>,
+    missing: Vec<String>,
+}
 
-/// What the project is, from its files, and the gates that would test it. The first kind's gate
-/// is `tests`; further kinds get `tests-<kind>`.
-fn detect(root: &Path) -> (Vec<&'static str>, Vec<Detected>) {
-    let mut kinds = Vec::new();
-    let mut gates = Vec::new();
-    for &(kind, files, tool, run) in KINDS {
-        if files.iter().any(|f| root.join(f).exists()) {
-            let name = if kinds.is_empty() { "tests".to_string() } else { format!("tests-{kind}") };
-            let found = which::which_in(tool, crate::env::path(), root).is_ok();
-            kinds.push(kind);
-            gates.push(Detected { name, tool, run, found });
+fn line(key: &str, value: &str) -> String {
+    format!("{key} = {}", toml::Value::String(value.into()))
+}
+
+impl Detection {
+    /// Propose `[gates.<name>]` (named `<name>-<kind>` when an earlier kind took the name).
+    fn propose(&mut self, name: &str, kind: &str, lines: Vec<String>, missing: Option<String>) {
+        let name = if self.gates.iter().any(|g| g.name == name) { format!("{name}-{kind}") } else { name.to_string() };
+        if let Some(why) = &missing {
+            self.missing.push(format!("{name}: {why}"));
+        }
+        let coverage = name.starts_with("coverage");
+        self.gates.push(Proposed { name, lines, found: missing.is_none(), coverage, why: missing });
+    }
+}
+
+/// What the project is, from its files, and gates that work for it with the tools installed
+/// here: tests and coverage for cargo, pytest, vitest/jest (npm) and go.
+fn detect(root: &Path) -> Detection {
+    let on_path = |tool: &str| which::which_in(tool, crate::env::path(), root).is_ok();
+    let exists = |f: &str| root.join(f).exists();
+    let mut d = Detection::default();
+    if exists("Cargo.toml") {
+        d.kinds.push("cargo");
+        // No --all-targets: benches that need nightly would fail it; doctests run by default.
+        let tests = vec![line("run", "cargo test"), line("stage", "pre-push")];
+        let found = on_path("cargo");
+        d.propose("tests", "cargo", tests, (!found).then(|| "cargo is not on PATH: install Rust with rustup".into()));
+        let coverage = if on_path("cargo-llvm-cov") {
+            Some("cargo llvm-cov --lcov --output-path lcov.info")
+        } else if on_path("cargo-tarpaulin") {
+            Some("cargo tarpaulin --out Lcov --output-dir .")
+        } else {
+            None
+        };
+        let lines =
+            coverage_lines(coverage.unwrap_or("cargo llvm-cov --lcov --output-path lcov.info"), "lcov.info", "lcov");
+        let why = coverage.is_none().then(|| {
+            "cargo-llvm-cov and cargo-tarpaulin are not installed: `cargo install cargo-llvm-cov`".to_string()
+        });
+        d.propose("coverage", "cargo", lines, why);
+    }
+    if ["pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini"].iter().any(|f| exists(f)) {
+        d.kinds.push("pytest");
+        let python = if on_path("python3") { "python3" } else { "python" };
+        let pytest = crate::gates::runner::probe(&format!("{python} -c 'import pytest'"), root);
+        let coverage = pytest && crate::gates::runner::probe(&format!("{python} -c 'import coverage'"), root);
+        if coverage {
+            // One run serves both: the coverage run's test counts decide the tests gate.
+            let run = format!(
+                "{python} -m coverage run -m pytest -q; s=$?; {python} -m coverage json -q -o coverage.json; exit $s"
+            );
+            d.propose("coverage", "pytest", coverage_lines(&run, "coverage.json", "coverage-py-json"), None);
+            let from = d.gates.last().map_or_else(|| "coverage".to_string(), |g| g.name.clone());
+            d.propose("tests", "pytest", vec![line("from", &from), line("stage", "pre-push")], None);
+        } else {
+            let why =
+                (!pytest).then(|| format!("pytest is not installed for {python}: `{python} -m pip install pytest`"));
+            d.propose(
+                "tests",
+                "pytest",
+                vec![line("run", &format!("{python} -m pytest -q")), line("stage", "pre-push")],
+                why,
+            );
+            let lines = coverage_lines(
+                &format!("{python} -m coverage run -m pytest -q; s=$?; {python} -m coverage json -q -o coverage.json; exit $s"),
+                "coverage.json",
+                "coverage-py-json",
+            );
+            d.propose(
+                "coverage",
+                "pytest",
+                lines,
+                Some(format!("coverage.py is not installed for {python}: `{python} -m pip install coverage`")),
+            );
         }
     }
-    (kinds, gates)
+    if exists("package.json") {
+        d.kinds.push("npm");
+        node(root, &mut d);
+    }
+    if exists("go.mod") {
+        d.kinds.push("go");
+        let why = (!on_path("go")).then(|| "go is not on PATH: install Go".to_string());
+        d.propose("tests", "go", vec![line("run", "go test ./..."), line("stage", "pre-push")], why.clone());
+        let lines = coverage_lines("go test -coverprofile=coverage.out ./...", "coverage.out", "go-coverprofile");
+        d.propose("coverage", "go", lines, why);
+    }
+    d
+}
+
+fn coverage_lines(run: &str, report: &str, format: &str) -> Vec<String> {
+    vec![line("run", run), line("report", report), line("format", format), line("stage", "pre-push")]
+}
+
+/// A package.json project: vitest or jest (with their coverage provider) when installed in
+/// `node_modules`, else the `test` script through npm.
+fn node(root: &Path, d: &mut Detection) {
+    let json: serde_json::Value =
+        std::fs::read(root.join("package.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let declared =
+        |dep: &str| ["dependencies", "devDependencies"].iter().any(|k| json.get(k).and_then(|d| d.get(dep)).is_some());
+    let installed = |bin: &str| root.join("node_modules/.bin").join(bin).exists();
+    let runner = ["vitest", "jest"].into_iter().find(|r| declared(r));
+    let Some(runner) = runner else {
+        let has_test = json.pointer("/scripts/test").and_then(serde_json::Value::as_str).is_some();
+        let why = if !has_test {
+            Some("package.json has no `test` script and neither vitest nor jest is a dependency".to_string())
+        } else if which::which_in("npm", crate::env::path(), root).is_err() {
+            Some("npm is not on PATH: install Node.js".into())
+        } else {
+            None
+        };
+        d.propose("tests", "npm", vec![line("run", "npm test --silent"), line("stage", "pre-push")], why);
+        d.missing.push("coverage: neither vitest nor jest is a dependency in package.json".into());
+        return;
+    };
+    let not_installed =
+        (!installed(runner)).then(|| format!("{runner} is in package.json but not installed: `npm install`"));
+    let (tests, coverage, provider) = if runner == "vitest" {
+        (
+            "npx vitest run",
+            "npx vitest run --coverage --coverage.reporter=lcov --coverage.reporter=json-summary",
+            declared("@vitest/coverage-v8") || declared("@vitest/coverage-istanbul"),
+        )
+    } else {
+        ("npx jest", "npx jest --coverage --coverageReporters=lcov --coverageReporters=json-summary", true)
+    };
+    d.propose("tests", "npm", vec![line("run", tests), line("stage", "pre-push")], not_installed.clone());
+    let why = not_installed.or_else(|| {
+        (!provider).then(|| "vitest has no coverage provider: `npm install -D @vitest/coverage-v8`".to_string())
+    });
+    d.propose("coverage", "npm", coverage_lines(coverage, "coverage/lcov.info", "lcov"), why);
 }
 
 pub fn run(dir: &Path, args: &Args) -> Result<()> {
     let repo = Repo::discover(dir)?;
     let root = repo.workdir().to_path_buf();
     let path = root.join(config::FILE);
-    let (kinds, gates) = detect(&root);
+    let detection = detect(&root);
     let written = if path.exists() {
         let text =
             std::fs::read_to_string(&path).map_err(|e| Error::usage(format!("cannot read {}: {e}", config::FILE)))?;
@@ -78,7 +207,9 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     } else {
         let text = Renderer::new(None).render(
             "orchestrate.toml",
-            minijinja::context! { kinds => &kinds, gates => minijinja::value::Serde(&gates) },
+            minijinja::context! {
+                kinds => &detection.kinds, gates => minijinja::value::Serde(&detection.gates),
+            },
         )?;
         // create_new: if another process wrote the file meanwhile, theirs stays.
         let mut file = std::fs::OpenOptions::new()
@@ -104,7 +235,13 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         return Ok(output::json(&Report {
             config: config::FILE.into(),
             config_written: written,
-            kinds,
+            kinds: detection.kinds,
+            gates: if written {
+                detection.gates.iter().filter(|g| g.found).map(|g| g.name.clone()).collect()
+            } else {
+                Vec::new()
+            },
+            not_set_up: if written { detection.missing } else { Vec::new() },
             git_config,
             hooks,
         })?);
@@ -115,8 +252,22 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         output::status(&format!("installed hooks: {}{kept}", crate::hooks::HOOKS.join(", ")));
     }
     if written {
+        let kinds = &detection.kinds;
         let what = if kinds.is_empty() { String::new() } else { format!(" for {}", kinds.join(", ")) };
         output::success(&format!("wrote {}{what}", config::FILE));
+        let on: Vec<&str> = detection.gates.iter().filter(|g| g.found).map(|g| g.name.as_str()).collect();
+        let mut built_in = config::BUILT_IN.join(", ");
+        built_in.push_str(" (built in, pre-commit)");
+        output::status(&format!(
+            "gates: {}",
+            if on.is_empty() { built_in } else { format!("{}, {built_in}", on.join(", ")) }
+        ));
+        if kinds.is_empty() {
+            output::warn("no project kind was recognised (cargo, pytest, npm, go): add a tests gate by hand");
+        }
+        for why in &detection.missing {
+            output::warn(&format!("not set up: {}", output::escape(why)));
+        }
         output::hint(&format!(
             "review it and commit it (git add {0} && git commit -m \"chore: gates\"): gates judge with the committed configuration",
             config::FILE

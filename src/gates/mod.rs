@@ -150,7 +150,19 @@ impl Spec {
                 return Err(err("a metric gate needs `min`, `max`, or both".into()));
             }
         }
-        if !matches!(kind, Kind::Secrets | Kind::Scope) && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if config.from.is_some() && kind != Kind::Tests {
+            return Err(err("`from` is for a tests gate: it names the coverage gate whose run it reads".into()));
+        }
+        if !config.inputs.is_empty() && matches!(kind, Kind::Secrets | Kind::Scope) {
+            return Err(err("`inputs` is for gates that run a command: this one reads only what changed".into()));
+        }
+        if let Some(bad) = config.inputs.iter().find(|g| config::confined(g).is_err()) {
+            return Err(err(format!("`inputs` has \"{}\": name paths inside the repository", bad.escape_debug())));
+        }
+        if !matches!(kind, Kind::Secrets | Kind::Scope)
+            && config.from.is_none()
+            && config.run.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
@@ -194,6 +206,13 @@ impl Spec {
         }
         self.fingerprint = crate::git::blob_id(text.as_bytes()).to_hex_with_len(16).to_string();
         self
+    }
+
+    /// Bind a tests gate with `from` to its source gate's fingerprint: a changed coverage
+    /// command is a changed verdict.
+    pub fn bind_source(&mut self, source_fingerprint: &str) {
+        let text = format!("{}\nfrom {source_fingerprint}", self.fingerprint);
+        self.fingerprint = crate::git::blob_id(text.as_bytes()).to_hex_with_len(16).to_string();
     }
 
     pub fn applies_to(&self, phase: Option<u32>) -> bool {
@@ -242,6 +261,10 @@ pub struct Evidence {
     pub tools: BTreeMap<String, String>,
     #[serde(default)]
     pub output_tail: String,
+    /// The inputs key (see [`inputs_key`]) when the gate declares `inputs`: the evidence holds
+    /// for every snapshot whose inputs are the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
 }
 
 impl Evidence {
@@ -269,6 +292,7 @@ impl Evidence {
             phase: ctx.phase,
             tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
             output_tail: String::new(),
+            inputs: None,
         }
     }
 }
@@ -290,6 +314,9 @@ pub struct Context {
     pub diff: std::cell::OnceCell<Vec<crate::git::FileChange>>,
     /// Run even when evidence for this tree and configuration exists.
     pub force: bool,
+    /// Run every gate; by default the gates that run a command stop after the first required
+    /// gate that does not pass (the built-in gates, which take milliseconds, still run).
+    pub all: bool,
     /// The configuration's commands, when this user has not trusted them: then no command runs.
     pub untrusted: Option<crate::trust::Commands>,
     /// The tree of the commit the judging configuration was read from (its gitleaks
@@ -324,13 +351,64 @@ pub fn evidence_for(repo: &Repo, tree: ObjectId) -> Result<Vec<Evidence>, Error>
 /// Every evidence record for a tree, from the evidence notes read once (for `status`).
 pub fn evidence_in(notes: &crate::git::notes::NotesTree, tree: ObjectId) -> Result<Vec<Evidence>, Error> {
     let Some(note) = notes.get(tree)? else { return Ok(Vec::new()) };
-    let tree = tree.to_string();
-    // A record copied from another tree's note is not evidence for this one.
+    let key = tree.to_string();
+    // A record copied from another tree's note is not evidence for this one. Under an inputs
+    // key (a blob listing the inputs, see [`inputs_key`]) the record names that key.
     Ok(String::from_utf8_lossy(&note)
         .lines()
         .filter_map(|l| serde_json::from_str::<Evidence>(l).ok())
-        .filter(|e| e.tree == tree)
+        .filter(|e| e.tree == key || e.inputs.as_deref() == Some(key.as_str()))
         .collect())
+}
+
+/// The key evidence of a gate with `inputs` is kept under: a blob (written, so the key names a
+/// real object) listing the gate's fingerprint and each file of the snapshot the globs match,
+/// with its blob id. A change outside the inputs keeps the key: the gate does not run again.
+fn inputs_key(
+    repo: &Repo,
+    spec: &Spec,
+    ctx: &Context,
+    files: &std::cell::OnceCell<Vec<(String, ObjectId)>>,
+) -> Result<Option<ObjectId>, Error> {
+    if spec.config.inputs.is_empty() || matches!(spec.kind, Kind::Secrets | Kind::Scope) {
+        return Ok(None);
+    }
+    let files = if let Some(f) = files.get() {
+        f
+    } else {
+        let listed = repo.tree_blobs(ctx.tree)?;
+        files.get_or_init(|| listed)
+    };
+    let mut text = format!("git-orchestrate gate inputs\nfingerprint {}\n", spec.fingerprint);
+    for (path, id) in files.iter().filter(|(p, _)| in_scope(p, &spec.config.inputs)) {
+        let _ = writeln!(text, "{id} {path}");
+    }
+    Ok(Some(repo.write_blob(text.as_bytes())?))
+}
+
+/// The verdict of a tests gate with `from = "<coverage gate>"`: that gate's run (in `source`)
+/// read for its test counts, as if the tests gate had run the suite itself.
+fn tests_from(spec: &Spec, source: &Evidence, ctx: &Context, by: &str) -> Evidence {
+    let mut e = Evidence::begin(spec, ctx, by);
+    e.command.clone_from(&source.command);
+    e.exit_code = source.exit_code;
+    e.output_tail.clone_from(&source.output_tail);
+    e.figures.insert("from".into(), source.gate.clone().into());
+    let Some(code) = source.exit_code else {
+        e.verdict = Verdict::Error;
+        e.summary = format!("{} did not finish", source.gate);
+        e.reasons.push(format!("the run of `{}` reached no exit code: {}", source.gate, source.summary));
+        return e;
+    };
+    let finished = runner::Finished {
+        ending: runner::Ending::Exited(code),
+        started: std::time::SystemTime::now(),
+        duration: Duration::ZERO,
+        tail: source.output_tail.clone(),
+        counts: test_counts::parse(&source.output_tail),
+    };
+    judge_tests(spec, &finished, code, &mut e);
+    e
 }
 
 /// Holds the gate worktree for one run: an exclusive `flock` on
@@ -433,14 +511,34 @@ pub fn run(
     let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
     let mut pending = String::new();
     let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
+    let files = std::cell::OnceCell::new();
+    let mut stopped = false;
     for spec in specs {
+        let builtin = matches!(spec.kind, Kind::Secrets | Kind::Scope);
+        if stopped && !builtin {
+            continue;
+        }
+        let key = inputs_key(repo, spec, ctx, &files)?;
         if !ctx.force {
             if let Some(evidence) = cached(&records, spec) {
+                stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
                 outcomes.push(Outcome { evidence: evidence.clone(), cached: true, required: spec.required });
                 continue;
             }
+            // The same inputs judged in another snapshot: the verdict holds here too, and is
+            // recorded for this tree (where `status` and pre-push look for it).
+            if let Some(key) = key {
+                if let Some(found) = cached(&evidence_for(repo, key)?, spec) {
+                    let mut evidence = found.clone();
+                    evidence.tree = ctx.tree.to_string();
+                    pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
+                    stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
+                    outcomes.push(Outcome { evidence, cached: true, required: spec.required });
+                    continue;
+                }
+            }
         }
-        if matches!(spec.kind, Kind::Secrets | Kind::Scope) {
+        if builtin {
             let evidence = if spec.kind == Kind::Secrets {
                 secrets_gate(repo, spec, ctx, &by)?
             } else {
@@ -448,6 +546,27 @@ pub fn run(
             };
             // Built-in gates take milliseconds: their evidence is written together below.
             pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
+            outcomes.push(Outcome { evidence, cached: false, required: spec.required });
+            continue;
+        }
+        if let Some(source) = spec.config.from.as_deref() {
+            // `select` put the source gate before this one.
+            let Some(from) = outcomes.iter().find(|o| o.evidence.gate == source) else {
+                return Err(Error::Config {
+                    gate: spec.name.clone(),
+                    message: format!("`from = \"{source}\"` did not run"),
+                });
+            };
+            let mut evidence = tests_from(spec, &from.evidence, ctx, &by);
+            evidence.inputs = key.map(|k| k.to_string());
+            if evidence.verdict != Verdict::Error {
+                let line = serde_json::to_string(&evidence).expect("evidence serializes") + "\n";
+                pending.push_str(&line);
+                if let Some(key) = key {
+                    repo.append_note(EVIDENCE_REF, key, &line, &format!("orchestrate: gate {} inputs", spec.name))?;
+                }
+            }
+            stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
             outcomes.push(Outcome { evidence, cached: false, required: spec.required });
             continue;
         }
@@ -467,13 +586,15 @@ pub fn run(
             worktree = Some((lock, path));
         }
         let (lock, dir) = worktree.as_ref().expect("prepared above");
-        let evidence = run_one(repo, spec, ctx, dir, &by, &|pgid| lock.record(Some(pgid)), progress)?;
-        repo.append_note(
-            EVIDENCE_REF,
-            ctx.tree,
-            &(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"),
-            &format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str()),
-        )?;
+        let mut evidence = run_one(repo, spec, ctx, dir, &by, &|pgid| lock.record(Some(pgid)), progress)?;
+        evidence.inputs = key.map(|k| k.to_string());
+        let line = serde_json::to_string(&evidence).expect("evidence serializes") + "\n";
+        let message = format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str());
+        repo.append_note(EVIDENCE_REF, ctx.tree, &line, &message)?;
+        if let (Some(key), true) = (key, evidence.verdict != Verdict::Error) {
+            repo.append_note(EVIDENCE_REF, key, &line, &message)?;
+        }
+        stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
         outcomes.push(Outcome { evidence, cached: false, required: spec.required });
     }
     if !pending.is_empty() {
@@ -523,7 +644,7 @@ fn run_one(
         env,
         timeout: spec.timeout,
         started: Some(started),
-        count_tests: spec.kind == Kind::Tests,
+        count_tests: matches!(spec.kind, Kind::Tests | Kind::Coverage),
     };
     let finished = runner::run(&job, &mut |elapsed| progress(Progress::Running { gate: &spec.name, elapsed }))
         .map_err(|e| Error::Io { gate: spec.name.clone(), message: e.to_string() })?;
@@ -580,7 +701,18 @@ fn run_one(
             }
         }
         Kind::Tests => judge_tests(spec, &finished, code, &mut e),
-        Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
+        Kind::Coverage => {
+            coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?;
+            // The test counts of the run, so a tests gate can take its verdict from it (`from`).
+            if let Some((runner, counts)) = finished.counts.or_else(|| test_counts::parse(&finished.tail)) {
+                e.figures.insert(
+                    "tests".into(),
+                    serde_json::json!({
+                        "runner": runner, "passed": counts.passed, "failed": counts.failed, "skipped": counts.skipped,
+                    }),
+                );
+            }
+        }
         Kind::Secrets | Kind::Scope => unreachable!("built-in gates run no command"),
         Kind::Metric | Kind::Scanner => match fresh_report(repo, spec, ctx, dir, &finished, report_was_there)? {
             Err((summary, reason)) => {
@@ -1070,14 +1202,21 @@ pub fn select(
     overrides: Option<&toml::Table>,
 ) -> Result<Vec<Spec>, Error> {
     let phase = key.phase;
+    let gates = config.gates_in_effect();
     for name in only {
-        if !config.gates.contains_key(name) {
-            let known = config.gates.keys().cloned().collect::<Vec<_>>().join(", ");
+        if config.disabled_gates().contains(name) {
+            return Err(Error::Config {
+                gate: name.clone(),
+                message: "is switched off (`enabled = false` in .orchestrate.toml)".into(),
+            });
+        }
+        if !gates.iter().any(|(n, _)| n == name) {
+            let known = gates.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
             return Err(Error::Config { gate: name.clone(), message: format!("is not configured (gates: {known})") });
         }
     }
     let mut out = Vec::new();
-    for (name, gate) in &config.gates {
+    for (name, gate) in &gates {
         if !only.is_empty() && !only.contains(name) {
             continue;
         }
@@ -1087,6 +1226,39 @@ pub fn select(
             continue;
         }
         out.push(spec);
+    }
+    // A tests gate that reads a coverage gate's run (`from`) needs that run first: the source
+    // joins the selection before it, and its configuration is part of the reader's.
+    let mut i = 0;
+    while i < out.len() {
+        if let Some(source) = out[i].config.from.clone() {
+            let gate = out[i].name.clone();
+            let err = |message: String| Error::Config { gate: gate.clone(), message };
+            let mut at = if let Some(at) = out.iter().position(|s| s.name == source) {
+                at
+            } else {
+                let (_, base) = gates
+                    .iter()
+                    .find(|(n, _)| *n == source)
+                    .ok_or_else(|| err(format!("`from = \"{source}\"` names no gate in effect")))?;
+                let over = overrides.and_then(|o| o.get(&source)).and_then(toml::Value::as_table);
+                out.insert(i, Spec::resolve(&source, base, over)?.bound(key));
+                i += 1;
+                i - 1
+            };
+            if at > i {
+                let moved = out.remove(at);
+                out.insert(i, moved);
+                at = i;
+                i += 1;
+            }
+            if out[at].kind != Kind::Coverage {
+                return Err(err(format!("`from = \"{source}\"` must name a coverage gate")));
+            }
+            let source_fingerprint = out[at].fingerprint.clone();
+            out[i].bind_source(&source_fingerprint);
+        }
+        i += 1;
     }
     Ok(out)
 }

@@ -273,6 +273,13 @@ fn job_counts(counter: &Mutex<Option<super::test_counts::Counter>>) -> bool {
     counter.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some()
 }
 
+/// Whether `script` succeeds in `dir` within a few seconds (for `init`'s questions such as
+/// "can python3 import pytest?"). Its output is dropped.
+pub fn probe(script: &str, dir: &Path) -> bool {
+    let job = Job { script, dir, env: Vec::new(), timeout: Duration::from_secs(20), started: None, count_tests: false };
+    run(&job, &mut |_| {}).is_ok_and(|f| f.ending == Ending::Exited(0))
+}
+
 /// Run a user's own hook (kept beside ours) with git's arguments and environment, its output
 /// going straight to the terminal, `stdin` fed to it. Returns its exit code.
 pub fn run_hook(path: &Path, args: &[std::ffi::OsString], stdin: Option<&[u8]>) -> std::io::Result<i32> {

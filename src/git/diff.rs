@@ -162,6 +162,11 @@ impl Repo {
             .collect())
     }
 
+    /// Every file of a tree (recursively) with its object id, sorted by path.
+    pub fn tree_blobs(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
+        Ok(self.changed(None, tree)?.into_iter().filter_map(|c| c.new.map(|(_, id)| (c.path, id))).collect())
+    }
+
     fn changed(&self, base: Option<ObjectId>, tree: ObjectId) -> Result<Vec<Changed>> {
         let mut out = Vec::new();
         self.diff_dirs(base, Some(tree), "", &mut out)?;
