@@ -55,6 +55,11 @@ pub enum ApproveWhat {
         /// the reason given in -m. Recorded, and shown in status, the log and the commit.
         #[arg(long = "override", value_name = "GATE")]
         overrides: Vec<String>,
+        /// Accept one audit finding by its id (`audit:skip-marker:tests/test_x.py:12`): a
+        /// person's named decision, with the reason given in -m. Recorded, and shown in status,
+        /// the log and the commit.
+        #[arg(long = "accept", value_name = "FINDING")]
+        accepts: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -72,7 +77,7 @@ struct Approved {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.what {
         ApproveWhat::Plan(common) => plan(ctx, common),
-        ApproveWhat::Phase { phase: n, overrides, common } => phase(ctx, *n, overrides, common),
+        ApproveWhat::Phase { phase: n, overrides, accepts, common } => phase(ctx, *n, overrides, accepts, common),
     }
 }
 
@@ -142,11 +147,18 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         }
     }
     let question = format!("Approve the plan of {name} ({}, {} phases)?", plan.title, plan.phases.len());
-    let agent = confirm_human(&ctx.repo, c.yes, &question)?;
-    let event = flow.record(
+    let policy = ops::approval_policy(&ctx.repo, f)?;
+    let consent = confirm_human(&ctx.repo, policy.require, c.yes, &question)?;
+    let event = flow.record_approval(
         &name,
         &loaded.log,
-        What::PlanApproved { plan_blob: blob.to_string(), note: c.message.clone(), agent },
+        What::PlanApproved {
+            plan_blob: blob.to_string(),
+            note: c.message.clone(),
+            agent: consent.agent,
+            given: crate::state::Given { via: Some(consent.via), sig: None },
+        },
+        policy.require == crate::config::Require::Signed,
     )?;
     let done =
         Approved { feature: name, approved: "plan".into(), by: event.by, object: blob.to_string(), already: false };
@@ -175,7 +187,7 @@ fn join(ids: &[u32]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<()> {
+fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c: &Common) -> Result<()> {
     let flow = ctx.workflow();
     let repo = &ctx.repo;
     let name = ctx.feature(c.feature.as_deref())?;
@@ -194,6 +206,10 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         return Err(Error::blocked(format!("the plan of {name} awaits approval"))
             .hint(format!("git orchestrate approve plan --feature {name}")));
     }
+    // Under `signed`, an approval written by hand (or altered) does not count: nothing is
+    // approved on top of it.
+    let policy = ops::approval_policy(repo, f)?;
+    ops::require_verified(repo, &loaded.log)?;
     let Some(rec) = f.phases.get(&id) else {
         return Err(Error::blocked(format!("phase {id} of {name} has not started"))
             .hint(format!("git orchestrate phase start {id} --feature {name}")));
@@ -246,6 +262,16 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             overrides[0]
         )));
     }
+    if !accepts.is_empty() && c.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
+        return Err(Error::usage("--accept needs the reason in -m").hint(format!(
+            "git orchestrate approve phase {id} --accept {} -m \"why the finding is right\"",
+            accepts[0]
+        )));
+    }
+    if overrides.iter().any(|o| o == "audit") {
+        return Err(Error::usage("the audit gate is not overridden as a whole")
+            .hint("each of its findings is accepted by name: --accept audit:<kind>:<file>:<line>, as the refusal lists them"));
+    }
     let mut progress = output::Progress::new();
     let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut super::gate_progress(&mut progress));
     progress.clear();
@@ -255,8 +281,32 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         return Err(Error::usage(format!("--override {name}: gate `{name}` does not block phase {id}"))
             .hint("override only a required gate that fails on the phase's tip"));
     }
-    let unresolved: Vec<&&crate::gates::Outcome> =
-        failing.iter().filter(|f| !overrides.contains(&f.evidence.gate)).collect();
+    // Audit findings are accepted one by one, by id: the audit passes once every blocking
+    // finding is accepted.
+    let audit_blocking: Vec<String> = failing
+        .iter()
+        .filter(|f| f.evidence.kind == crate::gates::Kind::Audit)
+        .flat_map(|f| crate::gates::audit::findings_of(&f.evidence))
+        .filter(|f| !f.warn)
+        .map(|f| f.id)
+        .collect();
+    if let Some(named) = accepts.iter().find(|a| !audit_blocking.contains(a)) {
+        let err = Error::usage(format!("--accept {}: no blocking audit finding of phase {id} has this id", output::escape(named)));
+        return Err(if audit_blocking.is_empty() {
+            err.hint("the audit of the phase's tip blocks nothing")
+        } else {
+            err.hint(format!("its blocking findings are: {}", output::escape(&audit_blocking.join(", "))))
+        });
+    }
+    let unresolved: Vec<&&crate::gates::Outcome> = failing
+        .iter()
+        .filter(|f| !overrides.contains(&f.evidence.gate))
+        .filter(|f| {
+            f.evidence.kind != crate::gates::Kind::Audit
+                || crate::gates::audit::findings_of(&f.evidence).iter().any(|x| !x.warn && !accepts.contains(&x.id))
+                || f.evidence.verdict != crate::gates::Verdict::Fail
+        })
+        .collect();
     if !unresolved.is_empty() {
         let mut err = Error::blocked(format!(
             "phase {id} of {name} cannot be approved: {} did not pass on its tip ({})",
@@ -266,7 +316,8 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         for o in &unresolved {
             let e = &o.evidence;
             err = err.cause(format!("{} {}: {}", e.gate, e.verdict.as_str(), e.summary));
-            for r in e.reasons.iter().take(5) {
+            let shown = if e.kind == crate::gates::Kind::Audit { 20 } else { 5 };
+            for r in e.reasons.iter().take(shown) {
                 err = err.cause(format!("{}: {r}", e.gate));
             }
         }
@@ -276,6 +327,8 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     }
     let recorded_overrides: Vec<String> =
         overrides.iter().map(|o| format!("{o}: {}", c.message.as_deref().unwrap_or_default().trim())).collect();
+    let recorded_accepts: Vec<String> =
+        accepts.iter().map(|a| format!("{a}: {}", c.message.as_deref().unwrap_or_default().trim())).collect();
 
     // Recovery: a squash made by an approval that was interrupted before it was recorded. Only
     // the commit this approval would have made qualifies: its trailers, on top of the last
@@ -315,7 +368,10 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     for o in &recorded_overrides {
         output::warn(&format!("overriding gate {o}"));
     }
-    let agent = confirm_human(repo, c.yes, &question)?;
+    for a in &recorded_accepts {
+        output::warn(&format!("accepting audit finding {}", output::escape(a)));
+    }
+    let consent = confirm_human(repo, policy.require, c.yes, &question)?;
 
     let (commit, tree) = if interrupted {
         (integration, repo.commit_tree(integration)?)
@@ -328,7 +384,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             minijinja::context! {
                 feature => &name, phase => Serde(def), phase_count => plan.phases.len(),
                 plan_path => &f.plan, approved_by => by, changes,
-                overrides => &recorded_overrides, reviewed_tree => repo.commit_tree(tip)?.to_string(),
+                overrides => &recorded_overrides, accepted => &recorded_accepts, reviewed_tree => repo.commit_tree(tip)?.to_string(),
             },
         )?;
         let commit = repo.write_commit(tree, &[integration], &message)?;
@@ -345,7 +401,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         }
         (commit, tree)
     };
-    let event = flow.record(
+    let event = flow.record_approval(
         &name,
         &loaded.log,
         What::PhaseApproved {
@@ -353,9 +409,12 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             commit: commit.to_string(),
             tree: tree.to_string(),
             note: c.message.clone(),
-            agent,
+            agent: consent.agent,
             overrides: recorded_overrides,
+            accepted: recorded_accepts,
+            given: crate::state::Given { via: Some(consent.via), sig: None },
         },
+        policy.require == crate::config::Require::Signed,
     )?;
     let next = if plan.phases.iter().any(|p| p.id != id && f.phases.get(&p.id).is_none_or(|r| r.approval.is_none())) {
         "git orchestrate phase start next".to_string()

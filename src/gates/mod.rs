@@ -2,6 +2,7 @@
 //! as evidence in git notes keyed by that tree. The same tree with the same gate configuration
 //! is never gated twice. This module decides and records; it never prints.
 
+pub mod audit;
 pub mod coverage;
 pub mod metric;
 pub mod runner;
@@ -45,6 +46,7 @@ pub enum Kind {
     Scanner,
     Secrets,
     Scope,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +111,7 @@ impl Spec {
             "coverage" => "coverage",
             "secrets" => "secrets",
             "scope" => "scope",
+            "audit" => "audit",
             _ if config.scanner.is_some() => "scanner",
             _ => "command",
         }) {
@@ -119,9 +122,11 @@ impl Spec {
             "scanner" => Kind::Scanner,
             "secrets" => Kind::Secrets,
             "scope" => Kind::Scope,
+            "audit" if name == "audit" => Kind::Audit,
+            "audit" => return Err(err("the audit gate is built in: configure it as [gates.audit]".into())),
             other => {
                 return Err(err(format!(
-                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets, scope)"
+                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets, scope, audit)"
                 )));
             }
         };
@@ -154,7 +159,7 @@ impl Spec {
                 return Err(err("a metric gate needs `min`, `max`, or both".into()));
             }
         }
-        if !matches!(kind, Kind::Secrets | Kind::Scope) && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if !matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
@@ -165,7 +170,7 @@ impl Spec {
                 return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
             }
         }
-        let stage = config.stage.unwrap_or(if matches!(kind, Kind::Secrets | Kind::Scope) {
+        let stage = config.stage.unwrap_or(if matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
             Stage::PreCommit
         } else {
             Stage::PrePush
@@ -183,7 +188,7 @@ impl Spec {
     /// change is measured against. Evidence for another context is another key.
     #[must_use]
     pub fn bound(mut self, key: &Key<'_>) -> Self {
-        let measures_change = matches!(self.kind, Kind::Secrets | Kind::Scope)
+        let measures_change = matches!(self.kind, Kind::Secrets | Kind::Scope | Kind::Audit)
             || (self.kind == Kind::Coverage && self.config.min_changed.is_some());
         let mut text =
             format!("{}\nconfig {}", self.fingerprint, key.config_blob.map(|b| b.to_string()).unwrap_or_default());
@@ -438,17 +443,18 @@ pub fn run(
     let mut pending = String::new();
     let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
     for spec in specs {
-        if !ctx.force {
+        // The review audit reads other gates' evidence, which may have changed since: never cached.
+        if !ctx.force && !(spec.kind == Kind::Audit && spec.stage == Stage::Review) {
             if let Some(evidence) = cached(&records, spec) {
                 outcomes.push(Outcome { evidence: evidence.clone(), cached: true, required: spec.required });
                 continue;
             }
         }
-        if matches!(spec.kind, Kind::Secrets | Kind::Scope) {
-            let evidence = if spec.kind == Kind::Secrets {
-                secrets_gate(repo, spec, ctx, &by)?
-            } else {
-                scope_gate(repo, spec, ctx, &by)?
+        if matches!(spec.kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
+            let evidence = match spec.kind {
+                Kind::Secrets => secrets_gate(repo, spec, ctx, &by)?,
+                Kind::Scope => scope_gate(repo, spec, ctx, &by)?,
+                _ => audit::gate(repo, spec, ctx, &by)?,
             };
             // Built-in gates take milliseconds: their evidence is written together below.
             pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
@@ -578,7 +584,7 @@ fn run_one(
         }
         Kind::Tests => judge_tests(spec, &finished, code, &mut e),
         Kind::Coverage => coverage::judge(repo, spec, ctx, dir, &finished, code, report_was_there, &mut e)?,
-        Kind::Secrets | Kind::Scope => unreachable!("built-in gates run no command"),
+        Kind::Secrets | Kind::Scope | Kind::Audit => unreachable!("built-in gates run no command"),
         Kind::Metric | Kind::Scanner => {
             match fresh_report(dir, spec.config.report.as_deref().unwrap_or_default(), &finished, report_was_there) {
                 Err((summary, reason)) => {
@@ -917,14 +923,14 @@ pub fn select(
 ) -> Result<Vec<Spec>, Error> {
     let phase = key.phase;
     for name in only {
-        if !config.gates.contains_key(name) {
+        if !config.gates.contains_key(name) && name != "audit" {
             let known = config.gates.keys().cloned().collect::<Vec<_>>().join(", ");
             return Err(Error::Config { gate: name.clone(), message: format!("is not configured (gates: {known})") });
         }
     }
     let mut out = Vec::new();
     for (name, gate) in &config.gates {
-        if !only.is_empty() && !only.contains(name) {
+        if (!only.is_empty() && !only.contains(name)) || name == "audit" {
             continue;
         }
         let over = overrides.and_then(|o| o.get(name)).and_then(toml::Value::as_table);
@@ -933,6 +939,24 @@ pub fn select(
             continue;
         }
         out.push(spec);
+    }
+    // The audit gate is built in: on a phase it runs even when not configured, at pre-commit
+    // (it warns, so the commit can be made and reviewed) and at review (it blocks the approval).
+    if phase.is_some() && (only.is_empty() || only.iter().any(|n| n == "audit")) {
+        let configured = config.gates.get("audit").cloned().unwrap_or_default();
+        for at in [Stage::PreCommit, Stage::Review] {
+            if only.is_empty() && stage.is_some_and(|s| s != at) {
+                continue;
+            }
+            let over = overrides.and_then(|o| o.get("audit")).and_then(toml::Value::as_table);
+            let mut spec = Spec::resolve("audit", &configured, over)?;
+            spec.config.stage = Some(at);
+            let mut spec = Spec::resolve("audit", &spec.config, None)?.bound(key);
+            spec.required = spec.required && at == Stage::Review;
+            if spec.applies_to(phase) {
+                out.push(spec);
+            }
+        }
     }
     Ok(out)
 }

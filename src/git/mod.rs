@@ -7,8 +7,9 @@ mod diff;
 mod index;
 mod loose;
 pub mod notes;
+pub mod sign;
 
-pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange};
+pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange, Status as ChangeStatus};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

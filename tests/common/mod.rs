@@ -67,6 +67,9 @@ fn from_output(out: Output) -> Run {
     }
 }
 
+/// The approval policy the tests run under unless they set one: `--yes` without a terminal.
+pub const ANY: &str = "[approvals]\nrequire = \"any\"\n";
+
 impl TestRepo {
     /// An empty temp dir (no repository yet).
     pub fn empty() -> Self {
@@ -92,7 +95,9 @@ impl TestRepo {
         let t = Self::empty();
         t.git(["init", "-q", "-b", "main"]);
         t.write("README.md", "hello\n");
-        t.git(["add", "README.md"]);
+        // Tests approve with --yes and no terminal, which only `approvals.require = "any"` allows.
+        t.write(".orchestrate.toml", ANY);
+        t.git(["add", "README.md", ".orchestrate.toml"]);
         t.git(["commit", "-q", "-m", "chore: initial commit"]);
         t
     }
@@ -222,8 +227,11 @@ impl TestRepo {
     }
 
     /// Write `.orchestrate.toml` and commit it (gates judge with the committed configuration).
+    /// Unless `text` sets `[approvals]`, approvals may be given with `--yes` and no terminal, as
+    /// the tests give them.
     pub fn configure(&self, text: &str) {
-        self.write(".orchestrate.toml", text);
+        let text = if text.contains("[approvals]") { text.to_string() } else { format!("{text}\n{ANY}") };
+        self.write(".orchestrate.toml", &text);
         self.git(["add", "--", ".orchestrate.toml"]);
         self.git(["commit", "-q", "--no-verify", "-m", "chore: gates"]);
     }
