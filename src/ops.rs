@@ -498,9 +498,8 @@ fn principal(by: &str) -> &str {
 
 /// Check one approval event's signature under `policy`.
 pub fn verify_approval(policy: &ApprovalPolicy, event: &crate::state::Event) -> Result<Verification> {
-    let given = match &event.what {
-        What::PlanApproved { given, .. } | What::PhaseApproved { given, .. } => given,
-        _ => return Ok(Verification::Unsigned),
+    let (What::PlanApproved { given, .. } | What::PhaseApproved { given, .. }) = &event.what else {
+        return Ok(Verification::Unsigned);
     };
     let signed = policy.require == crate::config::Require::Signed;
     let Some(sig) = &given.sig else {
@@ -531,10 +530,8 @@ pub fn check_approvals(
 ) -> Result<std::collections::HashMap<String, Verification>> {
     let mut out = std::collections::HashMap::new();
     let Some(feature) = crate::state::fold(log) else { return Ok(out) };
-    let approvals: Vec<&crate::state::Event> = log
-        .iter()
-        .filter(|e| matches!(e.what, What::PlanApproved { .. } | What::PhaseApproved { .. }))
-        .collect();
+    let approvals: Vec<&crate::state::Event> =
+        log.iter().filter(|e| matches!(e.what, What::PlanApproved { .. } | What::PhaseApproved { .. })).collect();
     if approvals.is_empty() {
         return Ok(out);
     }

@@ -199,14 +199,12 @@ impl TryFrom<Wire> for Event {
                 plan: need(w.plan, e, "plan")?,
                 commit: need(w.commit, e, "commit")?,
             },
-            "plan-approved" => {
-                What::PlanApproved {
-                    plan_blob: need(w.plan_blob, e, "plan_blob")?,
-                    note: w.note,
-                    agent: w.agent,
-                    given: Given { via: w.via, sig: w.sig },
-                }
-            }
+            "plan-approved" => What::PlanApproved {
+                plan_blob: need(w.plan_blob, e, "plan_blob")?,
+                note: w.note,
+                agent: w.agent,
+                given: Given { via: w.via, sig: w.sig },
+            },
             "phase-started" => What::PhaseStarted {
                 phase: need(w.phase, e, "phase")?,
                 branch: need(w.branch, e, "branch")?,
@@ -688,8 +686,12 @@ mod tests {
     #[test]
     fn a_bad_line_is_dropped_and_every_valid_line_kept_as_written() {
         let a = Event::new(&[], "A", created()).to_line();
-        let b =
-            Event::new(&[], "B", What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None, given: Given::default() }).to_line();
+        let b = Event::new(
+            &[],
+            "B",
+            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None, given: Given::default() },
+        )
+        .to_line();
         let text = format!("{a}\n{{broken\n{b}");
         let (kept, dropped) = without_bad_lines("note", text.as_bytes()).unwrap();
         assert_eq!(String::from_utf8(kept).unwrap(), format!("{a}{b}"));

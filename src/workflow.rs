@@ -230,7 +230,8 @@ impl<'r> Workflow<'r> {
             let mut event = Event::new(&seen, &by, what);
             if sign {
                 let sig = self.repo.ssh_sign(event.signed_payload().as_bytes()).map_err(|e| {
-                    Error::from(e).cause("approvals.require = \"signed\": each approval is signed with your git signing key")
+                    Error::from(e)
+                        .cause("approvals.require = \"signed\": each approval is signed with your git signing key")
                 })?;
                 if let What::PlanApproved { given, .. } | What::PhaseApproved { given, .. } = &mut event.what {
                     given.sig = Some(sig);
@@ -684,7 +685,12 @@ mod tests {
                 plan: "plans/f/plan.md".into(),
                 commit: id(9).to_string(),
             },
-            What::PlanApproved { plan_blob: id(8).to_string(), note: None, agent: None, given: state::Given::default() },
+            What::PlanApproved {
+                plan_blob: id(8).to_string(),
+                note: None,
+                agent: None,
+                given: state::Given::default(),
+            },
             What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1).to_string() },
         ];
         whats.extend(more);

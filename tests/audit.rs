@@ -176,15 +176,15 @@ fn a_finding_blocks_the_approval_until_a_person_accepts_it_by_name() {
     let before = t.rev("orchestrate/x/main");
     let run = t.run(["approve", "phase", "--yes"]).code(1);
     assert!(run.stderr.contains("audit did not pass"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("area1/tests/test_calc.py:9: skip marker `pytest.mark.skip` added"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("area1/tests/test_calc.py:9: skip marker `pytest.mark.skip` added"), "{}", run.stderr);
     assert_eq!(t.rev("orchestrate/x/main"), before);
     let id = "audit:skip-marker:area1/tests/test_calc.py:9";
     // The whole gate cannot be overridden; an accept needs a reason and a real finding.
-    assert!(t.run(["approve", "phase", "--yes", "--override", "audit", "-m", "x"]).code(2).stderr.contains("accepted by name"));
+    assert!(t
+        .run(["approve", "phase", "--yes", "--override", "audit", "-m", "x"])
+        .code(2)
+        .stderr
+        .contains("accepted by name"));
     assert!(t.run(["approve", "phase", "--yes", "--accept", id]).code(2).stderr.contains("needs the reason"));
     let wrong = t.run(["approve", "phase", "--yes", "--accept", "audit:skip-marker:nope:1", "-m", "x"]).code(2);
     assert!(wrong.stderr.contains(id), "the refusal lists the findings: {}", wrong.stderr);
@@ -248,7 +248,11 @@ fn under_tty_yes_without_a_terminal_is_refused_and_a_terminal_approves() {
     assert_eq!(code, 0, "{out}");
     let approved = t.events("x").into_iter().find(|e| e["event"] == "plan-approved").unwrap();
     assert_eq!(approved["via"], "terminal");
-    assert!(t.run(["status"]).ok().stdout.contains("plan approved by Ada Lovelace <ada@example.com> (terminal; unsigned)"));
+    assert!(t
+        .run(["status"])
+        .ok()
+        .stdout
+        .contains("plan approved by Ada Lovelace <ada@example.com> (terminal; unsigned)"));
 }
 
 #[test]

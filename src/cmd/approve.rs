@@ -269,8 +269,9 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
         )));
     }
     if overrides.iter().any(|o| o == "audit") {
-        return Err(Error::usage("the audit gate is not overridden as a whole")
-            .hint("each of its findings is accepted by name: --accept audit:<kind>:<file>:<line>, as the refusal lists them"));
+        return Err(Error::usage("the audit gate is not overridden as a whole").hint(
+            "each of its findings is accepted by name: --accept audit:<kind>:<file>:<line>, as the refusal lists them",
+        ));
     }
     let mut progress = output::Progress::new();
     let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut super::gate_progress(&mut progress));
@@ -291,7 +292,10 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
         .map(|f| f.id)
         .collect();
     if let Some(named) = accepts.iter().find(|a| !audit_blocking.contains(a)) {
-        let err = Error::usage(format!("--accept {}: no blocking audit finding of phase {id} has this id", output::escape(named)));
+        let err = Error::usage(format!(
+            "--accept {}: no blocking audit finding of phase {id} has this id",
+            output::escape(named)
+        ));
         return Err(if audit_blocking.is_empty() {
             err.hint("the audit of the phase's tip blocks nothing")
         } else {

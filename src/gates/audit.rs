@@ -100,7 +100,12 @@ pub(super) fn gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<
 }
 
 /// What the change from `base` to `tree` does to tests and to the configuration of checks.
-pub fn audit_changes(repo: &Repo, base: ObjectId, tree: ObjectId, changes: &[FileChange]) -> Result<Vec<Finding>, Error> {
+pub fn audit_changes(
+    repo: &Repo,
+    base: ObjectId,
+    tree: ObjectId,
+    changes: &[FileChange],
+) -> Result<Vec<Finding>, Error> {
     let mut out = Vec::new();
     for change in changes {
         let path = change.path.as_str();
@@ -154,7 +159,7 @@ pub fn audit_changes(repo: &Repo, base: ObjectId, tree: ObjectId, changes: &[Fil
             out.extend(config_weakened(repo, base, tree)?);
         }
         // Removed lines, for test files only (and Rust files that held tests).
-        let rust = name.ends_with(".rs");
+        let rust = extension(name) == "rs";
         if change.status == ChangeStatus::Added || !(test || rust) || change.binary {
             continue;
         }
@@ -168,7 +173,10 @@ pub fn audit_changes(repo: &Repo, base: ObjectId, tree: ObjectId, changes: &[Fil
                 "test-deleted",
                 path,
                 1,
-                format!("test file deleted ({tests} test{} in it at the fork point)", if tests == 1 { "" } else { "s" }),
+                format!(
+                    "test file deleted ({tests} test{} in it at the fork point)",
+                    if tests == 1 { "" } else { "s" }
+                ),
             ));
             continue;
         }
@@ -201,7 +209,7 @@ pub fn audit_changes(repo: &Repo, base: ObjectId, tree: ObjectId, changes: &[Fil
                 }
                 _ => true,
             });
-            let (line, text) = gone.map_or((1, ""), |(l, t)| (*l, *t));
+            let (line, said) = gone.map_or((1, ""), |(l, t)| (*l, *t));
             out.push(Finding::new(
                 "assertions-removed",
                 path,
@@ -212,7 +220,7 @@ pub fn audit_changes(repo: &Repo, base: ObjectId, tree: ObjectId, changes: &[Fil
                     if old_asserts.len() - new_asserts.len() == 1 { "" } else { "s" },
                     old_asserts.len(),
                     new_asserts.len(),
-                    shorten(text)
+                    shorten(said)
                 ),
             ));
         }
@@ -311,8 +319,7 @@ pub fn is_test_file(path: &str) -> bool {
     in_tests_dir
         || stem.starts_with("test_")
         || stem.ends_with("_test")
-        || stem.ends_with(".test")
-        || stem.ends_with(".spec")
+        || matches!(extension(stem), "test" | "spec")
         || stem.ends_with("Test")
         || stem.ends_with("Tests")
 }
@@ -360,8 +367,7 @@ fn coverage_config_lines(
         return Ok(out);
     }
     let text = text_of(repo, tree, &change.path)?;
-    let added: std::collections::BTreeSet<u32> =
-        change.added.iter().flat_map(|b| b.first_line..=b.last_line).collect();
+    let added: std::collections::BTreeSet<u32> = change.added.iter().flat_map(|b| b.first_line..=b.last_line).collect();
     let mut section = String::new();
     let mut key = String::new();
     for (i, line) in text.lines().enumerate() {
@@ -443,7 +449,11 @@ fn config_weakened(repo: &Repo, base: ObjectId, tree: ObjectId) -> Result<Vec<Fi
             if now == Some(was) {
                 continue;
             }
-            let num = |v: Option<&toml::Value>| v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)));
+            let num = |v: Option<&toml::Value>| {
+                v.and_then(|v| {
+                    v.as_float().or_else(|| v.as_integer().and_then(|i| i32::try_from(i).ok()).map(f64::from))
+                })
+            };
             let message = match key.as_str() {
                 "min" | "min_changed" => match (num(Some(was)), num(now)) {
                     (Some(w), Some(n)) if n >= w => continue,
@@ -570,7 +580,9 @@ fn test_names(name: &str, text: &str) -> Vec<(String, u32)> {
         lines
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| re.captures(l).and_then(|c| c.get(c.len() - 1)).map(|m| (m.as_str().to_string(), line_no(i))))
+            .filter_map(|(i, l)| {
+                re.captures(l).and_then(|c| c.get(c.len() - 1)).map(|m| (m.as_str().to_string(), line_no(i)))
+            })
             .collect()
     };
     match extension(name) {
@@ -583,17 +595,24 @@ fn test_names(name: &str, text: &str) -> Vec<(String, u32)> {
         .collect(),
         "rs" | "java" | "kt" => {
             let re = FN.get_or_init(|| {
-                Regex::new(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:fn|fun|(?:public\s+|private\s+)?void)\s+(\w+)\s*\(")
-                    .expect("valid")
+                Regex::new(
+                    r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:fn|fun|(?:public\s+|private\s+)?void)\s+(\w+)\s*\(",
+                )
+                .expect("valid")
             });
             let mut out = Vec::new();
             for (i, l) in lines.iter().enumerate() {
                 let Some(m) = re.captures(l).and_then(|c| c.get(1)) else { continue };
-                let marked = lines[i.saturating_sub(4)..i].iter().any(|p| {
-                    let p = p.trim();
-                    p.starts_with("#[") && (p.contains("test]") || p.contains("test(") || p.contains("rstest"))
-                        || p.starts_with("@Test")
-                });
+                // The attributes (and doc comments) right above the function, nothing further up.
+                let marked = lines[..i]
+                    .iter()
+                    .rev()
+                    .map(|p| p.trim())
+                    .take_while(|p| p.starts_with("#[") || p.starts_with('@') || p.starts_with("//"))
+                    .any(|p| {
+                        p.starts_with("#[") && (p.contains("test]") || p.contains("test(") || p.contains("rstest"))
+                            || p.starts_with("@Test")
+                    });
                 if marked {
                     out.push((m.as_str().to_string(), line_no(i)));
                 }
@@ -651,7 +670,13 @@ mod tests {
         for no in ["skip = 1", "exit(0)", "fn ignore_case()", "test('a', () => {})"] {
             assert!(!skip_marker().is_match(no), "{no}");
         }
-        for yes in ["x = 1  # pragma: no cover", "/* istanbul ignore next */", "/* c8 ignore start */", "#[coverage(off)]", "// LCOV_EXCL_LINE"] {
+        for yes in [
+            "x = 1  # pragma: no cover",
+            "/* istanbul ignore next */",
+            "/* c8 ignore start */",
+            "#[coverage(off)]",
+            "// LCOV_EXCL_LINE",
+        ] {
             assert!(coverage_exclusion().is_match(yes), "{yes}");
         }
     }

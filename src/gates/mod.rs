@@ -159,7 +159,9 @@ impl Spec {
                 return Err(err("a metric gate needs `min`, `max`, or both".into()));
             }
         }
-        if !matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if !matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit)
+            && config.run.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
@@ -444,7 +446,7 @@ pub fn run(
     let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
     for spec in specs {
         // The review audit reads other gates' evidence, which may have changed since: never cached.
-        if !ctx.force && !(spec.kind == Kind::Audit && spec.stage == Stage::Review) {
+        if !(ctx.force || spec.kind == Kind::Audit && spec.stage == Stage::Review) {
             if let Some(evidence) = cached(&records, spec) {
                 outcomes.push(Outcome { evidence: evidence.clone(), cached: true, required: spec.required });
                 continue;

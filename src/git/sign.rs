@@ -18,7 +18,10 @@ fn ssh_keygen() -> Result<PathBuf> {
 }
 
 fn temp() -> Result<tempfile::TempDir> {
-    tempfile::Builder::new().prefix("orchestrate-sign").tempdir().map_err(|e| Error::Io(format!("temporary directory: {e}")))
+    tempfile::Builder::new()
+        .prefix("orchestrate-sign")
+        .tempdir()
+        .map_err(|e| Error::Io(format!("temporary directory: {e}")))
 }
 
 fn write(path: &std::path::Path, data: &[u8]) -> Result<()> {
