@@ -581,7 +581,9 @@ fn test_names(name: &str, text: &str) -> Vec<(String, u32)> {
             .iter()
             .enumerate()
             .filter_map(|(i, l)| {
-                re.captures(l).and_then(|c| c.get(c.len() - 1)).map(|m| (m.as_str().to_string(), line_no(i)))
+                let c = re.captures(l)?;
+                let m = c.iter().skip(1).flatten().next()?;
+                Some((m.as_str().to_string(), line_no(i)))
             })
             .collect()
     };
