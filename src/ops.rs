@@ -547,7 +547,7 @@ pub fn check_approvals(
 pub fn approval_source(agent: Option<&str>, given: &crate::state::Given, check: Option<&Verification>) -> String {
     let mut parts = vec![given.via.clone().unwrap_or_else(|| "source not recorded".into())];
     if let Some(agent) = agent {
-        parts.push(format!("inside {agent}, with the user's opt-in"));
+        parts.push(format!("from inside {agent}, with the user's opt-in"));
     }
     parts.push(match check {
         Some(Verification::Verified(who)) => format!("signed by {who}, verified"),

@@ -98,7 +98,7 @@ pub enum What {
 /// How an approval was given: from what (`terminal`, `--yes` without one), and its signature.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Given {
-    /// `terminal`, or `no terminal (--yes)`; absent in logs written before it was recorded.
+    /// `terminal`, or `--yes without a terminal`; absent in logs written before it was recorded.
     pub via: Option<String>,
     /// An SSH signature (armored) over the event's line without it ([`Event::signed_payload`]).
     pub sig: Option<String>,
@@ -530,7 +530,7 @@ pub struct Approval {
     /// Audit findings a person accepted by name: `audit:<id>: <reason>`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accepted: Vec<String>,
-    /// From what it was given (`terminal`, `no terminal (--yes)`), when recorded.
+    /// From what it was given (`terminal`, `--yes without a terminal`), when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     /// The signed payload and its signature, when the approval was signed.

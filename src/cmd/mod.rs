@@ -168,7 +168,7 @@ static TOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(
 pub struct Consent {
     /// The agent whose environment it was given in, when the user opted in.
     pub agent: Option<String>,
-    /// `terminal`, or `no terminal (--yes)`.
+    /// `terminal`, or `--yes without a terminal`.
     pub via: String,
 }
 
@@ -206,6 +206,6 @@ pub fn confirm_human(repo: &Repo, require: config::Require, yes: bool, question:
             return Err(Error::blocked("not approved"));
         }
     }
-    let via = if terminal { "terminal" } else { "no terminal (--yes)" };
+    let via = if terminal { "terminal" } else { "--yes without a terminal" };
     Ok(Consent { agent: agent.map(str::to_string), via: via.into() })
 }

@@ -220,18 +220,25 @@ impl TestRepo {
         from_output(cmd.args(args).output().expect("binary runs"))
     }
 
+    /// Write a file of the work tree. `.orchestrate.toml` gets [`ANY`] appended unless it sets
+    /// `[approvals]` itself: tests approve with `--yes` and no terminal (the policy tests set
+    /// their own).
     pub fn write(&self, path: &str, text: &str) {
+        let with_policy;
+        let text = if path == ".orchestrate.toml" && !text.contains("[approvals]") {
+            with_policy = format!("{text}\n{ANY}");
+            &with_policy
+        } else {
+            text
+        };
         let p = self.dir.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
 
     /// Write `.orchestrate.toml` and commit it (gates judge with the committed configuration).
-    /// Unless `text` sets `[approvals]`, approvals may be given with `--yes` and no terminal, as
-    /// the tests give them.
     pub fn configure(&self, text: &str) {
-        let text = if text.contains("[approvals]") { text.to_string() } else { format!("{text}\n{ANY}") };
-        self.write(".orchestrate.toml", &text);
+        self.write(".orchestrate.toml", text);
         self.git(["add", "--", ".orchestrate.toml"]);
         self.git(["commit", "-q", "--no-verify", "-m", "chore: gates"]);
     }
