@@ -161,7 +161,7 @@ def main():
         # A phase branch: secrets and scope gates at pre-commit on a 10-file change.
         repo = new_repo(root, "phase", env)
         with open(os.path.join(repo, ".orchestrate.toml"), "w") as f:
-            f.write("[gates.secrets]\n\n[gates.scope]\n")
+            f.write("[gates.secrets]\n\n[gates.scope]\n\n[approvals]\nrequire = \"any\"\n")
         sh(["git", "add", "-A"], repo, env)
         sh(["git", "commit", "-q", "-m", "chore: gates"], repo, env)
         plan = os.path.join(root, "plan.md")
@@ -187,7 +187,7 @@ def main():
                 sh(["lefthook", "install"], repo, env)
             if name == "big-phase":
                 with open(os.path.join(repo, ".orchestrate.toml"), "w") as f:
-                    f.write("[gates.secrets]\n\n[gates.scope]\n")
+                    f.write("[gates.secrets]\n\n[gates.scope]\n\n[approvals]\nrequire = \"any\"\n")
                 sh(["git", "add", "-A"], repo, env)
                 sh(["git", "commit", "-q", "-m", "chore: gates"], repo, env)
                 on_phase(binary, repo, plan, env)

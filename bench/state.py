@@ -51,7 +51,9 @@ def build(root, features, phases, events_per_feature, fresh):
         plan = git(repo, "hash-object", "-w", "--stdin", data=plan_text(name, phases).encode())
         plans = git(repo, "mktree", data=f"100644 blob {plan}\tplan.md\n".encode())
         feat_dir = git(repo, "mktree", data=f"040000 tree {plans}\t{name}\n".encode())
-        tree = git(repo, "mktree", data=f"040000 tree {feat_dir}\tplans\n".encode())
+        # `approve plan --yes` without a terminal needs approvals.require = "any".
+        config = git(repo, "hash-object", "-w", "--stdin", data=b'[approvals]\nrequire = "any"\n')
+        tree = git(repo, "mktree", data=f"100644 blob {config}\t.orchestrate.toml\n040000 tree {feat_dir}\tplans\n".encode())
         commit = git(repo, "commit-tree", tree, "-p", main, "-m", f"docs({name}): plan", data=b"")
         branch = f"orchestrate/{name}/main"
         refs.append(f"create refs/heads/{branch} {commit}\n")

@@ -35,6 +35,51 @@ pub struct Config {
     pub gates: BTreeMap<String, Gate>,
     #[serde(default)]
     pub roles: BTreeMap<String, Role>,
+    #[serde(default)]
+    pub approvals: Approvals,
+}
+
+/// `[approvals]`: what an approval must come from to count.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approvals {
+    /// `any`, `tty` (the default) or `signed`.
+    #[serde(default)]
+    pub require: Require,
+    /// The allowed-signers file (git's `gpg.ssh.allowedSignersFile` format), committed in the
+    /// repository; read from the tree of the configuration that judges.
+    pub allowed_signers: Option<String>,
+}
+
+impl Approvals {
+    /// The allowed-signers file's path in the repository.
+    pub fn allowed_signers(&self) -> &str {
+        self.allowed_signers.as_deref().unwrap_or(".orchestrate/allowed_signers")
+    }
+}
+
+/// What an approval must come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    /// Any approval: `--yes` without a terminal counts (not inside an agent's environment).
+    Any,
+    /// A person at a terminal, outside every agent's environment.
+    #[default]
+    Tty,
+    /// A terminal, and each approval signed with the user's git signing key, verified against
+    /// the committed allowed-signers file.
+    Signed,
+}
+
+impl Require {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Require::Any => "any",
+            Require::Tty => "tty",
+            Require::Signed => "signed",
+        }
+    }
 }
 
 /// Branch layout. `{feature}`, `{phase}` and `{slug}` are filled in. The defaults keep the
@@ -175,6 +220,8 @@ pub struct Gate {
     pub warnings: Option<String>,
     /// Secrets: a gitleaks configuration to add (default `.gitleaks.toml`, when present).
     pub gitleaks: Option<String>,
+    /// Audit: the kinds of finding that warn instead of blocking.
+    pub warn: Option<Vec<String>>,
 }
 
 /// The gate kinds, by the names `kind` takes.
@@ -189,7 +236,7 @@ impl Gate {
     pub fn kind_name<'a>(&'a self, name: &'a str) -> Result<&'a str, (&'static str, String)> {
         let kind = match self.kind.as_deref() {
             Some(kind) => kind,
-            None if ["tests", "coverage", "secrets", "scope"].contains(&name) => name,
+            None if ["tests", "coverage", "secrets", "scope", "audit"].contains(&name) => name,
             None if self.scanner.is_some() => "scanner",
             None if self.report.is_some() && (self.min.is_some() || self.min_changed.is_some()) => "coverage",
             None if self.report.is_some() && self.path.is_some() => "metric",
@@ -317,6 +364,18 @@ impl Config {
                 });
             }
             let paths = [("report", &gate.report), ("baseline", &gate.baseline), ("gitleaks", &gate.gitleaks)];
+            for kind in gate.warn.iter().flatten() {
+                if !crate::gates::audit::KINDS.contains(&kind.as_str()) {
+                    let (line, col) = place_in(text, name, "warn");
+                    return Err(Error {
+                        file: file.into(),
+                        line,
+                        col,
+                        message: format!("gates.{name}.warn: unknown finding kind `{}`", kind.escape_debug()),
+                        hint: Some(format!("the audit's finding kinds are {}", crate::gates::audit::KINDS.join(", "))),
+                    });
+                }
+            }
             for (key, value) in paths {
                 let Some(value) = value else { continue };
                 if let Err(why) = confined(value) {
@@ -337,6 +396,16 @@ impl Config {
                     });
                 }
             }
+        }
+        if let Err(why) = confined(self.approvals.allowed_signers()) {
+            let (line, col) = place("allowed_signers");
+            return Err(Error {
+                file: file.into(),
+                line,
+                col,
+                message: format!("approvals.allowed_signers {why}"),
+                hint: Some("name a file committed in the repository, e.g. \".orchestrate/allowed_signers\"".into()),
+            });
         }
         if phase.starts_with(&format!("{integration}/"))
             || integration.starts_with(&format!("{phase}/"))

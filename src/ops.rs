@@ -362,6 +362,8 @@ fn judge_feature_push(
     if mine.is_empty() {
         return Ok(());
     }
+    // Under `signed`, a push on the strength of an approval written or altered by hand is refused.
+    require_verified(repo, &loaded.log)?;
     // What a person approved at a pause point: a finished feature's merge, the finish approval.
     let approved_by_finish = |c: ObjectId, approval: Option<&crate::state::Approval>| -> Result<bool> {
         let Some(a) = approval else { return Ok(false) };
@@ -477,4 +479,140 @@ pub fn phase_evidence(
         }
     }
     Ok(reports)
+}
+
+/// What approvals of a feature must come from, and the allowed signers that verify them.
+#[derive(Debug, Clone)]
+pub struct ApprovalPolicy {
+    pub require: crate::config::Require,
+    /// Where the allowed-signers file is, and its content in the judging tree (if committed).
+    pub allowed_signers: (String, Option<Vec<u8>>),
+}
+
+/// The approval policy of `feature`: the stricter of the configuration committed where the
+/// feature started and the one that judges it now (an approval recorded by hand cannot lower
+/// it by naming a commit of its own). The allowed signers come from the judging tree.
+pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy> {
+    use crate::config::Require;
+    let rank = |r: Require| match r {
+        Require::Any => 0,
+        Require::Tty => 1,
+        Require::Signed => 2,
+    };
+    let created = ObjectId::from_hex(feature.created_commit.as_bytes()).ok().filter(|c| repo.commit_tree(*c).is_ok());
+    let (at_start, _) = config_at(repo, created)?;
+    let judging = judging_commit(repo, Some(feature))?;
+    let (now, _) = config_at(repo, judging)?;
+    let require = std::cmp::max_by_key(at_start.approvals.require, now.approvals.require, |r| rank(*r));
+    let path = now.approvals.allowed_signers().to_string();
+    let mut content = None;
+    for commit in [judging, created].into_iter().flatten() {
+        if let Some(blob) = repo.tree_blob(repo.commit_tree(commit)?, &path)? {
+            content = Some(blob);
+            break;
+        }
+    }
+    Ok(ApprovalPolicy { require, allowed_signers: (path, content) })
+}
+
+/// Whether one approval verifies under the feature's policy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "detail", rename_all = "kebab-case")]
+pub enum Verification {
+    /// Not signed, and the policy does not ask for a signature.
+    Unsigned,
+    /// Signed by this principal with a key the allowed signers list.
+    Verified(String),
+    /// It does not count: why.
+    Unverified(String),
+}
+
+impl Verification {
+    pub fn counts(&self) -> bool {
+        !matches!(self, Verification::Unverified(_))
+    }
+}
+
+/// The email in `Name <email>`: the principal an approval's signature is checked for.
+fn principal(by: &str) -> &str {
+    by.rsplit_once('<').and_then(|(_, rest)| rest.strip_suffix('>')).unwrap_or(by)
+}
+
+/// Check one approval event's signature under `policy`.
+pub fn verify_approval(policy: &ApprovalPolicy, event: &crate::state::Event) -> Result<Verification> {
+    let (What::PlanApproved { given, .. } | What::PhaseApproved { given, .. }) = &event.what else {
+        return Ok(Verification::Unsigned);
+    };
+    let signed = policy.require == crate::config::Require::Signed;
+    let Some(sig) = &given.sig else {
+        return Ok(if signed {
+            Verification::Unverified("unsigned, and approvals.require = \"signed\"".into())
+        } else {
+            Verification::Unsigned
+        });
+    };
+    let (path, allowed) = &policy.allowed_signers;
+    let Some(allowed) = allowed else {
+        return Ok(Verification::Unverified(format!("no allowed-signers file {path} is committed")));
+    };
+    let who = principal(&event.by);
+    Ok(match crate::git::sign::ssh_verify(allowed, who, event.signed_payload().as_bytes(), sig)? {
+        Ok(()) => Verification::Verified(who.to_string()),
+        Err(why) => Verification::Unverified(format!(
+            "the signature does not verify for {who} against {path}{}",
+            if why.is_empty() { String::new() } else { format!(" ({})", why.lines().next().unwrap_or_default()) }
+        )),
+    })
+}
+
+/// Every approval of a feature's log, checked: event id → verification.
+pub fn check_approvals(
+    repo: &Repo,
+    log: &[crate::state::Event],
+) -> Result<std::collections::HashMap<String, Verification>> {
+    let mut out = std::collections::HashMap::new();
+    let Some(feature) = crate::state::fold(log) else { return Ok(out) };
+    let approvals: Vec<&crate::state::Event> =
+        log.iter().filter(|e| matches!(e.what, What::PlanApproved { .. } | What::PhaseApproved { .. })).collect();
+    if approvals.is_empty() {
+        return Ok(out);
+    }
+    let policy = approval_policy(repo, &feature)?;
+    for e in approvals {
+        out.insert(e.id.clone(), verify_approval(&policy, e)?);
+    }
+    Ok(out)
+}
+
+/// From what an approval was given, for `status`, `log` and the reports: who's terminal or
+/// `--yes`, an agent's environment with the user's opt-in, and whether its signature verifies.
+pub fn approval_source(agent: Option<&str>, given: &crate::state::Given, check: Option<&Verification>) -> String {
+    let mut parts = vec![given.via.clone().unwrap_or_else(|| "source not recorded".into())];
+    if let Some(agent) = agent {
+        parts.push(format!("from inside {agent}, with the user's opt-in"));
+    }
+    parts.push(match check {
+        Some(Verification::Verified(who)) => format!("signed by {who}, verified"),
+        Some(Verification::Unverified(why)) => format!("unverified: {why}"),
+        Some(Verification::Unsigned) | None => "unsigned".into(),
+    });
+    parts.join("; ")
+}
+
+/// Refuse to act on a feature whose recorded approvals do not verify under its policy (a line
+/// appended by hand with `git notes`, or an altered one).
+pub fn require_verified(repo: &Repo, log: &[crate::state::Event]) -> Result<()> {
+    let checks = check_approvals(repo, log)?;
+    for e in log {
+        if let Some(Verification::Unverified(why)) = checks.get(&e.id) {
+            let what = match &e.what {
+                What::PhaseApproved { phase, .. } => format!("the approval of phase {phase}"),
+                _ => "the plan approval".into(),
+            };
+            return Err(Error::blocked(format!("{what} recorded at {} by {} does not verify: {why}", e.ts, e.by))
+                .cause("under approvals.require = \"signed\" an approval counts only with a good signature")
+                .hint("have the approver approve again from their own terminal, with their signing key"));
+        }
+    }
+    Ok(())
 }

@@ -63,6 +63,7 @@ pub enum What {
         note: Option<String>,
         /// The agent environment the approval was given from, when the user opted in.
         agent: Option<String>,
+        given: Given,
     },
     PhaseStarted {
         phase: u32,
@@ -77,6 +78,9 @@ pub enum What {
         agent: Option<String>,
         /// Gates a person let through without passing evidence: `<gate>: <reason>`.
         overrides: Vec<String>,
+        /// Audit findings a person accepted by name: `audit:<id>: <reason>`.
+        accepted: Vec<String>,
+        given: Given,
     },
     /// A gate skipped on a phase's snapshot (`ORCHESTRATE_SKIP`). Verdicts live only in
     /// `refs/notes/orchestrate-evidence`; logs written before that also hold `pass`/`fail` here.
@@ -111,6 +115,15 @@ pub enum What {
     },
     /// An event written by a newer version: kept in the log, ignored by the fold.
     Unknown,
+}
+
+/// How an approval was given: from what (`terminal`, `--yes` without one), and its signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Given {
+    /// `terminal`, or `--yes without a terminal`; absent in logs written before it was recorded.
+    pub via: Option<String>,
+    /// An SSH signature (armored) over the event's line without it ([`Event::signed_payload`]).
+    pub sig: Option<String>,
 }
 
 /// The flat shape of an event on disk. Parsing this directly (rather than a flattened, tagged
@@ -156,6 +169,12 @@ struct Wire {
     overrides: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    accepted: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sig: Option<String>,
 }
 
 impl From<Event> for Wire {
@@ -166,15 +185,16 @@ impl From<Event> for Wire {
                 (w.feature, w.title, w.base, w.branch, w.plan, w.commit) =
                     (Some(feature), Some(title), Some(base), Some(branch), Some(plan), Some(commit));
             }
-            What::PlanApproved { plan_blob, note, agent } => {
-                (w.plan_blob, w.note, w.agent) = (Some(plan_blob), note, agent);
+            What::PlanApproved { plan_blob, note, agent, given } => {
+                (w.plan_blob, w.note, w.agent, w.via, w.sig) = (Some(plan_blob), note, agent, given.via, given.sig);
             }
             What::PhaseStarted { phase, branch, fork } => {
                 (w.phase, w.branch, w.fork) = (Some(phase), Some(branch), Some(fork));
             }
-            What::PhaseApproved { phase, commit, tree, note, agent, overrides } => {
-                (w.phase, w.commit, w.tree, w.note, w.agent, w.overrides) =
-                    (Some(phase), Some(commit), Some(tree), note, agent, overrides);
+            What::PhaseApproved { phase, commit, tree, note, agent, overrides, accepted, given } => {
+                (w.phase, w.commit, w.tree, w.note, w.agent, w.overrides, w.accepted) =
+                    (Some(phase), Some(commit), Some(tree), note, agent, overrides, accepted);
+                (w.via, w.sig) = (given.via, given.sig);
             }
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {
                 (w.phase, w.gate, w.tree, w.fingerprint, w.verdict) =
@@ -209,9 +229,12 @@ impl TryFrom<Wire> for Event {
                 plan: need(w.plan, e, "plan")?,
                 commit: need(w.commit, e, "commit")?,
             },
-            "plan-approved" => {
-                What::PlanApproved { plan_blob: need(w.plan_blob, e, "plan_blob")?, note: w.note, agent: w.agent }
-            }
+            "plan-approved" => What::PlanApproved {
+                plan_blob: need(w.plan_blob, e, "plan_blob")?,
+                note: w.note,
+                agent: w.agent,
+                given: Given { via: w.via, sig: w.sig },
+            },
             "phase-started" => What::PhaseStarted {
                 phase: need(w.phase, e, "phase")?,
                 branch: need(w.branch, e, "branch")?,
@@ -224,6 +247,8 @@ impl TryFrom<Wire> for Event {
                 note: w.note,
                 agent: w.agent,
                 overrides: w.overrides,
+                accepted: w.accepted,
+                given: Given { via: w.via, sig: w.sig },
             },
             "gate-run" => What::GateRun {
                 phase: need(w.phase, e, "phase")?,
@@ -398,6 +423,15 @@ impl Event {
         Self { seq, ts: ts.to_string(), id, by: by.into(), what }
     }
 
+    /// What an approval's signature covers: the event's line without its signature.
+    pub fn signed_payload(&self) -> String {
+        let mut unsigned = self.clone();
+        if let What::PlanApproved { given, .. } | What::PhaseApproved { given, .. } = &mut unsigned.what {
+            given.sig = None;
+        }
+        unsigned.to_line()
+    }
+
     /// The line stored in the note.
     pub fn to_line(&self) -> String {
         let mut line = serde_json::to_string(self).expect("events always serialize");
@@ -562,6 +596,15 @@ pub struct Approval {
     /// For a phase: the tree the reviewer approved (its evidence is recorded there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tree: Option<String>,
+    /// Audit findings a person accepted by name: `audit:<id>: <reason>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
+    /// From what it was given (`terminal`, `--yes without a terminal`), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The signed payload and its signature, when the approval was signed.
+    #[serde(skip)]
+    pub signature: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -605,7 +648,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
         let Some(f) = feature.as_mut() else { continue };
         f.events += 1;
         match &e.what {
-            What::PlanApproved { plan_blob, agent, .. } => {
+            What::PlanApproved { plan_blob, agent, given, .. } => {
                 f.plan_approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
@@ -613,6 +656,9 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     agent: agent.clone(),
                     overrides: Vec::new(),
                     tree: None,
+                    accepted: Vec::new(),
+                    via: given.via.clone(),
+                    signature: given.sig.clone().map(|sig| (e.signed_payload(), sig)),
                 });
             }
             What::PhaseStarted { phase, branch, fork } => {
@@ -627,13 +673,16 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     changes_requested: p.changes_requested.clone(),
                 };
             }
-            What::PhaseApproved { phase, commit, tree, agent, overrides, .. } => {
+            What::PhaseApproved { phase, commit, tree, agent, overrides, accepted, given, .. } => {
                 f.phases.entry(*phase).or_default().approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
                     what: commit.clone(),
                     agent: agent.clone(),
                     overrides: overrides.clone(),
+                    accepted: accepted.clone(),
+                    via: given.via.clone(),
+                    signature: given.sig.clone().map(|sig| (e.signed_payload(), sig)),
                     tree: Some(tree.clone()),
                 });
             }
@@ -658,6 +707,9 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     agent: agent.clone(),
                     overrides: Vec::new(),
                     tree: None,
+                    accepted: Vec::new(),
+                    via: None,
+                    signature: None,
                 });
             }
             What::Finished { commit, .. } => {
@@ -668,6 +720,9 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     agent: None,
                     overrides: Vec::new(),
                     tree: None,
+                    accepted: Vec::new(),
+                    via: None,
+                    signature: None,
                 });
             }
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {
@@ -703,7 +758,7 @@ mod tests {
         let b = Event::new(
             std::slice::from_ref(&a),
             "B <b@x>",
-            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None },
+            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None, given: Given::default() },
         );
         // A union merge (cat_sort_uniq) sorts lines and may duplicate them.
         let mut lines = [b.to_line(), a.to_line(), b.to_line()];
@@ -755,8 +810,12 @@ mod tests {
     #[test]
     fn a_bad_line_is_dropped_and_every_valid_line_kept_as_written() {
         let a = Event::new(&[], "A", created()).to_line();
-        let b =
-            Event::new(&[], "B", What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None }).to_line();
+        let b = Event::new(
+            &[],
+            "B",
+            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None, given: Given::default() },
+        )
+        .to_line();
         let text = format!("{a}\n{{broken\n{b}");
         let (kept, dropped) = without_bad_lines("note", text.as_bytes()).unwrap();
         assert_eq!(String::from_utf8(kept).unwrap(), format!("{a}{b}"));

@@ -107,6 +107,9 @@ pub struct PhaseView {
     /// Gates a person let through at approval, `<gate>: <reason>`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
+    /// Audit findings a person accepted at approval, `audit:<id>: <reason>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
     pub commit: Option<String>,
     /// Each configured gate's verdict for the phase: `pass`, `fail`, `stale` or `none`.
     pub gates: BTreeMap<String, &'static str>,
@@ -197,6 +200,17 @@ impl<'r> Workflow<'r> {
 
     /// Append several events in one write.
     pub fn record_all(&self, feature: &str, log: &[Event], whats: Vec<What>) -> Result<Vec<Event>> {
+        self.record_signed(feature, log, whats, false)
+    }
+
+    /// Append an approval, signed with the user's git signing key when `sign` (the signature
+    /// covers the event's whole line, see [`Event::signed_payload`]).
+    pub fn record_approval(&self, feature: &str, log: &[Event], what: What, sign: bool) -> Result<Event> {
+        let mut events = self.record_signed(feature, log, vec![what], sign)?;
+        Ok(events.pop().expect("one event in, one out"))
+    }
+
+    fn record_signed(&self, feature: &str, log: &[Event], whats: Vec<What>, sign: bool) -> Result<Vec<Event>> {
         let by = self.repo.identity()?.to_string();
         if log.iter().any(|e| e.seq >= state::MAX_SEQ) {
             return Err(Error::blocked(format!(
@@ -223,7 +237,16 @@ impl<'r> Workflow<'r> {
                     .hint("remove the secret from the note (-m) or from the plan, and run the command again"));
                 }
             }
-            let event = Event::new(&seen, &by, what);
+            let mut event = Event::new(&seen, &by, what);
+            if sign {
+                let sig = self.repo.ssh_sign(event.signed_payload().as_bytes()).map_err(|e| {
+                    Error::from(e)
+                        .cause("approvals.require = \"signed\": each approval is signed with your git signing key")
+                })?;
+                if let What::PlanApproved { given, .. } | What::PhaseApproved { given, .. } = &mut event.what {
+                    given.sig = Some(sig);
+                }
+            }
             // Never write what a reader would refuse.
             event.check().map_err(|reason| {
                 Error::blocked(format!("refusing to record a {} event: {reason}", event.what.name()))
@@ -414,6 +437,7 @@ impl<'r> Workflow<'r> {
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 overrides: rec.and_then(|r| r.approval.as_ref().map(|a| a.overrides.clone())).unwrap_or_default(),
+                accepted: rec.and_then(|r| r.approval.as_ref().map(|a| a.accepted.clone())).unwrap_or_default(),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
                 gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref(), &mut figures)?,
                 figures,
@@ -711,7 +735,12 @@ mod tests {
                 plan: "plans/f/plan.md".into(),
                 commit: id(9).to_string(),
             },
-            What::PlanApproved { plan_blob: id(8).to_string(), note: None, agent: None },
+            What::PlanApproved {
+                plan_blob: id(8).to_string(),
+                note: None,
+                agent: None,
+                given: state::Given::default(),
+            },
             What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1).to_string() },
         ];
         whats.extend(more);
@@ -749,6 +778,8 @@ mod tests {
             note: None,
             agent: None,
             overrides: vec!["tests: flaky".into()],
+            accepted: Vec::new(),
+            given: state::Given::default(),
         }]);
         let f = fold(&approved).unwrap();
         let rec = f.phases.get(&1);

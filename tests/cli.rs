@@ -79,6 +79,7 @@ fn a_closed_pipe_is_quiet() {
 #[test]
 fn init_is_idempotent_and_keeps_a_users_config() {
     let t = TestRepo::new();
+    t.git(["rm", "-q", ".orchestrate.toml"]);
     t.write("Cargo.toml", "[package]\nname = \"x\"\n");
     let first = t.run(["init", "--json"]).ok().json();
     assert_eq!(first["config_written"], true);
@@ -91,7 +92,7 @@ fn init_is_idempotent_and_keeps_a_users_config() {
     assert_eq!(second["config_written"], false);
     assert_eq!(second["git_config"], serde_json::json!([]));
     assert_eq!(t.git(["config", "--get-all", "notes.rewriteRef"]).trim(), "refs/notes/orchestrate*");
-    t.write(".orchestrate.toml", "# mine\n[branches]\n");
+    std::fs::write(t.dir.join(".orchestrate.toml"), "# mine\n[branches]\n").unwrap();
     t.run(["init"]).ok();
     assert_eq!(t.read(".orchestrate.toml"), "# mine\n[branches]\n");
 }
@@ -118,5 +119,5 @@ fn the_tour_runs_the_loop_and_leaves_the_callers_repository_alone() {
     }
     assert!(run.stdout.contains("awaiting-finish"), "{}", run.stdout);
     assert_eq!(t.git(["for-each-ref"]), refs, "the caller's repository is untouched");
-    assert!(!t.dir.join(".orchestrate.toml").exists());
+    assert_eq!(t.read(".orchestrate.toml"), crate::common::ANY, "the caller's configuration is untouched");
 }

@@ -33,7 +33,11 @@ fn a_staged_key_on_a_phase_is_refused_with_no_configuration_at_all() {
 #[test]
 fn a_staged_key_on_a_phase_is_refused_with_the_configuration_init_writes() {
     let t = TestRepo::new();
+    t.without_config();
     t.run(["init"]).ok();
+    // The tests approve with --yes and no terminal, which only `approvals.require = "any"` allows.
+    let config = t.read(".orchestrate.toml");
+    t.write(".orchestrate.toml", &config);
     t.git(["add", ".orchestrate.toml"]);
     t.git(["commit", "-q", "--no-verify", "-m", "chore: gates"]);
     on_phase(&t);
@@ -191,6 +195,7 @@ fn commit_config(t: &TestRepo) {
 #[test]
 fn init_proposes_working_gates_for_a_cargo_crate() {
     let t = TestRepo::new();
+    t.without_config();
     t.write("Cargo.toml", "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
     t.write(
         "src/lib.rs",
@@ -239,6 +244,7 @@ fn init_proposes_working_gates_for_a_cargo_crate() {
 #[test]
 fn init_proposes_tests_and_coverage_from_one_run_for_pytest() {
     let t = TestRepo::new();
+    t.without_config();
     if !t.with_python_tools() {
         return;
     }
@@ -264,6 +270,7 @@ fn init_proposes_tests_and_coverage_from_one_run_for_pytest() {
 #[test]
 fn init_says_what_it_could_not_set_up_for_a_node_project() {
     let t = TestRepo::new();
+    t.without_config();
     t.write(
         "package.json",
         "{\"name\": \"tiny\", \"scripts\": {\"test\": \"vitest run\"}, \"devDependencies\": {\"vitest\": \"^3.0.0\"}}\n",
@@ -284,6 +291,7 @@ fn init_says_what_it_could_not_set_up_for_a_node_project() {
 
     // Installed (a stand-in binary where npm puts it), without a coverage provider.
     let t = TestRepo::new();
+    t.without_config();
     t.write("package.json", "{\"devDependencies\": {\"vitest\": \"^3.0.0\"}}\n");
     t.write("node_modules/.bin/vitest", "#!/bin/sh\n");
     let init = t.run(["init", "--json"]).ok().json();

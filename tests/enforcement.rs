@@ -316,7 +316,7 @@ fn approving_a_phase_needs_passing_evidence_or_a_named_override() {
     // The review-stage gate never ran: submitting runs it, and it fails; the phase cannot be
     // submitted, so it cannot be approved.
     let run = t.run(["phase", "submit"]).code(1);
-    assert!(run.stderr.contains("phase 1 of x is not ready for review"), "{}", run.stderr);
+    assert!(run.stderr.contains("phase 1 of x is not ready for review: tests did not pass"), "{}", run.stderr);
     let run = t.run(["approve", "phase", "--yes"]).code(1);
     assert!(run.stderr.contains("phase 1 of x is not submitted for review"), "{}", run.stderr);
     assert_eq!(t.rev("orchestrate/x/main"), before, "nothing was squashed");

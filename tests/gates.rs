@@ -584,7 +584,7 @@ fn unmeasured_changed_files_are_listed_and_can_fail() {
             .starts_with("warning: changed files absent from the report (unmeasured): lib/extra.py"),
         "{g}"
     );
-    let config = t.read(".orchestrate.toml") + "unmeasured = \"fail\"\n";
+    let config = t.read(".orchestrate.toml").replace("[approvals]", "unmeasured = \"fail\"\n\n[approvals]");
     t.configure(&config);
     // The same commit, judged by the configuration committed now.
     let g = t.run(["gate", "--only", "coverage", "--rev", "HEAD~1", "--json"]).code(1).json()["gates"][0].clone();

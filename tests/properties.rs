@@ -220,7 +220,12 @@ fn event_log() -> String {
             plan: "plans/x/plan.md".into(),
             commit: "0".repeat(40),
         },
-        What::PlanApproved { plan_blob: "1".repeat(40), note: Some("lgtm".into()), agent: None },
+        What::PlanApproved {
+            plan_blob: "1".repeat(40),
+            note: Some("lgtm".into()),
+            agent: None,
+            given: git_orchestrate::state::Given::default(),
+        },
         What::PhaseStarted { phase: 1, branch: "orchestrate/x/1-schema".into(), fork: "2".repeat(40) },
     ];
     events

@@ -262,11 +262,11 @@ fn a_failing_coverage_gate_lists_uncovered_changed_lines_and_ignores_test_files(
 fn every_gate_kind_shows_its_command_s_output_when_it_fails() {
     let t = TestRepo::new();
     t.configure(
-        "[gates.coverage]\nrun = \"echo 'error[E0432]: unresolved import' >&2; exit 101\"\nreport = \"lcov.info\"\n\n[gates.audit]\nscanner = \"cargo-audit\"\nrun = \"echo 'error: could not fetch advisory database'; exit 1\"\n\n[gates.size]\nkind = \"metric\"\nrun = \"echo 'bundle step crashed'; exit 2\"\nreport = \"m.json\"\npath = \"kb\"\nmax = 10\n",
+        "[gates.coverage]\nrun = \"echo 'error[E0432]: unresolved import' >&2; exit 101\"\nreport = \"lcov.info\"\n\n[gates.deps]\nscanner = \"cargo-audit\"\nrun = \"echo 'error: could not fetch advisory database'; exit 1\"\n\n[gates.size]\nkind = \"metric\"\nrun = \"echo 'bundle step crashed'; exit 2\"\nreport = \"m.json\"\npath = \"kb\"\nmax = 10\n",
     );
     for (name, said) in [
         ("coverage", "| error[E0432]: unresolved import"),
-        ("audit", "| error: could not fetch advisory database"),
+        ("deps", "| error: could not fetch advisory database"),
         ("size", "| bundle step crashed"),
     ] {
         let run = t.run(["gate", "--only", name, "--force"]).code(1);
@@ -283,8 +283,8 @@ fn cargo_audit_is_graded_by_cvss_warned_and_baselined() {
     let t = TestRepo::new();
     // The report comes from the command (a heredoc), not from a file of the snapshot.
     let run = format!("cat > .orchestrate-cargo-audit.json <<'EOF'\n{CARGO_AUDIT}\nEOF");
-    t.configure(&format!("[gates.audit]\nscanner = \"cargo-audit\"\nrun = '''\n{run}\n'''\nfail_on = \"critical\"\n"));
-    let (code, g) = gate(&t, "audit");
+    t.configure(&format!("[gates.deps]\nscanner = \"cargo-audit\"\nrun = '''\n{run}\n'''\nfail_on = \"critical\"\n"));
+    let (code, g) = gate(&t, "deps");
     // CVSS 9.8 is critical: it fails a gate that fails on critical; the 5.9 one does not.
     assert_eq!((code, g["verdict"].as_str()), (1, Some("fail")), "{g}");
     let why = reasons(&g);
@@ -295,13 +295,13 @@ fn cargo_audit_is_graded_by_cvss_warned_and_baselined() {
     // A baseline committed with the configuration accepts the known advisory: only new ones fail.
     t.write(".orchestrate/audit-baseline", "# accepted until tokio is upgraded\nRUSTSEC-2023-0001\n");
     commit_all(&t, "chore: accept RUSTSEC-2023-0001 for now");
-    t.configure(&format!("[gates.audit]\nscanner = \"cargo-audit\"\nrun = '''\n{run}\n'''\nfail_on = \"critical\"\nbaseline = \".orchestrate/audit-baseline\"\n"));
-    let (code, g) = gate(&t, "audit");
+    t.configure(&format!("[gates.deps]\nscanner = \"cargo-audit\"\nrun = '''\n{run}\n'''\nfail_on = \"critical\"\nbaseline = \".orchestrate/audit-baseline\"\n"));
+    let (code, g) = gate(&t, "deps");
     assert_eq!((code, g["verdict"].as_str()), (0, Some("pass")), "{g}");
     assert_eq!(g["figures"]["accepted"].as_u64(), Some(1), "{g}");
     // Warnings block when the configuration says so.
-    t.configure(&format!("[gates.audit]\nscanner = \"cargo-audit\"\nrun = '''\n{run}\n'''\nfail_on = \"critical\"\nbaseline = \".orchestrate/audit-baseline\"\nwarnings = \"fail\"\n"));
-    let (code, g) = gate(&t, "audit");
+    t.configure(&format!("[gates.deps]\nscanner = \"cargo-audit\"\nrun = '''\n{run}\n'''\nfail_on = \"critical\"\nbaseline = \".orchestrate/audit-baseline\"\nwarnings = \"fail\"\n"));
+    let (code, g) = gate(&t, "deps");
     assert_eq!(code, 1, "{g}");
     assert!(reasons(&g).contains("medium yanked:half at half 2.3.0"), "{g}");
 }

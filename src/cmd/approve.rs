@@ -61,6 +61,11 @@ pub enum ApproveWhat {
         /// the reason given in -m. Recorded, and shown in status, the log and the commit.
         #[arg(long = "override", value_name = "GATE")]
         overrides: Vec<String>,
+        /// Accept one audit finding by its id (`audit:skip-marker:tests/test_x.py:12`): a
+        /// person's named decision, with the reason given in -m. Recorded, and shown in status,
+        /// the log and the commit.
+        #[arg(long = "accept", value_name = "FINDING")]
+        accepts: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -79,7 +84,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.what {
         ApproveWhat::Plan(common) => plan(ctx, common),
         ApproveWhat::Finish(common) => finish(ctx, common),
-        ApproveWhat::Phase { phase: n, overrides, common } => phase(ctx, *n, overrides, common),
+        ApproveWhat::Phase { phase: n, overrides, accepts, common } => phase(ctx, *n, overrides, accepts, common),
     }
 }
 
@@ -149,11 +154,18 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         }
     }
     let question = format!("Approve the plan of {name} ({}, {} phases)?", plan.title, plan.phases.len());
-    let agent = confirm_human(&ctx.repo, c.yes, &question)?;
-    let event = flow.record(
+    let policy = ops::approval_policy(&ctx.repo, f)?;
+    let consent = confirm_human(&ctx.repo, policy.require, c.yes, &question)?;
+    let event = flow.record_approval(
         &name,
         &loaded.log,
-        What::PlanApproved { plan_blob: blob.to_string(), note: c.message.clone(), agent },
+        What::PlanApproved {
+            plan_blob: blob.to_string(),
+            note: c.message.clone(),
+            agent: consent.agent,
+            given: crate::state::Given { via: Some(consent.via), sig: None },
+        },
+        policy.require == crate::config::Require::Signed,
     )?;
     let done =
         Approved { feature: name, approved: "plan".into(), by: event.by, object: blob.to_string(), already: false };
@@ -182,7 +194,7 @@ fn join(ids: &[u32]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<()> {
+fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c: &Common) -> Result<()> {
     let flow = ctx.workflow();
     let repo = &ctx.repo;
     let name = ctx.feature(c.feature.as_deref())?;
@@ -201,6 +213,10 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         return Err(Error::blocked(format!("the plan of {name} awaits approval"))
             .hint(format!("git orchestrate approve plan --feature {name}")));
     }
+    // Under `signed`, an approval written by hand (or altered) does not count: nothing is
+    // approved on top of it.
+    let policy = ops::approval_policy(repo, f)?;
+    ops::require_verified(repo, &loaded.log)?;
     let Some(rec) = f.phases.get(&id) else {
         return Err(Error::blocked(format!("phase {id} of {name} has not started"))
             .hint(format!("git orchestrate phase start {id} --feature {name}")));
@@ -247,7 +263,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
 
     // Only a submitted phase awaits review (a commit after submitting takes it back to work);
     // a person overriding a gate by name decides for a phase that could not be submitted.
-    if overrides.is_empty() && rec.submitted.as_deref() != Some(tip.to_string().as_str()) {
+    if overrides.is_empty() && accepts.is_empty() && rec.submitted.as_deref() != Some(tip.to_string().as_str()) {
         let why =
             if rec.submitted.is_some() { "has commits after it was submitted" } else { "is not submitted for review" };
         return Err(Error::blocked(format!("phase {id} of {name} {why}")).hint(format!(
@@ -262,6 +278,17 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             overrides[0]
         )));
     }
+    if !accepts.is_empty() && c.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
+        return Err(Error::usage("--accept needs the reason in -m").hint(format!(
+            "git orchestrate approve phase {id} --accept {} -m \"why the finding is right\"",
+            accepts[0]
+        )));
+    }
+    if overrides.iter().any(|o| o == "audit") {
+        return Err(Error::usage("the audit gate is not overridden as a whole").hint(
+            "each of its findings is accepted by name: --accept audit:<kind>:<file>:<line>, as the refusal lists them",
+        ));
+    }
     let mut progress = output::Progress::new();
     let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut super::gate_progress(&mut progress));
     progress.clear();
@@ -271,8 +298,35 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         return Err(Error::usage(format!("--override {name}: gate `{name}` does not block phase {id}"))
             .hint("override only a required gate that fails on the phase's tip"));
     }
-    let unresolved: Vec<&&crate::gates::Outcome> =
-        failing.iter().filter(|f| !overrides.contains(&f.evidence.gate)).collect();
+    // Audit findings are accepted one by one, by id: the audit passes once every blocking
+    // finding is accepted.
+    let audit_blocking: Vec<String> = failing
+        .iter()
+        .filter(|f| f.evidence.kind == crate::gates::Kind::Audit)
+        .flat_map(|f| crate::gates::audit::findings_of(&f.evidence))
+        .filter(|f| !f.warn)
+        .map(|f| f.id)
+        .collect();
+    if let Some(named) = accepts.iter().find(|a| !audit_blocking.contains(a)) {
+        let err = Error::usage(format!(
+            "--accept {}: no blocking audit finding of phase {id} has this id",
+            output::escape(named)
+        ));
+        return Err(if audit_blocking.is_empty() {
+            err.hint("the audit of the phase's tip blocks nothing")
+        } else {
+            err.hint(format!("its blocking findings are: {}", output::escape(&audit_blocking.join(", "))))
+        });
+    }
+    let unresolved: Vec<&&crate::gates::Outcome> = failing
+        .iter()
+        .filter(|f| !overrides.contains(&f.evidence.gate))
+        .filter(|f| {
+            f.evidence.kind != crate::gates::Kind::Audit
+                || crate::gates::audit::findings_of(&f.evidence).iter().any(|x| !x.warn && !accepts.contains(&x.id))
+                || f.evidence.verdict != crate::gates::Verdict::Fail
+        })
+        .collect();
     if !unresolved.is_empty() {
         let mut err = Error::blocked(format!(
             "phase {id} of {name} cannot be approved: {} did not pass on its tip ({})",
@@ -282,7 +336,8 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         for o in &unresolved {
             let e = &o.evidence;
             err = err.cause(format!("{} {}: {}", e.gate, e.verdict.as_str(), e.summary));
-            for r in e.reasons.iter().take(5) {
+            let shown = if e.kind == crate::gates::Kind::Audit { 20 } else { 5 };
+            for r in e.reasons.iter().take(shown) {
                 err = err.cause(format!("{}: {r}", e.gate));
             }
         }
@@ -292,6 +347,8 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     }
     let recorded_overrides: Vec<String> =
         overrides.iter().map(|o| format!("{o}: {}", c.message.as_deref().unwrap_or_default().trim())).collect();
+    let recorded_accepts: Vec<String> =
+        accepts.iter().map(|a| format!("{a}: {}", c.message.as_deref().unwrap_or_default().trim())).collect();
 
     // Recovery: a squash made by an approval that was interrupted before it was recorded. Only
     // the commit this approval would have made qualifies: its trailers, on top of the last
@@ -338,7 +395,10 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
     for o in &recorded_overrides {
         output::warn(&format!("overriding gate {o}"));
     }
-    let agent = confirm_human(repo, c.yes, &question)?;
+    for a in &recorded_accepts {
+        output::warn(&format!("accepting audit finding {}", output::escape(a)));
+    }
+    let consent = confirm_human(repo, policy.require, c.yes, &question)?;
 
     let reviewed = repo.commit_tree(tip)?;
     let commit = if interrupted {
@@ -358,7 +418,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             &f.plan,
             &by,
             c.message.as_deref(),
-            agent.as_deref(),
+            consent.agent.as_deref(),
             &recorded_overrides,
         )?;
         let tree = repo.tree_with_file(squashed, &report_path, repo.write_blob(report.as_bytes())?)?;
@@ -368,7 +428,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             minijinja::context! {
                 feature => &name, phase => Serde(def), phase_count => plan.phases.len(),
                 plan_path => &f.plan, approved_by => by, changes, note => c.message.as_deref(),
-                overrides => &recorded_overrides, reviewed_tree => reviewed.to_string(),
+                overrides => &recorded_overrides, accepted => &recorded_accepts, reviewed_tree => reviewed.to_string(),
                 tests_trailer => tests, coverage_trailer => coverage, report_path => &report_path,
             },
         )?;
@@ -386,7 +446,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
         }
         commit
     };
-    let event = flow.record(
+    let event = flow.record_approval(
         &name,
         &loaded.log,
         What::PhaseApproved {
@@ -394,9 +454,12 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], c: &Common) -> Result<
             commit: commit.to_string(),
             tree: reviewed.to_string(),
             note: c.message.clone(),
-            agent,
+            agent: consent.agent,
             overrides: recorded_overrides,
+            accepted: recorded_accepts,
+            given: crate::state::Given { via: Some(consent.via), sig: None },
         },
+        policy.require == crate::config::Require::Signed,
     )?;
     let next = if plan.phases.iter().any(|p| p.id != id && f.phases.get(&p.id).is_none_or(|r| r.approval.is_none())) {
         "git orchestrate phase start next".to_string()
@@ -512,10 +575,16 @@ fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
     }
     let question =
         format!("Approve the finish of {name}: merge {} into {}?", loaded.feature.branch, loaded.feature.base);
-    let agent = confirm_human(&ctx.repo, c.yes, &question)?;
+    let policy = ops::approval_policy(&ctx.repo, &loaded.feature)?;
+    let consent = confirm_human(&ctx.repo, policy.require, c.yes, &question)?;
     let mut progress = output::Progress::new();
-    let tip =
-        ops::finish::approve(&ctx.repo, &loaded, c.message.as_deref(), agent, &mut super::gate_progress(&mut progress));
+    let tip = ops::finish::approve(
+        &ctx.repo,
+        &loaded,
+        c.message.as_deref(),
+        consent.agent,
+        &mut super::gate_progress(&mut progress),
+    );
     progress.clear();
     let tip = tip?;
     let by = ctx.repo.identity()?.to_string();

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::Ctx;
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::output::{self, Paint};
 use crate::state::What;
 
@@ -30,25 +31,27 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     if args.json {
         return Ok(output::json(&log)?);
     }
+    let checks = ops::check_approvals(&ctx.repo, &log)?;
     let mut text = String::new();
     for e in &log {
         let detail = match &e.what {
             What::Created { title, base, branch, .. } => format!("{title} ({branch} from {base})"),
-            What::PlanApproved { plan_blob, note, agent } => {
+            What::PlanApproved { plan_blob, note, agent, given } => {
                 format!(
-                    "plan {}{}{}",
+                    "plan {} ({}){}",
                     &plan_blob[..plan_blob.len().min(12)],
-                    agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
+                    ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
                     note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
                 )
             }
             What::PhaseStarted { phase, branch, .. } => format!("phase {phase} on {branch}"),
-            What::PhaseApproved { phase, commit, note, agent, overrides, .. } => format!(
-                "phase {phase} as {}{}{}{}",
+            What::PhaseApproved { phase, commit, note, agent, overrides, accepted, given, .. } => format!(
+                "phase {phase} as {} ({}){}{}{}",
                 &commit[..commit.len().min(12)],
-                agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
+                ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
                 note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
-                overrides.iter().fold(String::new(), |s, o| s + "; override " + o)
+                overrides.iter().fold(String::new(), |s, o| s + "; override " + o),
+                accepted.iter().fold(String::new(), |s, o| s + "; accepted " + o)
             ),
             What::GateRun { phase, gate, tree, verdict, .. } => {
                 format!("phase {phase}: {gate} {verdict} on tree {}", &tree[..tree.len().min(12)])

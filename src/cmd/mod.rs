@@ -168,14 +168,23 @@ pub fn load_config(root: &Path) -> Result<Config> {
 /// Set by `tour` for its own throwaway repository, where it approves as the demonstration.
 static TOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Approvals are human pause points: refused inside an agent's environment, and asked on a
-/// terminal unless `--yes` was given; without a terminal, `--yes` is required. Every approval
-/// passes here. Returns the agent whose environment the approval was given in, when the user
-/// opted in (in their own git configuration, never the repository's): the approval records it.
-pub fn confirm_human(repo: &Repo, yes: bool, question: &str) -> Result<Option<String>> {
+/// What an approval was given from, as it is recorded.
+pub struct Consent {
+    /// The agent whose environment it was given in, when the user opted in.
+    pub agent: Option<String>,
+    /// `terminal`, or `--yes without a terminal`.
+    pub via: String,
+}
+
+/// Approvals are human pause points: refused inside an agent's environment (unless the user's
+/// own git configuration opts in, never the repository's: the approval records the agent), and
+/// under the repository's `approvals.require` (`tty`, the default, and `signed`) refused without
+/// a terminal, `--yes` or not; under `any`, `--yes` stands in for the terminal. Every approval
+/// passes here.
+pub fn confirm_human(repo: &Repo, require: config::Require, yes: bool, question: &str) -> Result<Consent> {
     if TOUR.load(std::sync::atomic::Ordering::Relaxed) {
         // The tour approves on the reader's behalf in its own throwaway repository.
-        return Ok(Some("the tour".into()));
+        return Ok(Consent { agent: Some("the tour".into()), via: "the tour".into() });
     }
     let agent = crate::env::agent();
     if let Some(agent) = agent {
@@ -184,8 +193,16 @@ pub fn confirm_human(repo: &Repo, yes: bool, question: &str) -> Result<Option<St
                 .hint("ask a person to approve from their own terminal"));
         }
     }
+    let terminal = crate::output::interactive();
+    if !terminal && require != config::Require::Any {
+        return Err(Error::blocked(format!(
+            "approving needs a person at a terminal (approvals.require = \"{}\"), and stdin is not one",
+            require.as_str()
+        ))
+        .hint("ask a person to approve from their own terminal"));
+    }
     if !yes {
-        if !crate::output::interactive() {
+        if !terminal {
             return Err(Error::usage("approving needs a terminal to ask on, or --yes")
                 .hint("run it in a terminal, or add --yes to confirm without one"));
         }
@@ -193,5 +210,6 @@ pub fn confirm_human(repo: &Repo, yes: bool, question: &str) -> Result<Option<St
             return Err(Error::blocked("not approved"));
         }
     }
-    Ok(agent.map(str::to_string))
+    let via = if terminal { "terminal" } else { "--yes without a terminal" };
+    Ok(Consent { agent: agent.map(str::to_string), via: via.into() })
 }

@@ -310,8 +310,11 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> R
         }
     }
     if !done.submitted {
+        let names: Vec<String> =
+            done.reports.iter().flat_map(|r| r.blocking()).map(|o| o.evidence.gate.clone()).collect();
         return Err(Error::blocked(format!(
-            "phase {id} of {name} is not ready for review: a required gate did not pass"
+            "phase {id} of {name} is not ready for review: {} did not pass",
+            names.join(", ")
         ))
         .hint("fix what the gates say, commit, and submit again (only what changed is gated again)"));
     }

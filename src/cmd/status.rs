@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{self, Paint};
+use crate::state::What;
 use crate::workflow::{FeatureState, FeatureView, PhaseState};
 
 /// Show every feature and phase: state, what it waits for, who acts next.
@@ -68,6 +69,35 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         if f.plan_approval_void {
             let _ = writeln!(text, "  {} the plan changed after it was approved", output::paint(Paint::Warn, "void:"));
         }
+        // Each approval: who gave it, from what, and whether it verifies under the policy.
+        let log =
+            if f.plan_approved_by.is_some() { ctx.workflow().log(&f.name).unwrap_or_default() } else { Vec::new() };
+        let checks = crate::ops::check_approvals(&ctx.repo, &log)?;
+        let approval_of = |phase: Option<u32>| {
+            log.iter().rev().find_map(|ev| match (&ev.what, phase) {
+                (What::PlanApproved { agent, given, .. }, None)
+                | (What::PhaseApproved { agent, given, .. }, Some(_))
+                    if phase.is_none()
+                        || matches!(ev.what, What::PhaseApproved { phase: p, .. } if Some(p) == phase) =>
+                {
+                    let check = checks.get(&ev.id);
+                    let counts = check.is_none_or(crate::ops::Verification::counts);
+                    Some((
+                        format!("by {} ({})", ev.by, crate::ops::approval_source(agent.as_deref(), given, check)),
+                        counts,
+                    ))
+                }
+                _ => None,
+            })
+        };
+        if let Some((line, counts)) = approval_of(None) {
+            let label = if counts {
+                output::paint(Paint::Dim, "plan approved")
+            } else {
+                output::paint(Paint::Bad, "plan approval unverified")
+            };
+            let _ = writeln!(text, "  {label} {}", e(&line));
+        }
         let width = f.phases.iter().map(|p| e(&p.title).chars().count()).max().unwrap_or(0);
         let owner_width = f.phases.iter().map(|p| e(&p.owner).chars().count()).max().unwrap_or(0) + 1;
         for p in &f.phases {
@@ -78,7 +108,14 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 PhaseState::Planned => output::paint(Paint::Dim, p.state.as_str()),
             };
             let owner = format!("@{}", e(&p.owner));
+            let approval = if p.state == PhaseState::Approved { approval_of(Some(p.id)) } else { None };
+            let unverified = approval.as_ref().is_some_and(|(_, counts)| !counts);
+            let state =
+                if unverified { format!("{state} {}", output::paint(Paint::Bad, "(unverified)")) } else { state };
             let _ = writeln!(text, "  {:>2}  {:<width$}  {:<owner_width$}  {state}", p.id, e(&p.title), owner);
+            if let Some((line, _)) = &approval {
+                let _ = writeln!(text, "      {}", output::paint(Paint::Dim, &format!("approved {}", e(line))));
+            }
             // The gates' verdicts and figures, measured: `tests pass (24 passed, 0 failed)`.
             let judged: Vec<String> = p
                 .gates
@@ -101,6 +138,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             }
             for o in &p.overrides {
                 let _ = writeln!(text, "      {}", output::paint(Paint::Warn, &format!("gate overridden: {}", e(o))));
+            }
+            for a in &p.accepted {
+                let _ = writeln!(
+                    text,
+                    "      {}",
+                    output::paint(Paint::Warn, &format!("audit finding accepted: {}", e(a)))
+                );
             }
         }
         let _ = write!(text, "  waiting for: {}", e(&f.waiting_for));

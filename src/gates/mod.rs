@@ -2,6 +2,7 @@
 //! as evidence in git notes keyed by that tree. The same tree with the same gate configuration
 //! is never gated twice. This module decides and records; it never prints.
 
+pub mod audit;
 pub mod coverage;
 pub mod metric;
 pub mod runner;
@@ -45,6 +46,7 @@ pub enum Kind {
     Scanner,
     Secrets,
     Scope,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +106,15 @@ impl Spec {
                 value.try_into::<config::Gate>().map_err(|e| err(format!("the plan's override is invalid: {e}")))?
             }
         };
+        if name == "audit"
+            && (config.run.is_some()
+                || config.scanner.is_some()
+                || config.kind.as_deref().is_some_and(|k| k != "audit"))
+        {
+            return Err(err(
+                "`audit` is the built-in audit gate (it takes `warn`, `required`, `stage`): give a command or scanner gate another name, e.g. [gates.deps]".into(),
+            ));
+        }
         let kind = match config.kind_name(name).map_err(|(_, why)| err(why))? {
             "command" => Kind::Command,
             "tests" => Kind::Tests,
@@ -112,9 +123,11 @@ impl Spec {
             "scanner" => Kind::Scanner,
             "secrets" => Kind::Secrets,
             "scope" => Kind::Scope,
+            "audit" if name == "audit" => Kind::Audit,
+            "audit" => return Err(err("the audit gate is built in: configure it as [gates.audit]".into())),
             other => {
                 return Err(err(format!(
-                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets, scope)"
+                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets, scope, audit)"
                 )));
             }
         };
@@ -153,13 +166,13 @@ impl Spec {
         if config.from.is_some() && kind != Kind::Tests {
             return Err(err("`from` is for a tests gate: it names the coverage gate whose run it reads".into()));
         }
-        if !config.inputs.is_empty() && matches!(kind, Kind::Secrets | Kind::Scope) {
+        if !config.inputs.is_empty() && matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
             return Err(err("`inputs` is for gates that run a command: this one reads only what changed".into()));
         }
         if let Some(bad) = config.inputs.iter().find(|g| config::confined(g).is_err()) {
             return Err(err(format!("`inputs` has \"{}\": name paths inside the repository", bad.escape_debug())));
         }
-        if !matches!(kind, Kind::Secrets | Kind::Scope)
+        if !matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit)
             && config.from.is_none()
             && config.run.as_deref().is_none_or(|r| r.trim().is_empty())
         {
@@ -173,7 +186,7 @@ impl Spec {
                 return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
             }
         }
-        let stage = config.stage.unwrap_or(if matches!(kind, Kind::Secrets | Kind::Scope) {
+        let stage = config.stage.unwrap_or(if matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
             Stage::PreCommit
         } else {
             Stage::PrePush
@@ -191,7 +204,7 @@ impl Spec {
     /// change is measured against. Evidence for another context is another key.
     #[must_use]
     pub fn bound(mut self, key: &Key<'_>) -> Self {
-        let measures_change = matches!(self.kind, Kind::Secrets | Kind::Scope)
+        let measures_change = matches!(self.kind, Kind::Secrets | Kind::Scope | Kind::Audit)
             || (self.kind == Kind::Coverage && self.config.min_changed.is_some());
         let mut text =
             format!("{}\nconfig {}", self.fingerprint, key.config_blob.map(|b| b.to_string()).unwrap_or_default());
@@ -514,12 +527,13 @@ pub fn run(
     let files = std::cell::OnceCell::new();
     let mut stopped = false;
     for spec in specs {
-        let builtin = matches!(spec.kind, Kind::Secrets | Kind::Scope);
+        let builtin = matches!(spec.kind, Kind::Secrets | Kind::Scope | Kind::Audit);
         if stopped && !builtin {
             continue;
         }
         let key = inputs_key(repo, spec, ctx, &files)?;
-        if !ctx.force {
+        // The review audit reads other gates' evidence, which may have changed since: never cached.
+        if !(ctx.force || spec.kind == Kind::Audit && spec.stage == Stage::Review) {
             if let Some(evidence) = cached(&records, spec) {
                 stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
                 outcomes.push(Outcome { evidence: evidence.clone(), cached: true, required: spec.required });
@@ -539,10 +553,10 @@ pub fn run(
             }
         }
         if builtin {
-            let evidence = if spec.kind == Kind::Secrets {
-                secrets_gate(repo, spec, ctx, &by)?
-            } else {
-                scope_gate(repo, spec, ctx, &by)?
+            let evidence = match spec.kind {
+                Kind::Secrets => secrets_gate(repo, spec, ctx, &by)?,
+                Kind::Scope => scope_gate(repo, spec, ctx, &by)?,
+                _ => audit::gate(repo, spec, ctx, &by)?,
             };
             // Built-in gates take milliseconds: their evidence is written together below.
             pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
@@ -713,7 +727,7 @@ fn run_one(
                 );
             }
         }
-        Kind::Secrets | Kind::Scope => unreachable!("built-in gates run no command"),
+        Kind::Secrets | Kind::Scope | Kind::Audit => unreachable!("built-in gates run no command"),
         Kind::Metric | Kind::Scanner => match fresh_report(repo, spec, ctx, dir, &finished, report_was_there)? {
             Err((summary, reason)) => {
                 e.verdict = Verdict::Error;
@@ -1210,14 +1224,14 @@ pub fn select(
                 message: "is switched off (`enabled = false` in .orchestrate.toml)".into(),
             });
         }
-        if !gates.iter().any(|(n, _)| n == name) {
+        if !gates.iter().any(|(n, _)| n == name) && name != "audit" {
             let known = gates.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
             return Err(Error::Config { gate: name.clone(), message: format!("is not configured (gates: {known})") });
         }
     }
     let mut out = Vec::new();
     for (name, gate) in &gates {
-        if !only.is_empty() && !only.contains(name) {
+        if (!only.is_empty() && !only.contains(name)) || name == "audit" {
             continue;
         }
         let over = overrides.and_then(|o| o.get(name)).and_then(toml::Value::as_table);
@@ -1259,6 +1273,24 @@ pub fn select(
             out[i].bind_source(&source_fingerprint);
         }
         i += 1;
+    }
+    // The audit gate is built in: on a phase it runs even when not configured, at pre-commit
+    // (it warns, so the commit can be made and reviewed) and at review (it blocks the approval).
+    if phase.is_some() && (only.is_empty() || only.iter().any(|n| n == "audit")) {
+        let configured = config.gates.get("audit").cloned().unwrap_or_default();
+        for at in [Stage::PreCommit, Stage::Review] {
+            if only.is_empty() && stage.is_some_and(|s| s != at) {
+                continue;
+            }
+            let over = overrides.and_then(|o| o.get("audit")).and_then(toml::Value::as_table);
+            let mut spec = Spec::resolve("audit", &configured, over)?;
+            spec.config.stage = Some(at);
+            let mut spec = Spec::resolve("audit", &spec.config, None)?.bound(key);
+            spec.required = spec.required && at == Stage::Review;
+            if spec.applies_to(phase) {
+                out.push(spec);
+            }
+        }
     }
     Ok(out)
 }

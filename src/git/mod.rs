@@ -7,7 +7,10 @@ mod diff;
 mod index;
 mod loose;
 pub mod notes;
+pub mod sign;
 
+/// How a path changed (the name the audit uses).
+pub use diff::Status as ChangeStatus;
 pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange, FileStat, Status};
 
 use std::collections::HashMap;

@@ -67,6 +67,9 @@ fn from_output(out: Output) -> Run {
     }
 }
 
+/// The approval policy the tests run under unless they set one: `--yes` without a terminal.
+pub const ANY: &str = "[approvals]\nrequire = \"any\"\n";
+
 impl TestRepo {
     /// An empty temp dir (no repository yet).
     pub fn empty() -> Self {
@@ -92,7 +95,9 @@ impl TestRepo {
         let t = Self::empty();
         t.git(["init", "-q", "-b", "main"]);
         t.write("README.md", "hello\n");
-        t.git(["add", "README.md"]);
+        // Tests approve with --yes and no terminal, which only `approvals.require = "any"` allows.
+        t.write(".orchestrate.toml", ANY);
+        t.git(["add", "README.md", ".orchestrate.toml"]);
         t.git(["commit", "-q", "-m", "chore: initial commit"]);
         t
     }
@@ -215,10 +220,27 @@ impl TestRepo {
         from_output(cmd.args(args).output().expect("binary runs"))
     }
 
+    /// Write a file of the work tree. `.orchestrate.toml` gets [`ANY`] appended unless it sets
+    /// `[approvals]` itself: tests approve with `--yes` and no terminal (the policy tests set
+    /// their own).
     pub fn write(&self, path: &str, text: &str) {
+        let with_policy;
+        let text = if path == ".orchestrate.toml" && !text.contains("[approvals]") {
+            with_policy = format!("{text}\n{ANY}");
+            &with_policy
+        } else {
+            text
+        };
         let p = self.dir.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
+    }
+
+    /// Take the committed `.orchestrate.toml` away (for `init`, which writes one only where
+    /// there is none).
+    pub fn without_config(&self) {
+        self.git(["rm", "-q", "--", ".orchestrate.toml"]);
+        self.git(["commit", "-q", "--no-verify", "-m", "chore: no configuration"]);
     }
 
     /// Write `.orchestrate.toml` and commit it (gates judge with the committed configuration).
