@@ -7,6 +7,7 @@ mod cli;
 mod defaults;
 mod enforcement;
 mod faults;
+mod finish;
 mod gates;
 mod hooks;
 mod hostile;

@@ -558,7 +558,7 @@ fn phase_report(
 
 fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
     let flow = ctx.workflow();
-    let name = ctx.feature(c.feature.as_deref())?;
+    let name = ctx.finishing_feature(c.feature.as_deref())?;
     let loaded = flow.load(&name)?;
     if let Some(a) = &loaded.feature.finish_approval {
         let tip = ctx.repo.branch_tip(&loaded.feature.branch)?;

@@ -31,7 +31,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
-    let name = ctx.feature(args.feature.as_deref())?;
+    let name = ctx.finishing_feature(args.feature.as_deref())?;
     let loaded = flow.load(&name)?;
     let mut progress = output::Progress::new();
     let done =

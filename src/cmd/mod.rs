@@ -124,6 +124,27 @@ impl Ctx {
         }
     }
 
+    /// [`Ctx::feature`], or, off any feature's branches, the one feature that waits for its
+    /// finish (`finish` and `approve finish` are usually run from the base).
+    pub fn finishing_feature(&self, explicit: Option<&str>) -> Result<String> {
+        match self.feature(explicit) {
+            Ok(name) => Ok(name),
+            Err(err) => {
+                let waiting: Vec<String> = self
+                    .workflow()
+                    .overview()?
+                    .into_iter()
+                    .filter(|f| f.state == crate::workflow::FeatureState::AwaitingFinish)
+                    .map(|f| f.name)
+                    .collect();
+                match waiting.as_slice() {
+                    [one] => Ok(one.clone()),
+                    _ => Err(err),
+                }
+            }
+        }
+    }
+
     /// The feature whose integration or phase branch `branch` is.
     pub fn feature_of_branch(&self, branch: &str) -> Result<Option<String>> {
         Ok(self.load_feature_of_branch(branch)?.map(|l| l.feature.name))

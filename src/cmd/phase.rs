@@ -246,6 +246,7 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
             feature => &name, title => &plan.title, plan_path => &loaded.feature.plan,
             phase => Serde(def), phase_count => plan.phases.len(), branch => &pv.branch,
             depends_on, gates, coverage_min => config.coverage_min(&def.gates),
+            changes_requested => pv.changes_requested.as_deref(),
         },
     )?;
     if json {
