@@ -223,20 +223,7 @@ fn init_proposes_working_gates_for_a_cargo_crate() {
     assert!(text.stderr.contains("review it and commit it"), "{}", text.stderr);
     commit_config(&t);
 
-    #[allow(clippy::disallowed_methods)]
-    let home = std::env::var("HOME").unwrap_or_default();
-    #[allow(clippy::disallowed_methods)]
-    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
-    #[allow(clippy::disallowed_methods)]
-    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
-    let target = t.root.join("target");
-    let env = [
-        ("RUSTUP_HOME", rustup.as_str()),
-        ("CARGO_HOME", cargo_home.as_str()),
-        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
-        ("CARGO_NET_OFFLINE", "true"),
-    ];
-    let run = t.run_env(&env, ["gate", "--json"]).ok();
+    let run = t.run_with_cargo(["gate", "--json"]).ok();
     let tests = run.json()["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "tests").unwrap().clone();
     assert_eq!(tests["figures"]["passed"], 2, "the unit test and the doctest ran: {tests}");
 }

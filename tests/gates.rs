@@ -618,19 +618,7 @@ fn cargo_test_runs_as_a_tests_gate() {
     t.write(".orchestrate.toml", "[gates.tests]\nrun = \"cargo test --offline --quiet\"\n");
     t.git(["add", "-A"]);
     t.git(["commit", "-qm", "feat: tiny crate"]);
-    #[allow(clippy::disallowed_methods)]
-    let home = std::env::var("HOME").unwrap_or_default();
-    #[allow(clippy::disallowed_methods)]
-    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
-    #[allow(clippy::disallowed_methods)]
-    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
-    let target = t.root.join("target");
-    let env = [
-        ("RUSTUP_HOME", rustup.as_str()),
-        ("CARGO_HOME", cargo_home.as_str()),
-        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
-    ];
-    let g = t.run_env(&env, ["gate", "--json"]).ok().json()["gates"][0].clone();
+    let g = t.run_with_cargo(["gate", "--json"]).ok().json()["gates"][0].clone();
     assert_eq!(
         (g["figures"]["runner"].as_str(), g["figures"]["passed"].as_u64()),
         (Some("cargo test"), Some(2)),

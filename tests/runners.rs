@@ -98,19 +98,7 @@ fn cargo_test_counts_sum_every_binary() {
     t.configure("[gates.tests]\nrun = \"cargo test --offline --quiet --no-fail-fast\"\ntimeout = 600\n");
     commit_all(&t, "feat: tiny crate");
     // The toolchain the suite itself runs with (the test's HOME is a temp dir).
-    #[allow(clippy::disallowed_methods)]
-    let home = std::env::var("HOME").unwrap_or_default();
-    #[allow(clippy::disallowed_methods)]
-    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
-    #[allow(clippy::disallowed_methods)]
-    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
-    let target = t.root.join("target");
-    let env = [
-        ("RUSTUP_HOME", rustup.as_str()),
-        ("CARGO_HOME", cargo_home.as_str()),
-        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
-    ];
-    let run = t.run_env(&env, ["gate", "--only", "tests", "--json"]);
+    let run = t.run_with_cargo(["gate", "--only", "tests", "--json"]);
     let (code, g) = (run.code, run.json()["gates"][0].clone());
     assert_eq!(code, 1, "{g}");
     assert_eq!(g["figures"]["runner"], "cargo test", "{g}");

@@ -236,6 +236,29 @@ impl TestRepo {
         std::fs::write(p, text).unwrap();
     }
 
+    /// Run `git-orchestrate` where cargo works as it does for the one running the tests (its
+    /// toolchain and registry cache through `RUSTUP_HOME`/`CARGO_HOME`), building into a
+    /// target directory of this repository's temp dir, offline.
+    pub fn run_with_cargo<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        #[allow(clippy::disallowed_methods)]
+        let var = |name: &str| std::env::var(name).ok();
+        let home = var("HOME").unwrap_or_default();
+        let rustup = var("RUSTUP_HOME").unwrap_or_else(|| format!("{home}/.rustup"));
+        let cargo_home = var("CARGO_HOME").unwrap_or_else(|| format!("{home}/.cargo"));
+        let target = self.root.join("target");
+        let env = [
+            ("RUSTUP_HOME", rustup.as_str()),
+            ("CARGO_HOME", cargo_home.as_str()),
+            ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+            ("CARGO_NET_OFFLINE", "true"),
+        ];
+        self.run_env(&env, args)
+    }
+
     /// Take the committed `.orchestrate.toml` away (for `init`, which writes one only where
     /// there is none).
     pub fn without_config(&self) {
