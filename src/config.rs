@@ -37,6 +37,31 @@ pub struct Config {
     pub roles: BTreeMap<String, Role>,
     #[serde(default)]
     pub approvals: Approvals,
+    /// `[lanes.bugfix]`, `[lanes.hotfix]`: the gate set of a lane's feature.
+    #[serde(default)]
+    pub lanes: BTreeMap<String, Lane>,
+}
+
+/// A lane's gate set: only these gates judge its feature (all configured ones when empty;
+/// the built-in audit, secrets and scope always run).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lane {
+    #[serde(default)]
+    pub gates: Vec<String>,
+}
+
+impl Config {
+    /// Whether gate `name` judges a feature of `lane`.
+    pub fn lane_allows(&self, lane: Option<&str>, name: &str) -> bool {
+        if matches!(name, "secrets" | "scope" | "audit") {
+            return true;
+        }
+        match lane.and_then(|l| self.lanes.get(l)) {
+            Some(l) if !l.gates.is_empty() => l.gates.iter().any(|g| g == name),
+            _ => true,
+        }
+    }
 }
 
 /// `[approvals]`: what an approval must come from to count.

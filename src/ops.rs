@@ -129,6 +129,8 @@ pub fn gate(
     let (config, config_blob) = config_at(repo, judging)?;
     let key = Key { config_blob, phase, base, scope: def.map(|d| d.paths.as_slice()) };
     let mut specs = gates::select(&config, req.stage, req.only, &key, def.map(|d| &d.gates))?;
+    let lane = loaded.and_then(|l| l.feature.lane.as_deref());
+    specs.retain(|s| config.lane_allows(lane, &s.name));
     // ORCHESTRATE_SKIP: optional gates may be skipped; the skip is recorded like a verdict.
     let mut skipped = Vec::new();
     for name in crate::env::skip() {
@@ -423,7 +425,7 @@ fn judge_feature_push(
                 let required: Vec<_> =
                     gates::select(&config, Some(Stage::PreCommit), &[], &key, def.map(|d| &d.gates))?
                         .into_iter()
-                        .filter(|s| s.required)
+                        .filter(|s| s.required && config.lane_allows(f.lane.as_deref(), &s.name))
                         .collect();
                 let records = gates::evidence_for(repo, repo.commit_tree(*commit)?)?;
                 for spec in &required {

@@ -33,6 +33,9 @@ pub const MAX_SEQ: u64 = 1 << 53;
 /// The largest phase id an event may name.
 pub const MAX_PHASE: u32 = 9999;
 
+/// The lanes a feature can take besides the full plan: one phase, no separate plan approval.
+pub const LANES: &[&str] = &["bugfix", "hotfix"];
+
 /// One record of the log. `seq` is a Lamport clock (one more than the highest seen when it was
 /// written), so merged logs keep causal order even when clocks disagree; `id` breaks ties.
 ///
@@ -57,6 +60,8 @@ pub enum What {
         branch: String,
         plan: String,
         commit: String,
+        /// `bugfix` or `hotfix`: one phase, whose review is the only pause point before finish.
+        lane: Option<String>,
     },
     PlanApproved {
         plan_blob: String,
@@ -169,6 +174,8 @@ struct Wire {
     overrides: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lane: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     accepted: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +188,8 @@ impl From<Event> for Wire {
     fn from(e: Event) -> Self {
         let mut w = Wire { seq: e.seq, ts: e.ts, id: e.id, by: e.by, event: e.what.name().into(), ..Wire::default() };
         match e.what {
-            What::Created { feature, title, base, branch, plan, commit } => {
+            What::Created { feature, title, base, branch, plan, commit, lane } => {
+                w.lane = lane;
                 (w.feature, w.title, w.base, w.branch, w.plan, w.commit) =
                     (Some(feature), Some(title), Some(base), Some(branch), Some(plan), Some(commit));
             }
@@ -228,6 +236,7 @@ impl TryFrom<Wire> for Event {
                 branch: need(w.branch, e, "branch")?,
                 plan: need(w.plan, e, "plan")?,
                 commit: need(w.commit, e, "commit")?,
+                lane: w.lane,
             },
             "plan-approved" => What::PlanApproved {
                 plan_blob: need(w.plan_blob, e, "plan_blob")?,
@@ -318,7 +327,10 @@ impl Event {
             return Err(format!("`seq` {} is out of range (at most 2^53)", self.seq));
         }
         match &self.what {
-            What::Created { feature, title: _, base, branch: b, plan, commit } => {
+            What::Created { feature, title: _, base, branch: b, plan, commit, lane } => {
+                if lane.as_deref().is_some_and(|l| !LANES.contains(&l)) {
+                    return Err(format!("`lane` is not a lane ({}): {lane:?}", LANES.join(", ")));
+                }
                 if !crate::plan::valid_slug(feature) {
                     return Err(format!("`feature` is not a valid feature name ([a-z0-9][a-z0-9-]*): {feature:?}"));
                 }
@@ -524,6 +536,9 @@ pub struct Feature {
     /// The last recorded run (a skip) of each gate on each phase: (phase, gate) → run.
     #[serde(skip)]
     pub gate_runs: BTreeMap<(u32, String), GateRunRecord>,
+    /// `bugfix` or `hotfix`: one phase, no separate plan approval (the phase review is the pause
+    /// point).
+    pub lane: Option<String>,
     /// The finish approval: `what` is the integration tip it approved.
     pub finish_approval: Option<Approval>,
     /// The feature reached its base: the merge commit, who recorded it, when.
@@ -532,8 +547,12 @@ pub struct Feature {
 }
 
 impl Feature {
-    /// Whether the plan's approval covers `plan_blob`, the plan as committed now.
+    /// Whether the plan's approval covers `plan_blob`, the plan as committed now. A lane's plan
+    /// (one phase) needs no approval of its own: its phase review is the pause point.
     pub fn plan_approved_as(&self, plan_blob: Option<crate::git::ObjectId>) -> bool {
+        if self.lane.is_some() && plan_blob.is_some() {
+            return true;
+        }
         let blob = plan_blob.map(|b| b.to_string());
         self.plan_approval.as_ref().is_some_and(|a| Some(&a.what) == blob.as_ref())
     }
@@ -632,7 +651,7 @@ pub struct ChangesRequested {
 pub fn fold(events: &[Event]) -> Option<Feature> {
     let mut feature: Option<Feature> = None;
     for e in events {
-        if let What::Created { feature: name, title, base, branch, plan, commit } = &e.what {
+        if let What::Created { feature: name, title, base, branch, plan, commit, lane } = &e.what {
             feature = Some(Feature {
                 name: name.clone(),
                 title: title.clone(),
@@ -642,6 +661,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 created_commit: commit.clone(),
                 created_by: e.by.clone(),
                 created_at: e.ts.clone(),
+                lane: lane.clone(),
                 ..Feature::default()
             });
         }
@@ -749,6 +769,7 @@ mod tests {
             branch: "orchestrate/f/main".into(),
             plan: "plans/f/plan.md".into(),
             commit: "0".repeat(40),
+            lane: None,
         }
     }
 

@@ -315,6 +315,17 @@ impl<'r> Workflow<'r> {
         })?;
         let bytes = self.repo.read_blob(blob)?;
         let plan = plan::parse(&f.plan, &bytes, Some(&f.name), &self.config.gate_names())?;
+        // A lane's plan needs no approval of its own because it is one phase: never more.
+        if let Some(lane) = &f.lane {
+            if plan.phases.len() != 1 {
+                return Err(Error::blocked(format!(
+                    "{}: a {lane} lane has exactly one phase, and the committed plan has {}",
+                    f.plan,
+                    plan.phases.len()
+                ))
+                .hint("put the plan back to one phase; larger work is a feature of its own, with an approved plan"));
+            }
+        }
         Ok((plan, blob))
     }
 
@@ -489,7 +500,12 @@ impl<'r> Workflow<'r> {
             branch: f.branch.clone(),
             plan: f.plan.clone(),
             plan_approval_void: void,
-            plan_approved_by: f.plan_approval.as_ref().filter(|_| approved).map(|a| a.by.clone()),
+            plan_approved_by: f.plan_approval.as_ref().filter(|_| approved).map(|a| a.by.clone()).or_else(|| {
+                f.lane
+                    .as_ref()
+                    .filter(|_| approved)
+                    .map(|l| format!("no one: a {l} lane's phase review is its pause point"))
+            }),
             waiting_for,
             next,
             phases,
@@ -575,7 +591,7 @@ impl Workflow<'_> {
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
             crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)).ok()
         };
-        for (name, gate) in &in_effect {
+        for (name, gate) in in_effect.iter().filter(|(n, _)| config.lane_allows(f.lane.as_deref(), n)) {
             let source = gate.from.as_deref().map(|from| resolve(from).map(|s| s.fingerprint));
             let (Some(mut spec), false) = (resolve(name), matches!(source, Some(None))) else {
                 out.insert(name.clone(), "none");
@@ -734,6 +750,7 @@ mod tests {
                 branch: "orchestrate/f/main".into(),
                 plan: "plans/f/plan.md".into(),
                 commit: id(9).to_string(),
+                lane: None,
             },
             What::PlanApproved {
                 plan_blob: id(8).to_string(),

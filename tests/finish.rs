@@ -176,3 +176,33 @@ fn a_finished_feature_reaches_its_base_through_a_gated_push() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(t.git(["rev-list", "--count", "main"]).trim(), "3", "squash: one commit for the feature");
 }
+
+#[test]
+fn a_bugfix_lane_is_one_phase_whose_review_is_the_pause_point() {
+    let t = TestRepo::new();
+    t.configure(
+        "[gates.tests]\nrun = \"echo '1 passed in 0.01s'\"\nstage = \"pre-push\"\n\n[gates.slow-e2e]\nrun = \"exit 1\"\nstage = \"pre-push\"\n\n[lanes.bugfix]\ngates = [\"tests\"]\n",
+    );
+    t.run(["start", "fix-login", "--lane", "bugfix"]).ok();
+    let plan = t.read("plans/fix-login/plan.md");
+    assert_eq!(plan.matches("[[phase]]").count(), 1, "{plan}");
+    // No separate plan approval: the phase can start at once.
+    let s = t.run(["status", "--json"]).ok().json();
+    assert_eq!(s["features"][0]["state"], "in-progress", "{s}");
+    t.run(["phase", "start"]).ok();
+    let paths = plan.lines().find(|l| l.starts_with("paths")).unwrap_or_default().to_string();
+    let area = paths.split('"').nth(1).unwrap_or("src/**").trim_end_matches("/**").to_string();
+    t.commit_file(&format!("{area}/fix.txt"), "fixed\n", "fix(fix-login): the fix");
+    // The lane's gate set: the failing e2e gate is not part of it.
+    let submit = t.run(["phase", "submit", "--json"]).ok().json();
+    let gates: Vec<&str> = submit["gates"].as_array().unwrap().iter().map(|g| g["gate"].as_str().unwrap()).collect();
+    assert!(gates.contains(&"tests") && !gates.contains(&"slow-e2e"), "{gates:?}");
+    t.run(["approve", "phase", "--yes"]).ok();
+    assert_eq!(t.run(["status", "--json"]).ok().json()["features"][0]["state"], "awaiting-finish");
+    // A lane never grows into an unapproved multi-phase plan.
+    let two = TestRepo::plan_text("big", 2);
+    let file = t.root.join("big.md");
+    std::fs::write(&file, two).unwrap();
+    let run = t.run(["start", "big", "--lane", "hotfix", "--plan", file.to_str().unwrap()]).code(2);
+    assert!(run.stderr.contains("a hotfix lane has exactly one phase"), "{}", run.stderr);
+}

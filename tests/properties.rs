@@ -219,6 +219,7 @@ fn event_log() -> String {
             branch: "orchestrate/x/main".into(),
             plan: "plans/x/plan.md".into(),
             commit: "0".repeat(40),
+            lane: None,
         },
         What::PlanApproved {
             plan_blob: "1".repeat(40),

@@ -39,6 +39,11 @@ pub struct Args {
     /// How many phases the scaffold has.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub phases: u32,
+    /// A lane for small work: `bugfix` or `hotfix`. One phase; the plan needs no approval of
+    /// its own (the phase review is the pause point); the lane's gates are those listed under
+    /// `[lanes.<lane>]` in .orchestrate.toml (all gates when it lists none).
+    #[arg(long, value_parser = ["bugfix", "hotfix"])]
+    pub lane: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -149,7 +154,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let (text, parsed) = if let Some(plan) = imported {
         (text, plan)
     } else {
-        let phases: Vec<_> = (1..=args.phases)
+        let count = if args.lane.is_some() { 1 } else { args.phases };
+        let phases: Vec<_> = (1..=count)
             .map(|id| minijinja::context! { id => id, title => format!("Phase {id}"), owner => OWNERS[(id as usize - 1) % OWNERS.len()] })
             .collect();
         let text = renderer.render("plan.md", minijinja::context! { feature, title, base => &base, phases })?;
@@ -158,6 +164,14 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         (text, parsed)
     };
 
+    if args.lane.is_some() && parsed.phases.len() != 1 {
+        return Err(Error::usage(format!(
+            "a {} lane has exactly one phase; {path} has {}",
+            args.lane.as_deref().unwrap_or_default(),
+            parsed.phases.len()
+        ))
+        .hint("give the lane a one-phase plan, or start the feature without --lane (a full plan, approved)"));
+    }
     let base_tree = repo.commit_tree(base_tip)?;
     if let Some(existing) = repo.blob_at(base_tip, &path)? {
         if existing != crate::git::blob_id(text.as_bytes()) {
@@ -189,6 +203,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             branch: branch.clone(),
             plan: path.clone(),
             commit: commit.to_string(),
+            lane: args.lane.clone(),
         },
     )?;
     let started =
