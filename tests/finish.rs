@@ -206,3 +206,62 @@ fn a_bugfix_lane_is_one_phase_whose_review_is_the_pause_point() {
     let run = t.run(["start", "big", "--lane", "hotfix", "--plan", file.to_str().unwrap()]).code(2);
     assert!(run.stderr.contains("a hotfix lane has exactly one phase"), "{}", run.stderr);
 }
+
+/// A bare remote `origin`, and a `gh` stand-in that records its arguments (when `fake_gh`).
+fn with_remote(t: &TestRepo, fake_gh: bool) -> Option<String> {
+    let remote = t.root.join("remote.git");
+    t.git(["init", "-q", "--bare", remote.to_str().unwrap()]);
+    t.git(["remote", "add", "origin", remote.to_str().unwrap()]);
+    t.git(["push", "-q", "origin", "main"]);
+    if !fake_gh {
+        return None;
+    }
+    let bin = t.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = t.root.join("gh.log");
+    std::fs::write(
+        bin.join("gh"),
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\necho https://example.com/pr/1\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("gh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    #[allow(clippy::disallowed_methods)]
+    Some(format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+}
+
+#[test]
+fn submit_and_finish_open_pull_requests_with_the_measured_review_as_their_body() {
+    let t = feature();
+    with_remote(&t, false);
+    phase(&t, 1, &[("area1/a.txt", "a\n")]);
+    // Without gh: the branches are pushed, the body is written, the command is given.
+    let run = t.run(["phase", "submit", "--pr"]).ok();
+    assert!(
+        run.stderr.contains("gh is not on PATH: open it with gh pr create --base orchestrate/f/main"),
+        "{}",
+        run.stderr
+    );
+    let remote = t.git(["ls-remote", "origin"]);
+    assert!(remote.contains("refs/heads/orchestrate/f/1-database-schema"), "{remote}");
+    let body_file = t.dir.join(".git/orchestrate/pr/orchestrate_f_1-database-schema.md");
+    let body = std::fs::read_to_string(&body_file).unwrap();
+    assert!(body.contains("Phase 1 of f: Database schema") && body.contains("area1/a.txt"), "{body}");
+    assert!(!body.contains('\u{1b}'), "no terminal codes in a body");
+
+    // With gh: it is run with the base, the head and the body file.
+    let t = feature();
+    let path = with_remote(&t, true).unwrap();
+    phase(&t, 1, &[("area1/a.txt", "a\n")]);
+    let run = t.run_env(&[("PATH", &path)], ["phase", "submit", "--pr"]).ok();
+    assert!(run.stderr.contains("opened the pull request: https://example.com/pr/1"), "{}", run.stderr);
+    let args = std::fs::read_to_string(t.root.join("gh.log")).unwrap();
+    assert!(args.contains("--base\norchestrate/f/main\n--head\norchestrate/f/1-database-schema\n"), "{args}");
+    t.run(["approve", "phase", "--yes"]).ok();
+    phase(&t, 2, &[("area2/b.txt", "b\n")]);
+    t.run(["phase", "submit"]).ok();
+    t.run(["approve", "phase", "--yes"]).ok();
+    let run = t.run_env(&[("PATH", &path)], ["finish", "--pr"]).ok();
+    assert!(run.stderr.contains("opened the pull request"), "{}", run.stderr);
+    let args = std::fs::read_to_string(t.root.join("gh.log")).unwrap();
+    assert!(args.contains("--base\nmain\n--head\norchestrate/f/main\n"), "{args}");
+}

@@ -21,9 +21,18 @@ pub struct Args {
     /// How the feature lands on its base.
     #[arg(long, value_enum, default_value_t = Strategy::Merge)]
     pub strategy: Strategy,
-    /// The feature (default: the one whose branch is checked out).
+    /// The feature (default: the one whose branch is checked out, else the one waiting to
+    /// finish).
     #[arg(long)]
     pub feature: Option<String>,
+    /// Once complete.md is written: push the integration branch and open a pull request
+    /// against the base with complete.md as its body (through `gh` when it is on PATH; else the
+    /// body file and the command are given).
+    #[arg(long)]
+    pub pr: bool,
+    /// The remote for --pr.
+    #[arg(long, default_value = "origin", requires = "pr")]
+    pub remote: String,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -66,6 +75,21 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             output::hint(&format!(
                 "a person approves the finish: git orchestrate approve finish --feature {name}; then run finish again"
             ));
+            if args.pr && !complete.is_empty() {
+                let f = &loaded.feature;
+                let tip = crate::state::object_id_of("tip", tip)?;
+                let body = ctx.repo.tree_blob(ctx.repo.commit_tree(tip)?, complete)?.unwrap_or_default();
+                let title = loaded.plan.as_ref().map_or_else(|_| f.title.clone(), |(p, _)| p.title.clone());
+                let pr = crate::ops::review::pull_request(
+                    &ctx.repo,
+                    &args.remote,
+                    &f.base,
+                    &f.branch,
+                    &format!("feat: {title}"),
+                    &String::from_utf8_lossy(&body),
+                )?;
+                super::say_pull_request(&pr, &f.branch);
+            }
         }
         Finish::Merged { commit, strategy, deleted, remote_branches } => {
             output::success(&format!(

@@ -43,6 +43,21 @@ pub fn gate_progress(progress: &mut crate::output::Progress) -> impl FnMut(crate
     }
 }
 
+/// Say what became of a pull request: opened (its address), or the body file and the command.
+pub fn say_pull_request(pr: &crate::ops::review::PullRequest, branch: &str) {
+    let e = crate::output::escape;
+    if let Some(url) = &pr.opened {
+        crate::output::success(&format!("opened the pull request: {}", e(url)));
+    } else {
+        crate::output::status(&format!(
+            "pushed {}; the pull request's body is in {}",
+            e(branch),
+            pr.body_file.display()
+        ));
+        crate::output::hint(&format!("gh is not on PATH: open it with {}", e(&pr.command)));
+    }
+}
+
 /// Say once on stderr that this gate run waits for another one.
 pub fn say_waiting(holder: u32) {
     crate::output::status(&format!("waiting for another gate run (pid {holder}) to finish …"));

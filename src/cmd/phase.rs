@@ -46,6 +46,14 @@ pub enum PhaseCommand {
     Submit {
         /// The phase (default: the one checked out).
         phase: Option<u32>,
+        /// Also push the phase branch and open a pull request against the integration branch
+        /// with the review as its body (through `gh` when it is on PATH; else the body file and
+        /// the command are given).
+        #[arg(long)]
+        pr: bool,
+        /// The remote for --pr.
+        #[arg(long, default_value = "origin", requires = "pr")]
+        remote: String,
         /// The feature (default: the one whose branch is checked out).
         #[arg(long)]
         feature: Option<String>,
@@ -81,7 +89,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.command {
         PhaseCommand::Start { which, feature, json } => start(ctx, which, feature.as_deref(), *json),
         PhaseCommand::Brief { phase, feature, json } => brief(ctx, *phase, feature.as_deref(), *json),
-        PhaseCommand::Submit { phase, feature, json } => submit(ctx, *phase, feature.as_deref(), *json),
+        PhaseCommand::Submit { phase, feature, json, pr, remote } => {
+            submit(ctx, *phase, feature.as_deref(), *json, pr.then_some(remote.as_str()))
+        }
     }
 }
 
@@ -270,7 +280,7 @@ struct SubmitReport {
     gates: Vec<crate::ops::review::ReviewGate>,
 }
 
-fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Result<()> {
+fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: Option<&str>) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.feature(feature)?;
     let loaded = flow.load(&name)?;
@@ -323,6 +333,22 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> R
         let what = if done.already { "was already submitted" } else { "is submitted for review" };
         output::success(&format!("phase {id} of {name} {what} at {}", done.tip.to_hex_with_len(10)));
         output::hint(&format!("a person reviews it: git orchestrate review {id} --feature {name}"));
+    }
+    if let Some(remote) = pr {
+        // The review is the pull request's body: the phase measured, not described.
+        let loaded = flow.load(&name)?;
+        let review = crate::ops::review::review(&ctx.repo, &loaded, id, false, &mut |_| {})?;
+        let title = format!("{}: phase {id}: {}", name, review.title);
+        let branch = review.branch.clone();
+        let pr = crate::ops::review::pull_request(
+            &ctx.repo,
+            remote,
+            &loaded.feature.branch,
+            &branch,
+            &title,
+            &anstream::adapter::strip_str(&super::review::render(&review)).to_string(),
+        )?;
+        super::say_pull_request(&pr, &branch);
     }
     Ok(())
 }

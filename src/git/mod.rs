@@ -236,6 +236,47 @@ impl Repo {
         self.cli().args(["merge", "--ff-only", "--quiet", &to.to_string()]).run()
     }
 
+    /// Push `branch` to `remote` (its pre-push hook judges it like any push), setting upstream.
+    pub fn push_branch(&self, remote: &str, branch: &str) -> Result<()> {
+        self.cli()
+            .args(["push", "--quiet", "--set-upstream", remote, &format!("refs/heads/{branch}:refs/heads/{branch}")])
+            .run()
+    }
+
+    /// Open a pull request with GitHub's `gh` when it is on PATH: `Ok(Some(its output))`, or
+    /// `Ok(None)` when there is no `gh` (the caller says what to run instead).
+    pub fn gh_pr_create(&self, base: &str, head: &str, title: &str, body_file: &Path) -> Result<Option<String>> {
+        let Ok(gh) = which::which("gh") else { return Ok(None) };
+        let args: Vec<std::ffi::OsString> = vec![
+            "pr".into(),
+            "create".into(),
+            "--base".into(),
+            base.into(),
+            "--head".into(),
+            head.into(),
+            "--title".into(),
+            title.into(),
+            "--body-file".into(),
+            body_file.as_os_str().to_owned(),
+        ];
+        let out = duct::cmd(gh, args)
+            .dir(&self.workdir)
+            .stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| Error::Spawn(format!("gh: {e}")))?;
+        if out.status.success() {
+            Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()))
+        } else {
+            Err(Error::Cli {
+                command: "gh pr create".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        }
+    }
+
     /// Check a short branch name the way git does.
     pub fn validate_branch_name(name: &str) -> Result<()> {
         FullName::try_from(format!("refs/heads/{name}"))

@@ -295,3 +295,34 @@ pub fn request_changes(repo: &Repo, loaded: &Loaded, id: u32, note: &str) -> Res
     )?;
     Ok(())
 }
+
+/// A pull request opened (or prepared) for a review on a forge.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullRequest {
+    /// The file that holds its body.
+    pub body_file: std::path::PathBuf,
+    /// What `gh pr create` said (the PR's address), when `gh` is on PATH.
+    pub opened: Option<String>,
+    /// The command that opens it, when `gh` is not on PATH.
+    pub command: String,
+}
+
+/// Push `head` (and `base`, which the pull request targets) to `remote` through the usual
+/// pre-push judgement, write the body beside the tool's state, and open the pull request with
+/// `gh` when it is on PATH.
+pub fn pull_request(repo: &Repo, remote: &str, base: &str, head: &str, title: &str, body: &str) -> Result<PullRequest> {
+    repo.push_branch(remote, base)?;
+    repo.push_branch(remote, head)?;
+    let dir = repo.common_dir().join("orchestrate").join("pr");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::blocked(format!("cannot create {}: {e}", dir.display())))?;
+    let body_file = dir.join(format!("{}.md", head.replace('/', "_")));
+    std::fs::write(&body_file, body)
+        .map_err(|e| Error::blocked(format!("cannot write {}: {e}", body_file.display())))?;
+    let opened = repo.gh_pr_create(base, head, title, &body_file)?;
+    let command = format!(
+        "gh pr create --base {base} --head {head} --title '{}' --body-file '{}'",
+        title.replace('\'', "'\\''"),
+        body_file.display()
+    );
+    Ok(PullRequest { body_file, opened, command })
+}
