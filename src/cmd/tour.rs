@@ -44,7 +44,7 @@ title = "Backend services"
 owner = "hermes"
 tasks = ["JWTService: generate, verify, refresh", "POST /auth/login, POST /auth/refresh"]
 tests = ["generate JWT with claims", "verify signature", "refresh returns a new token"]
-paths = ["app/auth/**"]
+paths = ["app/auth/**", "tests/auth/**"]
 
 [[phase]]
 id    = 3
@@ -87,6 +87,17 @@ impl Tour {
         let cli =
             Cli::try_parse_from(command_line).map_err(|e| Error::usage(format!("tour step is malformed: {e}")))?;
         super::dispatch(cli)
+    }
+
+    /// Run one of our own commands that the tour shows failing (a blocked gate).
+    fn run_expecting_failure(&self, args: &[&str]) -> Result<()> {
+        match self.run(args) {
+            Ok(()) => Err(Error::blocked(format!("tour step `{}` was expected to be refused", args.join(" ")))),
+            Err(err) => {
+                output::error(&err);
+                Ok(())
+            }
+        }
     }
 
     fn git(&self, args: &[&str]) -> Result<String> {
@@ -155,6 +166,61 @@ echo "$passed passed, $failed failed in 0.01s"
 [ "$failed" -eq 0 ]
 "#;
 
+/// With Python: unittest under the standard library's tracer, which writes a real lcov report
+/// (no package needed).
+const PY_RUNNER: &str = r#"# The tour's test runner: unittest under the standard library's tracer, writing lcov.
+import os
+import sys
+import trace
+import unittest
+
+root = os.getcwd()
+sys.path.insert(0, root)
+tracer = trace.Trace(count=1, trace=0, ignoredirs=[sys.prefix, sys.exec_prefix])
+result = {}
+
+
+def run():
+    suite = unittest.defaultTestLoader.discover("tests", top_level_dir=root)
+    result["ok"] = unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful()
+
+
+tracer.runfunc(run)
+counts = tracer.results().counts
+with open("coverage.lcov", "w") as out:
+    for dirpath, _, files in sorted(os.walk("app")):
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(dirpath, name)
+            full = os.path.abspath(path)
+            lines = sorted(n for n in trace._find_executable_linenos(full) if n > 0)
+            if lines:
+                out.write(f"SF:{path}\n")
+                for n in lines:
+                    out.write(f"DA:{n},{counts.get((full, n), 0)}\n")
+                out.write("end_of_record\n")
+sys.exit(0 if result["ok"] else 1)
+"#;
+
+const PY_CONFIG: &str = r#"# The tour's gates: secrets, scope and the audit on every phase commit (built in); the tests,
+# with coverage of every changed line, before a push and at review: one run serves both.
+[gates.coverage]
+run         = "python3 tests/run.py"
+report      = "coverage.lcov"
+format      = "lcov"
+min_changed = 100
+stage       = "pre-push"
+
+[gates.tests]
+from  = "coverage"
+stage = "pre-push"
+"#;
+
+const TEST_README: &str = "import unittest\n\nfrom app.version import VERSION\n\n\nclass Version(unittest.TestCase):\n    def test_version(self):\n        self.assertEqual(VERSION, \"0.1\")\n";
+const TEST_FORGED: &str = "import unittest\n\nfrom app.auth.jwt import verify\n\n\nclass Forged(unittest.TestCase):\n    def test_never_issued(self):\n        self.assertFalse(verify(\"\"))\n";
+const JWT: &str = "def generate(user_id):\n    return f\"token-{user_id}\"\n\n\ndef verify(token):\n    return token.startswith(\"token-\")\n";
+const TEST_GENERATE: &str = "import unittest\n\nfrom app.auth.jwt import generate\n\n\nclass Generate(unittest.TestCase):\n    def test_generate(self):\n        self.assertEqual(generate(7), \"token-7\")\n";
+const TEST_VERIFY: &str = "import unittest\n\nfrom app.auth.jwt import verify\n\n\nclass Verify(unittest.TestCase):\n    def test_verify(self):\n        self.assertTrue(verify(\"token-7\"))\n        self.assertFalse(verify(\"forged\"))\n";
+
 const CONFIG: &str = r#"# The tour's gates: secrets and scope on every phase commit, the tests before a push and at review.
 [gates.secrets]
 
@@ -172,10 +238,28 @@ fn tour(dir: &Path) -> Result<()> {
 
     t.heading("set up the repository: gates, committed (gates judge with the committed configuration)");
     t.run(&["init"])?;
-    t.work(
-        &[(".orchestrate.toml", CONFIG), ("tests/run.sh", RUNNER), ("tests/test_readme.sh", "test -f README.md\n")],
-        "chore: gates and a test runner",
-    )?;
+    let python = which::which("python3").is_ok();
+    if python {
+        t.work(
+            &[
+                (".orchestrate.toml", PY_CONFIG),
+                ("tests/run.py", PY_RUNNER),
+                ("tests/__init__.py", ""),
+                ("tests/test_readme.py", TEST_README),
+                ("tests/auth/__init__.py", ""),
+                ("app/__init__.py", ""),
+                ("app/version.py", "VERSION = \"0.1\"\n"),
+                ("app/auth/__init__.py", ""),
+            ],
+            "chore: gates and a test runner",
+        )?;
+    } else {
+        Tour::say("(python3 is not on PATH: the tour's tests are shell scripts, and coverage is not gated)");
+        t.work(
+            &[(".orchestrate.toml", CONFIG), ("tests/run.sh", RUNNER), ("tests/test_readme.sh", "test -f README.md\n")],
+            "chore: gates and a test runner",
+        )?;
+    }
     Tour::say("The configuration's commands run only once you trust them; the tour trusts its own.");
 
     t.heading("turn the feature into a plan (athena's job), on its own branch");
@@ -194,7 +278,7 @@ fn tour(dir: &Path) -> Result<()> {
             &[("migrations/001_users.sql", "create table users (id int primary key, email text unique);\n")],
             "test: user table migration",
         ),
-        (&[("app/auth/jwt.py", "def generate(user_id): ...\n")], "feat: jwt service"),
+        (&[("app/auth/jwt.py", JWT), ("tests/auth/test_generate.py", TEST_GENERATE)], "feat: jwt service"),
         (&[("web/LoginForm.tsx", "export function LoginForm() {}\n")], "feat: login form"),
     ];
     for (n, (files, message)) in work.iter().enumerate() {
@@ -204,13 +288,19 @@ fn tour(dir: &Path) -> Result<()> {
         t.run(&["phase", "brief"])?;
         t.work(files, message)?;
         t.heading(&format!("phase {n}: the owner submits it; every gate of every stage runs on its tip"));
+        if n == 2 && python {
+            Tour::say("verify() has no test: coverage of the changed lines blocks the submission, and names them.");
+            t.run_expecting_failure(&["phase", "submit"])?;
+            Tour::say("The owner adds the missing test; only what changed is gated again.");
+            t.work(&[("tests/auth/test_verify.py", TEST_VERIFY)], "test: verify")?;
+        }
         t.run(&["phase", "submit"])?;
         if n == 2 {
             t.heading("⏸ pause point 2: the reviewer sends phase 2 back (NEEDS_REVISION)");
-            t.run(&["review", "2", "--request-changes", "-m", "add a test for the token"])?;
+            t.run(&["review", "2", "--request-changes", "-m", "also test a token that was never issued"])?;
             t.run(&["status"])?;
             Tour::say("The owner sees the reason in the brief, adds the test, and submits again.");
-            t.work(&[("app/auth/test_jwt.sh", "grep -q generate app/auth/jwt.py\n")], "test: jwt service")?;
+            t.work(&[("tests/auth/test_forged.py", TEST_FORGED)], "test: a token never issued")?;
             t.run(&["phase", "submit"])?;
         }
         t.heading(&format!("⏸ pause point 2: a person reviews phase {n}; it lands as one commit with its report"));
