@@ -226,16 +226,8 @@ impl<'r> Workflow<'r> {
         for what in whats {
             // Notes travel to every clone: what a person wrote (a note, a title) must not carry
             // a secret there.
-            if let (Some(text), Some(scanner)) = (what.free_text(), crate::secrets::builtin()) {
-                let mut found = Vec::new();
-                scanner.scan("(event)", 1, text, &mut found);
-                if let Some(f) = found.iter().find(|f| !f.warning) {
-                    return Err(Error::blocked(format!(
-                        "refusing to record a {} ({}) in git notes",
-                        f.description, f.redacted
-                    ))
-                    .hint("remove the secret from the note (-m) or from the plan, and run the command again"));
-                }
+            if let Some(text) = what.free_text() {
+                refuse_secret(text)?;
             }
             let mut event = Event::new(&seen, &by, what);
             if sign {
@@ -728,6 +720,19 @@ pub fn phase_state(rec: Option<&state::PhaseRecord>, fork: Option<ObjectId>, tip
         Some(r) if submitted(r) => PhaseState::AwaitingReview,
         Some(_) => PhaseState::Active,
     }
+}
+
+/// Refuse text a person wrote (a note, a title) that carries a secret: it would travel to every
+/// clone in the notes, and into commit messages and reports.
+pub fn refuse_secret(text: &str) -> Result<()> {
+    let Some(scanner) = crate::secrets::builtin() else { return Ok(()) };
+    let mut found = Vec::new();
+    scanner.scan("(note)", 1, text, &mut found);
+    if let Some(f) = found.iter().find(|f| !f.warning) {
+        return Err(Error::blocked(format!("refusing to record a {} ({}) in git notes", f.description, f.redacted))
+            .hint("remove the secret from the note (-m) or from the plan, and run the command again"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

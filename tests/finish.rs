@@ -265,3 +265,32 @@ fn submit_and_finish_open_pull_requests_with_the_measured_review_as_their_body()
     let args = std::fs::read_to_string(t.root.join("gh.log")).unwrap();
     assert!(args.contains("--base\nmain\n--head\norchestrate/f/main\n"), "{args}");
 }
+
+#[test]
+fn the_squash_counts_lines_lost_and_no_secret_reaches_an_artifact() {
+    let t = TestRepo::new();
+    t.configure("[gates.tests]\nrun = \"echo '2 passed in 0.01s'\"\nstage = \"pre-push\"\n");
+    t.started_with(
+        "f",
+        &TestRepo::plan_text("f", 2).replace("paths = [\"area2/**\"]", "paths = [\"area2/**\", \"area1/a.txt\"]"),
+    );
+    // Phase 1 creates a file; phase 2 rewrites part of it.
+    phase(&t, 1, &[("area1/a.txt", "one\ntwo\nthree\n")]);
+    t.run(["phase", "submit"]).ok();
+    t.run(["approve", "phase", "--yes"]).ok();
+    t.run(["phase", "start", "2"]).ok();
+    t.commit_file("area1/a.txt", "one\n2\n", "feat(f): rewrite");
+    t.commit_file("area2/b.txt", "b\n", "feat(f): b");
+    t.run(["phase", "submit"]).ok();
+    // A note with a secret is refused before anything is squashed.
+    let key = format!("{}{}", "AKIA", "Z7QW4R2T5Y6U3I2O");
+    let before = t.rev("orchestrate/f/main");
+    let run = t.run(["approve", "phase", "--yes", "-m", &format!("deploy with {key}")]).code(1);
+    assert!(run.stderr.contains("refusing to record"), "{}", run.stderr);
+    assert_eq!(t.rev("orchestrate/f/main"), before);
+    t.run(["approve", "phase", "--yes", "-m", "fine"]).ok();
+    let message = t.git(["log", "-1", "--format=%B", "orchestrate/f/main"]);
+    assert!(message.contains("- area1/a.txt (+1 −2)"), "lines added and removed:\n{message}");
+    let everything = t.git(["log", "-p", "orchestrate/f/main"]);
+    assert!(!everything.contains(&key), "no secret in any commit or report");
+}

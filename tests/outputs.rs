@@ -20,6 +20,7 @@ fn snapshot(name: &str, t: &TestRepo, text: &str) {
             (r"\b[0-9a-f]{16}\b", "[FP]"),
             (r"\b[0-9a-f]{7,12}\b", "[SHORT]"),
             (r"\(\d+\.\ds", "(N.Ns"),
+            (r"Ran (\d+) tests? in [\d.]+s", "Ran $1 tests in N.NNNs"),
             (r#""duration_ms": \d+"#, r#""duration_ms": N"#),
         ],
         prepend_module_to_snapshot => false,

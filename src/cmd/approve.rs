@@ -81,6 +81,13 @@ struct Approved {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+    // A note goes into the notes, the squash message and the reports: never a secret.
+    let common = match &args.what {
+        ApproveWhat::Plan(c) | ApproveWhat::Finish(c) | ApproveWhat::Phase { common: c, .. } => c,
+    };
+    if let Some(note) = &common.message {
+        crate::workflow::refuse_secret(note)?;
+    }
     match &args.what {
         ApproveWhat::Plan(common) => plan(ctx, common),
         ApproveWhat::Finish(common) => finish(ctx, common),
@@ -406,7 +413,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
     } else {
         let squashed = squash_tree(repo, integration, tip)?;
         let by = repo.identity()?.to_string();
-        let changes = repo.diff_summary(Some(repo.commit_tree(integration)?), squashed, 20)?;
+        let changes = changed_files(&repo.file_stats(Some(repo.commit_tree(integration)?), squashed)?, 20);
         // The phase report, from the evidence, goes into the squash beside the phase's work:
         // the reviewed tree's evidence stays what it is.
         let review = ops::review::review(repo, &loaded, id, false, &mut |_| {})?;
@@ -591,4 +598,29 @@ fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
     let done =
         Approved { feature: name.clone(), approved: "finish".into(), by, object: tip.to_string(), already: false };
     emit(c.json, &done, Some(&format!("git orchestrate finish --feature {name}")))
+}
+
+/// What a phase changed, for its squash message: a line per file (at most `max`) with the
+/// lines it gained and lost.
+fn changed_files(stats: &[crate::git::FileStat], max: usize) -> String {
+    use crate::git::Status;
+    let mut out: Vec<String> = stats
+        .iter()
+        .take(max)
+        .map(|s| {
+            let what = match (s.status, s.binary) {
+                (_, true) => "binary".to_string(),
+                (Status::Added, _) => format!("new, +{}", s.added),
+                (Status::Deleted, _) => format!("deleted, −{}", s.removed),
+                (Status::Modified, _) if s.added + s.removed == 0 => "changed".to_string(),
+                (Status::Modified, _) => format!("+{} −{}", s.added, s.removed),
+            };
+            format!("- {} ({what})", s.path)
+        })
+        .collect();
+    if stats.len() > max {
+        let more = stats.len() - max;
+        out.push(format!("- and {more} more file{}", if more == 1 { "" } else { "s" }));
+    }
+    out.join("\n")
 }
