@@ -256,7 +256,13 @@ fn submit_and_finish_open_pull_requests_with_the_measured_review_as_their_body()
     assert!(run.stderr.contains("opened the pull request: https://example.com/pr/1"), "{}", run.stderr);
     let args = std::fs::read_to_string(t.root.join("gh.log")).unwrap();
     assert!(args.contains("--base\norchestrate/f/main\n--head\norchestrate/f/1-database-schema\n"), "{args}");
-    t.run(["approve", "phase", "--yes"]).ok();
+    // Approving closes the loop on that pull request, naming the squash.
+    t.run_env(&[("PATH", &path)], ["approve", "phase", "--yes"]).ok();
+    let args = std::fs::read_to_string(t.root.join("gh.log")).unwrap();
+    let squash = t.rev("orchestrate/f/main");
+    assert!(args.starts_with("pr\nclose\norchestrate/f/1-database-schema\n--comment\n"), "{args}");
+    assert!(args.contains(&squash), "{args}");
+    assert_eq!(t.git(["rev-parse", "refs/remotes/origin/orchestrate/f/main"]).trim(), squash, "pushed");
     phase(&t, 2, &[("area2/b.txt", "b\n")]);
     t.run(["phase", "submit"]).ok();
     t.run(["approve", "phase", "--yes"]).ok();

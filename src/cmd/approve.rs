@@ -480,7 +480,14 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
         object: commit.to_string(),
         already: false,
     };
-    emit(c.json, &done, Some(&next))
+    emit(c.json, &done, Some(&next))?;
+    // A phase submitted with --pr: its pull request is closed with the squash named.
+    match ops::review::close_pull_request(repo, "origin", &f.branch, &rec.branch, commit) {
+        Ok(None | Some(None)) => {}
+        Ok(Some(Some(command))) => output::hint(&format!("close its pull request: {}", output::escape(&command))),
+        Err(err) => output::warn(&format!("the pull request of {} is still open: {}", rec.branch, err.message)),
+    }
+    Ok(())
 }
 
 /// The tree of the phase's work on top of the integration branch: the phase tip's own tree when

@@ -277,6 +277,25 @@ impl Repo {
         }
     }
 
+    /// Close the pull request of `head` with a comment, through `gh` when it is on PATH
+    /// (`Ok(false)` when there is no `gh`).
+    pub fn gh_pr_close(&self, head: &str, comment: &str) -> Result<bool> {
+        let Ok(gh) = which::which("gh") else { return Ok(false) };
+        let out = duct::cmd(gh, ["pr", "close", head, "--comment", comment])
+            .dir(&self.workdir)
+            .stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| Error::Spawn(format!("gh: {e}")))?;
+        if out.status.success() {
+            Ok(true)
+        } else {
+            Err(Error::Cli { command: "gh pr close".into(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() })
+        }
+    }
+
     /// Check a short branch name the way git does.
     pub fn validate_branch_name(name: &str) -> Result<()> {
         FullName::try_from(format!("refs/heads/{name}"))

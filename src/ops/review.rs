@@ -326,3 +326,28 @@ pub fn pull_request(repo: &Repo, remote: &str, base: &str, head: &str, title: &s
     );
     Ok(PullRequest { body_file, opened, command })
 }
+
+/// The body file of the pull request `phase submit --pr` opened for `head`, if it did.
+pub fn pull_request_of(repo: &Repo, head: &str) -> Option<std::path::PathBuf> {
+    let file = repo.common_dir().join("orchestrate").join("pr").join(format!("{}.md", head.replace('/', "_")));
+    file.is_file().then_some(file)
+}
+
+/// Close the loop on a phase's pull request once the phase is approved: the integration branch
+/// (which now holds the squash) is pushed, and the pull request closed with a comment that
+/// names the squash. `Ok(None)`: no pull request was opened for it; `Ok(Some(None))`: `gh` is
+/// not on PATH, here is the command.
+pub fn close_pull_request(
+    repo: &Repo,
+    remote: &str,
+    integration: &str,
+    head: &str,
+    squash: ObjectId,
+) -> Result<Option<Option<String>>> {
+    let Some(body) = pull_request_of(repo, head) else { return Ok(None) };
+    repo.push_branch(remote, integration)?;
+    let comment = format!("Approved and squashed into {integration} as {squash}.");
+    let closed = repo.gh_pr_close(head, &comment)?;
+    let _ = std::fs::remove_file(body);
+    Ok(Some(if closed { None } else { Some(format!("gh pr close {head} --comment '{comment}'")) }))
+}
