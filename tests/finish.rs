@@ -270,6 +270,27 @@ fn submit_and_finish_open_pull_requests_with_the_measured_review_as_their_body()
     assert!(run.stderr.contains("opened the pull request"), "{}", run.stderr);
     let args = std::fs::read_to_string(t.root.join("gh.log")).unwrap();
     assert!(args.contains("--base\nmain\n--head\norchestrate/f/main\n"), "{args}");
+
+    // A base the forge protects takes the pull request without --pr (gh answers `true`).
+    let t = done();
+    let path = with_remote(&t, true).unwrap();
+    let gh = t.root.join("bin/gh");
+    let log = t.root.join("gh.log");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh
+if [ \"$1\" = api ]; then echo true; exit 0; fi
+printf '%s\\n' \"$@\" > '{}'
+echo https://example.com/pr/2
+",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let run = t.run_env(&[("PATH", &path)], ["finish"]).ok();
+    assert!(run.stderr.contains("main is protected: the feature goes through a pull request"), "{}", run.stderr);
+    assert!(run.stderr.contains("opened the pull request: https://example.com/pr/2"), "{}", run.stderr);
 }
 
 #[test]

@@ -75,7 +75,15 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             output::hint(&format!(
                 "a person approves the finish: git orchestrate approve finish --feature {name}; then run finish again"
             ));
-            if args.pr && !complete.is_empty() {
+            // A base the forge protects takes the feature through a pull request.
+            let protected = !args.pr && ctx.repo.gh_branch_protected(&loaded.feature.base);
+            if protected {
+                output::status(&format!(
+                    "{} is protected: the feature goes through a pull request",
+                    e(&loaded.feature.base)
+                ));
+            }
+            if (args.pr || protected) && !complete.is_empty() {
                 let f = &loaded.feature;
                 let tip = crate::state::object_id_of("tip", tip)?;
                 let body = ctx.repo.tree_blob(ctx.repo.commit_tree(tip)?, complete)?.unwrap_or_default();

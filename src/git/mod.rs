@@ -277,6 +277,21 @@ impl Repo {
         }
     }
 
+    /// Whether the forge protects `branch` (pushes to it go through pull requests), asked of
+    /// GitHub's `gh` when it is on PATH; `false` when it cannot tell.
+    pub fn gh_branch_protected(&self, branch: &str) -> bool {
+        let Ok(gh) = which::which("gh") else { return false };
+        let path = format!("repos/{{owner}}/{{repo}}/branches/{branch}");
+        duct::cmd(gh, ["api", path.as_str(), "--jq", ".protected"])
+            .dir(&self.workdir)
+            .stdin_null()
+            .stdout_capture()
+            .stderr_null()
+            .unchecked()
+            .run()
+            .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "true")
+    }
+
     /// Close the pull request of `head` with a comment, through `gh` when it is on PATH
     /// (`Ok(false)` when there is no `gh`).
     pub fn gh_pr_close(&self, head: &str, comment: &str) -> Result<bool> {
