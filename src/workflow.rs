@@ -92,6 +92,9 @@ pub struct FeatureView {
     pub created_at: String,
     /// Set when the plan could not be read or is invalid.
     pub problem: Option<String>,
+    /// The commit that brought the feature into its base, once finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_as: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -504,6 +507,7 @@ impl<'r> Workflow<'r> {
             events: f.events,
             created_at: f.created_at.clone(),
             problem,
+            merged_as: f.finished.as_ref().map(|d| d.what.clone()),
         })
     }
 }
@@ -637,6 +641,7 @@ fn corrupt_view(name: String, first: &state::Error, bad: usize) -> FeatureView {
         events: 0,
         created_at: String::new(),
         problem: Some(format!("{first}{more}")),
+        merged_as: None,
     }
 }
 

@@ -112,6 +112,8 @@ fn finish_gates_writes_complete_md_waits_for_approval_and_merges_into_a_base_tha
     t.run(["finish"]).ok();
     let s = t.run(["status", "--json"]).ok().json();
     assert_eq!(s["features"][0]["state"], "finished", "{s}");
+    assert_eq!(s["features"][0]["merged_as"], t.rev("main").as_str(), "{s}");
+    assert!(t.run(["status"]).ok().stdout.contains(&format!("merged into main as {}", &t.rev("main")[..10])));
     assert_eq!(t.rev("main^1"), base_before, "a merge commit on top of the moved base");
     assert_eq!(t.rev("main^2"), t.rev("orchestrate/f/main"));
     let message = t.git(["log", "-1", "--format=%B", "main"]);

@@ -63,6 +63,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         let e = output::escape;
         let _ = writeln!(text, "{} — {}  [{state}]", output::paint(Paint::Bold, &e(&f.name)), e(&f.title));
         let _ = writeln!(text, "  {} → {}", e(&f.branch), e(&f.base));
+        if let Some(merged) = &f.merged_as {
+            let _ = writeln!(text, "  merged into {} as {}", e(&f.base), &merged[..10.min(merged.len())]);
+        }
         if let Some(problem) = &f.problem {
             let _ = writeln!(text, "  {} {}", output::paint(Paint::Bad, "problem:"), e(problem));
         }
