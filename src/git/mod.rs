@@ -243,22 +243,10 @@ impl Repo {
             .run()
     }
 
-    /// Open a pull request with GitHub's `gh` when it is on PATH: `Ok(Some(its output))`, or
-    /// `Ok(None)` when there is no `gh` (the caller says what to run instead).
-    pub fn gh_pr_create(&self, base: &str, head: &str, title: &str, body_file: &Path) -> Result<Option<String>> {
+    /// Run GitHub's `gh` in the work tree with `args`: `Ok(None)` when it is not on PATH, else
+    /// its standard output, or an error with what it said.
+    fn gh(&self, args: &[&std::ffi::OsStr]) -> Result<Option<String>> {
         let Ok(gh) = which::which("gh") else { return Ok(None) };
-        let args: Vec<std::ffi::OsString> = vec![
-            "pr".into(),
-            "create".into(),
-            "--base".into(),
-            base.into(),
-            "--head".into(),
-            head.into(),
-            "--title".into(),
-            title.into(),
-            "--body-file".into(),
-            body_file.as_os_str().to_owned(),
-        ];
         let out = duct::cmd(gh, args)
             .dir(&self.workdir)
             .stdin_null()
@@ -267,48 +255,47 @@ impl Repo {
             .unchecked()
             .run()
             .map_err(|e| Error::Spawn(format!("gh: {e}")))?;
-        if out.status.success() {
-            Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()))
-        } else {
-            Err(Error::Cli {
-                command: "gh pr create".into(),
+        if !out.status.success() {
+            let words: Vec<String> = args.iter().take(2).map(|a| a.to_string_lossy().into_owned()).collect();
+            return Err(Error::Cli {
+                command: format!("gh {}", words.join(" ")),
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            })
+            });
         }
+        Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()))
+    }
+
+    /// Open a pull request with `gh` when it is on PATH: `Ok(Some(its output))` (the PR's
+    /// address), or `Ok(None)` when there is no `gh` (the caller says what to run instead).
+    pub fn gh_pr_create(&self, base: &str, head: &str, title: &str, body_file: &Path) -> Result<Option<String>> {
+        let os = std::ffi::OsStr::new;
+        self.gh(&[
+            os("pr"),
+            os("create"),
+            os("--base"),
+            os(base),
+            os("--head"),
+            os(head),
+            os("--title"),
+            os(title),
+            os("--body-file"),
+            body_file.as_os_str(),
+        ])
     }
 
     /// Whether the forge protects `branch` (pushes to it go through pull requests), asked of
-    /// GitHub's `gh` when it is on PATH; `false` when it cannot tell.
+    /// `gh` when it is on PATH; `false` when it cannot tell.
     pub fn gh_branch_protected(&self, branch: &str) -> bool {
-        let Ok(gh) = which::which("gh") else { return false };
         let path = format!("repos/{{owner}}/{{repo}}/branches/{branch}");
-        duct::cmd(gh, ["api", path.as_str(), "--jq", ".protected"])
-            .dir(&self.workdir)
-            .stdin_null()
-            .stdout_capture()
-            .stderr_null()
-            .unchecked()
-            .run()
-            .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "true")
+        let os = std::ffi::OsStr::new;
+        self.gh(&[os("api"), os(&path), os("--jq"), os(".protected")]).is_ok_and(|out| out.as_deref() == Some("true"))
     }
 
     /// Close the pull request of `head` with a comment, through `gh` when it is on PATH
     /// (`Ok(false)` when there is no `gh`).
     pub fn gh_pr_close(&self, head: &str, comment: &str) -> Result<bool> {
-        let Ok(gh) = which::which("gh") else { return Ok(false) };
-        let out = duct::cmd(gh, ["pr", "close", head, "--comment", comment])
-            .dir(&self.workdir)
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(|e| Error::Spawn(format!("gh: {e}")))?;
-        if out.status.success() {
-            Ok(true)
-        } else {
-            Err(Error::Cli { command: "gh pr close".into(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() })
-        }
+        let os = std::ffi::OsStr::new;
+        Ok(self.gh(&[os("pr"), os("close"), os(head), os("--comment"), os(comment)])?.is_some())
     }
 
     /// Check a short branch name the way git does.
