@@ -664,19 +664,24 @@ impl<'a> Seen<'a> {
 }
 
 impl<'a> PathIndex<'a> {
+    /// The child of `node` named `component`, made when `create` (`None`: absent).
+    fn child(&mut self, node: usize, component: &'a str, create: bool) -> Option<usize> {
+        if let Some(&n) = self.trie.get(&(node, component)) {
+            return Some(n);
+        }
+        if !create {
+            return None;
+        }
+        self.nodes += 1;
+        self.trie.insert((node, component), self.nodes);
+        Some(self.nodes)
+    }
+
     /// The node of `dir` (`None` when no pattern reached it and `create` is false).
     fn node(&mut self, dir: &'a str, create: bool) -> Option<usize> {
         let mut node = 0;
         for component in dir.split('/') {
-            node = match self.trie.get(&(node, component)) {
-                Some(&n) => n,
-                None if create => {
-                    self.nodes += 1;
-                    self.trie.insert((node, component), self.nodes);
-                    self.nodes
-                }
-                None => return None,
-            };
+            node = self.child(node, component, create)?;
         }
         Some(node)
     }
@@ -690,15 +695,8 @@ impl<'a> PathIndex<'a> {
             if components.peek().is_none() {
                 break;
             }
-            node = match self.trie.get(&(node, component)) {
-                Some(&n) => n,
-                None if create => {
-                    self.nodes += 1;
-                    self.trie.insert((node, component), self.nodes);
-                    self.nodes
-                }
-                None => break,
-            };
+            let Some(next) = self.child(node, component, create) else { break };
+            node = next;
             out.push(node);
         }
         out
