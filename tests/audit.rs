@@ -285,16 +285,7 @@ fn keypair(dir: &Path, name: &str) -> Option<(std::path::PathBuf, String)> {
 
 #[test]
 fn signed_approvals_verify_and_forged_or_altered_ones_are_refused() {
-    let t = TestRepo::new();
-    let Some((key, public)) = keypair(&t.root, "ada") else { return };
-    t.git(["config", "gpg.format", "ssh"]);
-    t.git(["config", "user.signingkey", key.to_str().unwrap()]);
-    t.write(".orchestrate/allowed_signers", &format!("ada@example.com {public}\n"));
-    t.git(["add", ".orchestrate/allowed_signers"]);
-    t.configure("[approvals]\nrequire = \"signed\"\n");
-    let file = t.root.join("x-plan.md");
-    std::fs::write(&file, TestRepo::plan_text("x", 2)).unwrap();
-    t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();
+    let Some(t) = signed_feature(2) else { return };
     // Without a terminal: refused, signed or not.
     assert!(t.run(["approve", "plan", "--yes"]).code(1).stderr.contains("needs a person at a terminal"));
     let Some((code, out)) = on_a_terminal(&t, "approve plan --yes") else { return };
@@ -327,16 +318,7 @@ fn signed_approvals_verify_and_forged_or_altered_ones_are_refused() {
 
 #[test]
 fn an_altered_signed_approval_no_longer_verifies() {
-    let t = TestRepo::new();
-    let Some((key, public)) = keypair(&t.root, "ada") else { return };
-    t.git(["config", "gpg.format", "ssh"]);
-    t.git(["config", "user.signingkey", key.to_str().unwrap()]);
-    t.write(".orchestrate/allowed_signers", &format!("ada@example.com {public}\n"));
-    t.git(["add", ".orchestrate/allowed_signers"]);
-    t.configure("[approvals]\nrequire = \"signed\"\n");
-    let file = t.root.join("x-plan.md");
-    std::fs::write(&file, TestRepo::plan_text("x", 1)).unwrap();
-    t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();
+    let Some(t) = signed_feature(1) else { return };
     let Some((code, out)) = on_a_terminal(&t, "approve plan --yes -m lgtm") else { return };
     assert_eq!(code, 0, "{out}");
     // Someone rewrites the note, changing the approval's note but keeping its signature.
@@ -349,4 +331,20 @@ fn an_altered_signed_approval_no_longer_verifies() {
     assert!(status.contains("plan approval unverified"), "{status}");
     assert!(status.contains("does not verify for ada@example.com"), "{status}");
     assert!(t.run(["log"]).ok().stdout.contains("unverified: the signature does not verify"));
+}
+
+/// Ada's ssh key signs approvals, the allowed-signers file and `approvals.require = "signed"` are
+/// committed, and feature `x` with `phases` phases is started. `None` without `ssh-keygen`.
+fn signed_feature(phases: u32) -> Option<TestRepo> {
+    let t = TestRepo::new();
+    let (key, public) = keypair(&t.root, "ada")?;
+    t.git(["config", "gpg.format", "ssh"]);
+    t.git(["config", "user.signingkey", key.to_str().unwrap()]);
+    t.write(".orchestrate/allowed_signers", &format!("ada@example.com {public}\n"));
+    t.git(["add", ".orchestrate/allowed_signers"]);
+    t.configure("[approvals]\nrequire = \"signed\"\n");
+    let file = t.root.join("x-plan.md");
+    std::fs::write(&file, TestRepo::plan_text("x", phases)).unwrap();
+    t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();
+    Some(t)
 }
