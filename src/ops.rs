@@ -184,6 +184,7 @@ pub fn gate(
         all: req.all,
         untrusted: untrusted(&config, req.trust),
         config_tree: judging.map(|c| repo.commit_tree(c)).transpose()?,
+        signing: crate::workflow::evidence_signing(repo, loaded.map(|l| &l.feature))?,
     };
     report.outcomes = gates::run(repo, &specs, &gctx, progress)?;
     report.not_run = specs
@@ -391,6 +392,7 @@ fn judge_feature_push(
     }
     let tool = f.tool_commits();
     let (config, config_blob) = judging_config(repo, Some(f))?;
+    let signing = crate::workflow::evidence_signing(repo, Some(f))?;
     let plan = loaded.plan.as_ref().ok().map(|(p, _)| p);
     for (commit, at) in &mine {
         let short = commit.to_hex_with_len(10).to_string();
@@ -429,10 +431,12 @@ fn judge_feature_push(
                         .collect();
                 let records = gates::evidence_for(repo, repo.commit_tree(*commit)?)?;
                 for spec in &required {
-                    let passed = gates::cached(&records, spec).is_some_and(|e| e.verdict == Verdict::Pass);
+                    let passed =
+                        gates::cached(&records, spec, signing.as_ref())?.is_some_and(|e| e.verdict == Verdict::Pass);
                     if !passed {
+                        let what = if signing.is_some() { "signed, passing" } else { "passing" };
                         return Err(Error::blocked(format!(
-                            "commit {short} on {branch} has no passing `{}` evidence: was it made with --no-verify?",
+                            "commit {short} on {branch} has no {what} `{}` evidence: was it made with --no-verify?",
                             spec.name
                         ))
                         .hint(format!(
@@ -483,39 +487,7 @@ pub fn phase_evidence(
     Ok(reports)
 }
 
-/// What approvals of a feature must come from, and the allowed signers that verify them.
-#[derive(Debug, Clone)]
-pub struct ApprovalPolicy {
-    pub require: crate::config::Require,
-    /// Where the allowed-signers file is, and its content in the judging tree (if committed).
-    pub allowed_signers: (String, Option<Vec<u8>>),
-}
-
-/// The approval policy of `feature`: the stricter of the configuration committed where the
-/// feature started and the one that judges it now (an approval recorded by hand cannot lower
-/// it by naming a commit of its own). The allowed signers come from the judging tree.
-pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy> {
-    use crate::config::Require;
-    let rank = |r: Require| match r {
-        Require::Any => 0,
-        Require::Tty => 1,
-        Require::Signed => 2,
-    };
-    let created = ObjectId::from_hex(feature.created_commit.as_bytes()).ok().filter(|c| repo.commit_tree(*c).is_ok());
-    let (at_start, _) = config_at(repo, created)?;
-    let judging = judging_commit(repo, Some(feature))?;
-    let (now, _) = config_at(repo, judging)?;
-    let require = std::cmp::max_by_key(at_start.approvals.require, now.approvals.require, |r| rank(*r));
-    let path = now.approvals.allowed_signers().to_string();
-    let mut content = None;
-    for commit in [judging, created].into_iter().flatten() {
-        if let Some(blob) = repo.tree_blob(repo.commit_tree(commit)?, &path)? {
-            content = Some(blob);
-            break;
-        }
-    }
-    Ok(ApprovalPolicy { require, allowed_signers: (path, content) })
-}
+pub use crate::workflow::{approval_policy, ApprovalPolicy};
 
 /// Whether one approval verifies under the feature's policy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -536,9 +508,7 @@ impl Verification {
 }
 
 /// The email in `Name <email>`: the principal an approval's signature is checked for.
-fn principal(by: &str) -> &str {
-    by.rsplit_once('<').and_then(|(_, rest)| rest.strip_suffix('>')).unwrap_or(by)
-}
+use crate::gates::signing::principal;
 
 /// Check one approval event's signature under `policy`.
 pub fn verify_approval(policy: &ApprovalPolicy, event: &crate::state::Event) -> Result<Verification> {
@@ -558,13 +528,21 @@ pub fn verify_approval(policy: &ApprovalPolicy, event: &crate::state::Event) -> 
         return Ok(Verification::Unverified(format!("no allowed-signers file {path} is committed")));
     };
     let who = principal(&event.by);
-    Ok(match crate::git::sign::ssh_verify(allowed, who, event.signed_payload().as_bytes(), sig)? {
-        Ok(()) => Verification::Verified(who.to_string()),
-        Err(why) => Verification::Unverified(format!(
-            "the signature does not verify for {who} against {path}{}",
-            if why.is_empty() { String::new() } else { format!(" ({})", why.lines().next().unwrap_or_default()) }
-        )),
-    })
+    Ok(
+        match crate::git::sign::ssh_verify(
+            crate::git::sign::NAMESPACE,
+            allowed,
+            who,
+            event.signed_payload().as_bytes(),
+            sig,
+        )? {
+            Ok(()) => Verification::Verified(who.to_string()),
+            Err(why) => Verification::Unverified(format!(
+                "the signature does not verify for {who} against {path}{}",
+                if why.is_empty() { String::new() } else { format!(" ({})", why.lines().next().unwrap_or_default()) }
+            )),
+        },
+    )
 }
 
 /// Every approval of a feature's log, checked: event id → verification.

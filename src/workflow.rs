@@ -234,10 +234,12 @@ impl<'r> Workflow<'r> {
             }
             let mut event = Event::new(&seen, &by, what);
             if sign {
-                let sig = self.repo.ssh_sign(event.signed_payload().as_bytes()).map_err(|e| {
-                    Error::from(e)
-                        .cause("approvals.require = \"signed\": each approval is signed with your git signing key")
-                })?;
+                let sig = self.repo.ssh_sign(crate::git::sign::NAMESPACE, event.signed_payload().as_bytes()).map_err(
+                    |e| {
+                        Error::from(e)
+                            .cause("approvals.require = \"signed\": each approval is signed with your git signing key")
+                    },
+                )?;
                 if let What::PlanApproved { given, .. } | What::PhaseApproved { given, .. } = &mut event.what {
                     given.sig = Some(sig);
                 }
@@ -410,6 +412,7 @@ impl<'r> Workflow<'r> {
     ) -> Result<FeatureView> {
         // Verdicts are read under the configuration that judges the feature.
         let judging = judging_config(self.repo, Some(f)).ok();
+        let signing = evidence_signing(self.repo, Some(f))?;
         let (plan, plan_blob, problem) = match plan {
             Ok((p, blob)) => (Some(p), Some(*blob), None),
             Err(e) => (None, None, Some(e)),
@@ -445,7 +448,16 @@ impl<'r> Workflow<'r> {
                 overrides: rec.and_then(|r| r.approval.as_ref().map(|a| a.overrides.clone())).unwrap_or_default(),
                 accepted: rec.and_then(|r| r.approval.as_ref().map(|a| a.accepted.clone())).unwrap_or_default(),
                 commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
-                gates: self.gate_states(f, id, def, branches, evidence, judging.as_ref(), &mut figures)?,
+                gates: self.gate_states(
+                    f,
+                    id,
+                    def,
+                    branches,
+                    evidence,
+                    judging.as_ref(),
+                    signing.as_ref(),
+                    &mut figures,
+                )?,
                 figures,
                 submitted: rec.and_then(|r| r.submitted.clone()),
                 changes_requested: rec
@@ -527,6 +539,7 @@ impl Workflow<'_> {
         branches: &HashMap<String, ObjectId>,
         evidence: Option<&NotesTree>,
         judging: Option<&(Config, Option<ObjectId>)>,
+        signing: Option<&crate::gates::signing::Signing>,
         figures: &mut BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, &'static str>> {
         const HISTORY: usize = 100;
@@ -544,8 +557,15 @@ impl Workflow<'_> {
             None => None,
         };
         let fork = rec.map(state::PhaseRecord::fork_id).transpose()?.flatten();
+        // Under `signed`, a record that does not verify is not shown as evidence at all.
         let records = |tree: ObjectId| match evidence {
-            Some(notes) => crate::gates::evidence_in(notes, tree).unwrap_or_default(),
+            Some(notes) => {
+                let all = crate::gates::evidence_in(notes, tree).unwrap_or_default();
+                match signing {
+                    Some(s) => s.admitted(all).unwrap_or_default(),
+                    None => all,
+                }
+            }
             None => Vec::new(),
         };
         // An approved phase was judged on the tree its reviewer approved (the squash may add
@@ -599,10 +619,11 @@ impl Workflow<'_> {
             let run = f.gate_runs.get(&(phase, name.clone()));
             let run_tree = run.map(|r| state::object_id_of("tree", &r.tree)).transpose()?;
             let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;
-            if let Some(e) = crate::gates::cached(&at_tip, &spec) {
+            let found = crate::gates::cached(&at_tip, &spec, None)?;
+            if let Some(e) = found {
                 figures.insert(name.clone(), e.summary.clone());
             }
-            let state = match crate::gates::cached(&at_tip, &spec) {
+            let state = match found {
                 Some(e) if e.verdict == crate::gates::Verdict::Pass => "pass",
                 Some(_) => "fail",
                 None if skipped => "skipped",
@@ -671,6 +692,60 @@ fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
         );
     }
     ("nothing startable".to_string(), None)
+}
+
+/// What approvals of a feature must come from, and the allowed signers that verify them.
+#[derive(Debug, Clone)]
+pub struct ApprovalPolicy {
+    pub require: crate::config::Require,
+    /// Where the allowed-signers file is, and its content in the judging tree (if committed).
+    pub allowed_signers: (String, Option<Vec<u8>>),
+}
+
+/// The approval policy of `feature`: the stricter of the configuration committed where the
+/// feature started and the one that judges it now (an approval recorded by hand cannot lower
+/// it by naming a commit of its own). The allowed signers come from the judging tree.
+pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy> {
+    use crate::config::Require;
+    let rank = |r: Require| match r {
+        Require::Any => 0,
+        Require::Tty => 1,
+        Require::Signed => 2,
+    };
+    let created = ObjectId::from_hex(feature.created_commit.as_bytes()).ok().filter(|c| repo.commit_tree(*c).is_ok());
+    let (at_start, _) = config_at(repo, created)?;
+    let judging = judging_commit(repo, Some(feature))?;
+    let (now, _) = config_at(repo, judging)?;
+    let require = std::cmp::max_by_key(at_start.approvals.require, now.approvals.require, |r| rank(*r));
+    let path = now.approvals.allowed_signers().to_string();
+    let mut content = None;
+    for commit in [judging, created].into_iter().flatten() {
+        if let Some(blob) = repo.tree_blob(repo.commit_tree(commit)?, &path)? {
+            content = Some(blob);
+            break;
+        }
+    }
+    Ok(ApprovalPolicy { require, allowed_signers: (path, content) })
+}
+
+/// The evidence policy of `feature` (or, outside any feature, of the configuration that judges
+/// HEAD): under `approvals.require = "signed"` evidence is signed, and counts only when it
+/// verifies against the allowed signers.
+pub fn evidence_signing(repo: &Repo, feature: Option<&Feature>) -> Result<Option<crate::gates::signing::Signing>> {
+    let policy = if let Some(f) = feature {
+        approval_policy(repo, f)?
+    } else {
+        let judging = judging_commit(repo, None)?;
+        let (config, _) = config_at(repo, judging)?;
+        let path = config.approvals.allowed_signers().to_string();
+        let content = match judging {
+            Some(c) => repo.tree_blob(repo.commit_tree(c)?, &path)?,
+            None => None,
+        };
+        ApprovalPolicy { require: config.approvals.require, allowed_signers: (path, content) }
+    };
+    Ok((policy.require == crate::config::Require::Signed)
+        .then(|| crate::gates::signing::Signing::new(policy.allowed_signers.0, policy.allowed_signers.1)))
 }
 
 /// The configuration committed in `commit` (the defaults when it has none), and its blob.

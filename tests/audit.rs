@@ -333,16 +333,100 @@ fn an_altered_signed_approval_no_longer_verifies() {
     assert!(t.run(["log"]).ok().stdout.contains("unverified: the signature does not verify"));
 }
 
+/// The evidence notes' lines for `tree`.
+fn evidence_lines(t: &TestRepo, tree: &str) -> Vec<serde_json::Value> {
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", tree]);
+    note.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn under_signed_evidence_is_signed_and_unsigned_forged_or_altered_evidence_never_passes() {
+    let gate =
+        "[gates.tests]\nrun = 'echo run >> \"$HOME/runs\"; test -f area1/ok'\nstage = \"pre-commit\"\ncounts = false\n";
+    let Some(t) = signed_feature_with(1, gate) else { return };
+    let runs = t.home().join("runs");
+    let count = || std::fs::read_to_string(&runs).unwrap_or_default().lines().count();
+    let Some((code, out)) = on_a_terminal(&t, "approve plan --yes") else { return };
+    assert_eq!(code, 0, "{out}");
+    t.run(["hooks", "install"]).ok();
+    t.run(["phase", "start", "1"]).ok();
+
+    // A commit through the hooks: every record of its tree is signed.
+    t.write("area1/ok", "ok\n");
+    t.git(["add", "area1/ok"]);
+    t.git(["commit", "-q", "-m", "feat(x): ok"]);
+    assert_eq!(count(), 1);
+    let tree = t.rev("HEAD^{tree}");
+    let records = evidence_lines(&t, &tree);
+    assert!(records.len() >= 2, "{records:?}");
+    for r in &records {
+        assert!(r["sig"].as_str().is_some_and(|s| s.contains("BEGIN SSH SIGNATURE")), "unsigned record: {r}");
+    }
+    // Signed evidence is reused: gating the same tree again runs nothing.
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+    assert_eq!(count(), 1, "verified evidence is a cache hit");
+
+    // An altered record (another verdict's figures under the old signature) is a cache miss.
+    let note = t.git(["notes", "--ref=orchestrate-evidence", "show", &tree]);
+    let altered = note.replace("\"duration_ms\":", "\"duration_ms\":1");
+    assert_ne!(note, altered);
+    t.git(["notes", "--ref=orchestrate-evidence", "add", "-f", "-m", altered.trim_end(), &tree]);
+    t.run(["gate", "--stage", "pre-commit"]).ok();
+    assert_eq!(count(), 2, "an altered signed record no longer counts: the gate ran again");
+
+    // A commit made with --no-verify whose gate fails, and a passing record written by hand.
+    t.git(["rm", "-q", "area1/ok"]);
+    t.write("area1/work.txt", "w\n");
+    t.git(["add", "area1/work.txt"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(x): no ok"]);
+    let bad = t.rev("HEAD^{tree}");
+    let mut forged = records.iter().find(|r| r["gate"] == "tests").unwrap().clone();
+    forged["tree"] = bad.clone().into();
+    forged.as_object_mut().unwrap().remove("sig");
+    t.git(["notes", "--ref=orchestrate-evidence", "add", "-f", "-m", &forged.to_string(), &bad]);
+    // Not a pass: the gate runs, and fails.
+    let gated = t.run(["gate", "--stage", "pre-commit", "--rev", "HEAD", "--phase", "1", "--feature", "x"]).code(1);
+    assert!(gated.stdout.contains("tests"), "{}", gated.stdout);
+    assert_eq!(count(), 3, "an unsigned record is never a cache hit");
+    // The same record, signed with a key the allowed signers do not list: not a pass either.
+    let (mallory, _) = keypair(&t.root, "mallory").unwrap();
+    let payload = t.root.join("payload");
+    std::fs::write(&payload, forged.to_string()).unwrap();
+    let signed = Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "git-orchestrate-evidence", "-f"])
+        .arg(&mallory)
+        .arg(&payload)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    forged["sig"] = std::fs::read_to_string(payload.with_extension("sig")).unwrap().into();
+    t.git(["notes", "--ref=orchestrate-evidence", "add", "-f", "-m", &forged.to_string(), &bad]);
+    t.run(["gate", "--stage", "pre-commit", "--rev", "HEAD", "--phase", "1", "--feature", "x"]).code(1);
+    assert_eq!(count(), 4, "a signature by a key nobody allowed is never a cache hit");
+    // And pre-push does not take the forged record for the --no-verify commit.
+    let remote = t.root.join("remote.git");
+    t.git(["init", "-q", "--bare", remote.to_str().unwrap()]);
+    t.git(["notes", "--ref=orchestrate-evidence", "add", "-f", "-m", &forged.to_string(), &bad]);
+    let pushed = t.git_try(["push", remote.to_str().unwrap(), "HEAD"]);
+    assert_ne!(pushed.code, 0, "{}", pushed.stderr);
+    assert!(pushed.stderr.contains("no signed, passing `tests` evidence"), "{}", pushed.stderr);
+}
+
 /// Ada's ssh key signs approvals, the allowed-signers file and `approvals.require = "signed"` are
 /// committed, and feature `x` with `phases` phases is started. `None` without `ssh-keygen`.
 fn signed_feature(phases: u32) -> Option<TestRepo> {
+    signed_feature_with(phases, "")
+}
+
+/// [`signed_feature`], with `config` added to the committed configuration.
+fn signed_feature_with(phases: u32, config: &str) -> Option<TestRepo> {
     let t = TestRepo::new();
     let (key, public) = keypair(&t.root, "ada")?;
     t.git(["config", "gpg.format", "ssh"]);
     t.git(["config", "user.signingkey", key.to_str().unwrap()]);
     t.write(".orchestrate/allowed_signers", &format!("ada@example.com {public}\n"));
     t.git(["add", ".orchestrate/allowed_signers"]);
-    t.configure("[approvals]\nrequire = \"signed\"\n");
+    t.configure(&format!("[approvals]\nrequire = \"signed\"\n{config}"));
     let file = t.root.join("x-plan.md");
     std::fs::write(&file, TestRepo::plan_text("x", phases)).unwrap();
     t.run(["start", "x", "--plan", file.to_str().unwrap()]).ok();

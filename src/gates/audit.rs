@@ -77,7 +77,7 @@ pub(super) fn gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<
     let changes = super::diff_of(repo, ctx)?;
     let mut found = audit_changes(repo, base, ctx.tree, changes)?;
     if spec.stage == Stage::Review {
-        found.extend(audit_evidence(repo, base, ctx.tree)?);
+        found.extend(audit_evidence(repo, base, ctx.tree, ctx.signing.as_ref())?);
     }
     let warn: &[String] = spec.config.warn.as_deref().unwrap_or_default();
     for f in &mut found {
@@ -237,8 +237,17 @@ pub fn audit_changes(
 
 /// What the evidence says: fewer tests run than at the fork point, lower coverage of the whole
 /// project. Compared only where both trees have evidence for the same gate.
-pub fn audit_evidence(repo: &Repo, base: ObjectId, tree: ObjectId) -> Result<Vec<Finding>, Error> {
-    let (then, now) = (super::evidence_for(repo, base)?, super::evidence_for(repo, tree)?);
+pub fn audit_evidence(
+    repo: &Repo,
+    base: ObjectId,
+    tree: ObjectId,
+    signing: Option<&super::signing::Signing>,
+) -> Result<Vec<Finding>, Error> {
+    let (mut then, mut now) = (super::evidence_for(repo, base)?, super::evidence_for(repo, tree)?);
+    // Under `signed`, only records that verify are compared (a forged fork-point count hides nothing).
+    if let Some(s) = signing {
+        (then, now) = (s.admitted(then)?, s.admitted(now)?);
+    }
     let newest = |records: &[Evidence], gate: &str, kind: Kind| -> Option<Evidence> {
         records.iter().rev().find(|e| e.gate == gate && e.kind == kind && e.verdict != Verdict::Error).cloned()
     };

@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod metric;
 pub mod runner;
 pub mod scanner;
+pub mod signing;
 pub mod test_counts;
 
 use std::collections::BTreeMap;
@@ -278,6 +279,9 @@ pub struct Evidence {
     /// for every snapshot whose inputs are the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<String>,
+    /// The ssh signature of [`Evidence::signed_payload`], under `approvals.require = "signed"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
 }
 
 impl Evidence {
@@ -306,7 +310,19 @@ impl Evidence {
             tools: BTreeMap::from([("git-orchestrate".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
             output_tail: String::new(),
             inputs: None,
+            sig: None,
         }
+    }
+
+    /// What a signature covers: the record's line without its signature.
+    pub fn signed_payload(&self) -> String {
+        let unsigned = Evidence { sig: None, ..self.clone() };
+        serde_json::to_string(&unsigned).expect("evidence serializes")
+    }
+
+    /// The record as a line of its tree's note.
+    fn line(&self) -> String {
+        serde_json::to_string(self).expect("evidence serializes") + "\n"
     }
 }
 
@@ -335,6 +351,9 @@ pub struct Context {
     /// The tree of the commit the judging configuration was read from (its gitleaks
     /// configuration and secrets baseline are read there too).
     pub config_tree: Option<ObjectId>,
+    /// Under `approvals.require = "signed"`: evidence is signed when written, and counts only
+    /// when it verifies.
+    pub signing: Option<signing::Signing>,
 }
 
 pub struct Outcome {
@@ -343,14 +362,24 @@ pub struct Outcome {
     pub required: bool,
 }
 
-/// Earlier evidence for this gate, tree and configuration, if it reached a verdict.
-/// Among a tree's `records` (from [`evidence_for`]), the newest that reached a verdict for this
-/// gate and configuration.
-pub fn cached<'e>(records: &'e [Evidence], spec: &Spec) -> Option<&'e Evidence> {
-    records
+/// Earlier evidence for this gate, tree and configuration, if it reached a verdict: among a
+/// tree's `records` (from [`evidence_for`]), the newest that reached a verdict for this gate and
+/// configuration and counts under `signing`.
+pub fn cached<'e>(
+    records: &'e [Evidence],
+    spec: &Spec,
+    signing: Option<&signing::Signing>,
+) -> Result<Option<&'e Evidence>, Error> {
+    let candidates = records
         .iter()
         .rev()
-        .find(|e| e.gate == spec.name && e.fingerprint == spec.fingerprint && e.verdict != Verdict::Error)
+        .filter(|e| e.gate == spec.name && e.fingerprint == spec.fingerprint && e.verdict != Verdict::Error);
+    for e in candidates {
+        if signing::admits(signing, e)? {
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
 }
 
 /// Every evidence record for a tree.
@@ -522,7 +551,8 @@ pub fn run(
     let by = repo.identity().map(|i| i.to_string()).unwrap_or_default();
     let mut outcomes = Vec::new();
     let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
-    let mut pending = String::new();
+    let mut pending: Vec<Evidence> = Vec::new();
+    let signing = ctx.signing.as_ref();
     let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
     let files = std::cell::OnceCell::new();
     let mut stopped = false;
@@ -534,7 +564,7 @@ pub fn run(
         let key = inputs_key(repo, spec, ctx, &files)?;
         // The review audit reads other gates' evidence, which may have changed since: never cached.
         if !(ctx.force || spec.kind == Kind::Audit && spec.stage == Stage::Review) {
-            if let Some(evidence) = cached(&records, spec) {
+            if let Some(evidence) = cached(&records, spec, signing)? {
                 stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
                 outcomes.push(Outcome { evidence: evidence.clone(), cached: true, required: spec.required });
                 continue;
@@ -542,10 +572,11 @@ pub fn run(
             // The same inputs judged in another snapshot: the verdict holds here too, and is
             // recorded for this tree (where `status` and pre-push look for it).
             if let Some(key) = key {
-                if let Some(found) = cached(&evidence_for(repo, key)?, spec) {
+                if let Some(found) = cached(&evidence_for(repo, key)?, spec, signing)? {
                     let mut evidence = found.clone();
                     evidence.tree = ctx.tree.to_string();
-                    pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
+                    evidence.sig = None;
+                    pending.push(evidence.clone());
                     stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
                     outcomes.push(Outcome { evidence, cached: true, required: spec.required });
                     continue;
@@ -559,7 +590,7 @@ pub fn run(
                 _ => audit::gate(repo, spec, ctx, &by)?,
             };
             // Built-in gates take milliseconds: their evidence is written together below.
-            pending.push_str(&(serde_json::to_string(&evidence).expect("evidence serializes") + "\n"));
+            pending.push(evidence.clone());
             outcomes.push(Outcome { evidence, cached: false, required: spec.required });
             continue;
         }
@@ -574,10 +605,13 @@ pub fn run(
             let mut evidence = tests_from(spec, &from.evidence, ctx, &by);
             evidence.inputs = key.map(|k| k.to_string());
             if evidence.verdict != Verdict::Error {
-                let line = serde_json::to_string(&evidence).expect("evidence serializes") + "\n";
-                pending.push_str(&line);
+                if let Some(s) = signing {
+                    s.sign(repo, std::slice::from_mut(&mut evidence))?;
+                }
+                pending.push(evidence.clone());
                 if let Some(key) = key {
-                    repo.append_note(EVIDENCE_REF, key, &line, &format!("orchestrate: gate {} inputs", spec.name))?;
+                    let message = format!("orchestrate: gate {} inputs", spec.name);
+                    repo.append_note(EVIDENCE_REF, key, &evidence.line(), &message)?;
                 }
             }
             stopped |= spec.required && evidence.verdict != Verdict::Pass && !ctx.all;
@@ -602,7 +636,10 @@ pub fn run(
         let (lock, dir) = worktree.as_ref().expect("prepared above");
         let mut evidence = run_one(repo, spec, ctx, dir, &by, &|pgid| lock.record(Some(pgid)), progress)?;
         evidence.inputs = key.map(|k| k.to_string());
-        let line = serde_json::to_string(&evidence).expect("evidence serializes") + "\n";
+        if let Some(s) = signing {
+            s.sign(repo, std::slice::from_mut(&mut evidence))?;
+        }
+        let line = evidence.line();
         let message = format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str());
         repo.append_note(EVIDENCE_REF, ctx.tree, &line, &message)?;
         if let (Some(key), true) = (key, evidence.verdict != Verdict::Error) {
@@ -612,7 +649,12 @@ pub fn run(
         outcomes.push(Outcome { evidence, cached: false, required: spec.required });
     }
     if !pending.is_empty() {
-        repo.append_note(EVIDENCE_REF, ctx.tree, &pending, "orchestrate: gates")?;
+        // Signed together, with one run of ssh-keygen.
+        if let Some(s) = signing {
+            s.sign(repo, &mut pending)?;
+        }
+        let text: String = pending.iter().map(Evidence::line).collect();
+        repo.append_note(EVIDENCE_REF, ctx.tree, &text, "orchestrate: gates")?;
     }
     Ok(outcomes)
 }

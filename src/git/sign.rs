@@ -8,8 +8,12 @@ use std::path::PathBuf;
 
 use super::{Error, Repo, Result};
 
-/// The namespace every signature is made in, so one made for anything else never verifies here.
+/// The namespace approvals are signed in, so a signature made for anything else never verifies
+/// as one.
 pub const NAMESPACE: &str = "git-orchestrate";
+/// The namespace gate evidence is signed in: an approval's signature is never evidence, nor the
+/// other way round.
+pub const EVIDENCE_NAMESPACE: &str = "git-orchestrate-evidence";
 
 fn ssh_keygen() -> Result<PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
@@ -29,20 +33,25 @@ fn write(path: &std::path::Path, data: &[u8]) -> Result<()> {
 }
 
 impl Repo {
-    /// Sign `payload` with the user's git signing key. Git must be set up for ssh signing
-    /// (`gpg.format = ssh`, `user.signingkey` a key file, or a public key whose private half is
-    /// in the ssh agent). Returns the armored signature.
-    pub fn ssh_sign(&self, payload: &[u8]) -> Result<String> {
+    /// Sign `payload` with the user's git signing key, in `namespace`. Git must be set up for
+    /// ssh signing (`gpg.format = ssh`, `user.signingkey` a key file, or a public key whose
+    /// private half is in the ssh agent). Returns the armored signature.
+    pub fn ssh_sign(&self, namespace: &str, payload: &[u8]) -> Result<String> {
+        Ok(self.ssh_sign_all(namespace, &[payload])?.remove(0))
+    }
+
+    /// Sign each payload, with one run of ssh-keygen: one signature per payload, in order.
+    pub fn ssh_sign_all(&self, namespace: &str, payloads: &[&[u8]]) -> Result<Vec<String>> {
         let format = self.config_string("gpg.format").unwrap_or_else(|| "openpgp".into());
         if format != "ssh" {
             return Err(Error::Io(format!(
-                "signed approvals need ssh signing, and git's gpg.format is `{format}` (set gpg.format = ssh and user.signingkey)"
+                "signing needs ssh signing, and git's gpg.format is `{format}` (set gpg.format = ssh and user.signingkey)"
             )));
         }
         let key = self
             .config_string("user.signingkey")
             .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| Error::Io("signed approvals need a signing key: user.signingkey is not set".into()))?;
+            .ok_or_else(|| Error::Io("signing needs a signing key: user.signingkey is not set".into()))?;
         let dir = temp()?;
         let key_path = if let Some(literal) = key.strip_prefix("key::") {
             let path = dir.path().join("key.pub");
@@ -53,11 +62,15 @@ impl Repo {
         } else {
             PathBuf::from(key)
         };
-        let data = dir.path().join("payload");
-        write(&data, payload)?;
-        let sig = dir.path().join("payload.sig");
-        let args: Vec<OsString> =
-            vec!["-Y".into(), "sign".into(), "-n".into(), NAMESPACE.into(), "-f".into(), key_path.into(), data.into()];
+        let mut args: Vec<OsString> =
+            vec!["-Y".into(), "sign".into(), "-n".into(), namespace.into(), "-f".into(), key_path.into()];
+        let mut files = Vec::with_capacity(payloads.len());
+        for (i, payload) in payloads.iter().enumerate() {
+            let data = dir.path().join(format!("payload-{i}"));
+            write(&data, payload)?;
+            args.push(data.clone().into());
+            files.push(data.with_extension("sig"));
+        }
         let out = duct::cmd(ssh_keygen()?, args)
             .stdin_null()
             .stdout_capture()
@@ -71,13 +84,17 @@ impl Repo {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        std::fs::read_to_string(&sig).map_err(|e| Error::Io(format!("reading the signature: {e}")))
+        files
+            .iter()
+            .map(|sig| std::fs::read_to_string(sig).map_err(|e| Error::Io(format!("reading the signature: {e}"))))
+            .collect()
     }
 }
 
 /// Whether `signature` is `principal`'s signature of `payload`, by a key the allowed-signers
 /// text lists for that principal. `Err` carries why not, in ssh-keygen's words.
 pub fn ssh_verify(
+    namespace: &str,
     allowed_signers: &[u8],
     principal: &str,
     payload: &[u8],
@@ -92,7 +109,7 @@ pub fn ssh_verify(
         "-Y".into(),
         "verify".into(),
         "-n".into(),
-        NAMESPACE.into(),
+        namespace.into(),
         "-I".into(),
         principal.into(),
         "-f".into(),

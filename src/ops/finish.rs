@@ -272,10 +272,17 @@ fn phase_commits(repo: &Repo, loaded: &Loaded) -> Result<Vec<(u32, String)>> {
     Ok(out)
 }
 
+/// The records that count under the feature's evidence policy (all of them unless `signed`).
+fn admitted(repo: &Repo, loaded: &Loaded, records: Vec<gates::Evidence>) -> Result<Vec<gates::Evidence>> {
+    Ok(match crate::workflow::evidence_signing(repo, Some(&loaded.feature))? {
+        Some(s) => s.admitted(records)?,
+        None => records,
+    })
+}
+
 /// "41 tests, all passing", from the tests gate's evidence on the final tree, when there is one.
 fn final_tests(repo: &Repo, loaded: &Loaded, tip: ObjectId) -> Result<Option<String>> {
-    let _ = loaded;
-    let records = gates::evidence_for(repo, repo.commit_tree(tip)?)?;
+    let records = admitted(repo, loaded, gates::evidence_for(repo, repo.commit_tree(tip)?)?)?;
     Ok(records
         .iter()
         .rev()
@@ -295,7 +302,7 @@ fn complete(repo: &Repo, loaded: &Loaded, tip: ObjectId, base_tip: ObjectId, rep
         let def = plan.and_then(|p| p.phase(*id));
         let tree = a.tree.as_deref().and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
         let records = match (&evidence, tree) {
-            (Some(notes), Some(tree)) => gates::evidence_in(notes, tree)?,
+            (Some(notes), Some(tree)) => admitted(repo, loaded, gates::evidence_in(notes, tree)?)?,
             _ => Vec::new(),
         };
         let latest = |kind: Kind| records.iter().rev().find(|e| e.kind == kind).map(|e| e.summary.clone());
