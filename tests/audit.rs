@@ -113,10 +113,12 @@ fn deleting_a_test_file_and_weakening_coverage_and_ci_configuration_are_findings
     t.write("area1/conftest.py", "def pytest_collection_modifyitems(items):\n    items.clear()\n");
     t.write("area1/jest.config.js", "module.exports = { coveragePathIgnorePatterns: ['src'] };\n");
     t.write(".github/workflows/ci.yml", "on: push\n");
+    t.write("area1/coverage.json", "{\"files\": {}}\n");
     t.git(["add", "-A"]);
     t.git(["commit", "-q", "-m", "chore(x): tidy"]);
     let found = ids(&audit(&t));
     for id in [
+        "audit:report-committed:area1/coverage.json:1",
         "audit:test-deleted:area1/tests/test_calc.py:1",
         "audit:coverage-exclusion:.coveragerc:2",
         "audit:coverage-exclusion:.coveragerc:3",
@@ -163,6 +165,58 @@ fn fewer_tests_run_than_at_the_fork_point_is_a_finding() {
     let reasons = gate["reasons"].to_string();
     assert!(reasons.contains("gate `tests` ran 1 tests, fewer than the 2 it ran at the fork point"), "{reasons}");
     assert!(ids(&gate).contains(&"audit:tests-fewer:tests".to_string()), "{gate}");
+}
+
+const CALC_PY: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
+
+const CALC_TESTS_PY: &str = "from area1.calc import add, sub\n\n\ndef test_add():\n    assert add(1, 1) == 2\n\n\ndef test_sub():\n    assert sub(2, 1) == 1\n";
+
+/// Coverage measured by coverage.py under pytest, for real: the phase lowers the coverage of the
+/// project's code (`coverage-lower`), then carries the figure over `min` with a test file that
+/// runs lines of its own (`tests-in-coverage`), each found against the fork point's evidence.
+#[test]
+fn lower_coverage_and_tests_counted_as_covered_code_are_findings() {
+    let t = TestRepo::new();
+    if !t.with_python_tools() {
+        return;
+    }
+    // The project measures area1, its tests included (coverage.py's `--source` takes both).
+    t.configure("[gates.coverage]\nrun = \"python3 -m coverage run --source=area1 -m pytest -q area1 && python3 -m coverage json -o coverage.json\"\nreport = \"coverage.json\"\nmin = 70\nstage = \"pre-push\"\n");
+    t.write("area1/__init__.py", "");
+    t.write("area1/tests/__init__.py", "");
+    t.write("area1/calc.py", CALC_PY);
+    t.write("area1/tests/test_calc.py", CALC_TESTS_PY);
+    t.git(["add", "-A"]);
+    t.git(["commit", "-q", "-m", "feat: calc"]);
+    t.started_and_approved("x", 2);
+    t.run(["gate", "--stage", "pre-push"]).ok();
+    t.run(["phase", "start", "1"]).ok();
+    // New code, untested: the coverage of the code falls, and the gate fails.
+    let untested = format!("{CALC_PY}\n\ndef mul(a, b):\n    c = a * b\n    d = c\n    return d\n\n\ndef div(a, b):\n    c = a / b\n    return c\n");
+    t.commit_file("area1/calc.py", &untested, "feat(x): mul and div");
+    assert!(t.run(["gate", "--stage", "pre-push"]).code(1).stdout.contains("68.8 % (min 70)"));
+    let gate = audit(&t);
+    assert!(ids(&gate).contains(&"audit:coverage-lower:coverage".to_string()), "{gate}");
+    let reasons = gate["reasons"].to_string();
+    assert!(
+        reasons.contains("coverage of the project's code fell from 100 % at the fork point to 54.55 %"),
+        "{reasons}"
+    );
+    assert!(!ids(&gate).iter().any(|i| i.starts_with("audit:tests-in-coverage")), "{gate}");
+    // A long test file that runs lines of its own: the gate passes, the code is no better tested.
+    let padding: String = (0..60).map(|i| format!("    x{i} = {i}\n")).collect();
+    t.commit_file(
+        "area1/tests/test_more.py",
+        &format!("def test_more():\n{padding}    assert x0 == 0\n"),
+        "test(x): more",
+    );
+    t.run(["gate", "--stage", "pre-push"]).ok();
+    let gate = audit(&t);
+    assert!(ids(&gate).contains(&"audit:tests-in-coverage:coverage".to_string()), "{gate}");
+    assert!(ids(&gate).contains(&"audit:coverage-lower:coverage".to_string()), "{gate}");
+    let reasons = gate["reasons"].to_string();
+    assert!(reasons.contains("area1/tests/test_more.py:1: gate `coverage` counts test files as covered code (area1/tests/test_more.py, area1/tests/test_calc.py"), "{reasons}");
+    assert!(reasons.contains("passes min 70, the code alone is 54.55 %"), "{reasons}");
 }
 
 #[test]

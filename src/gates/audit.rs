@@ -27,6 +27,8 @@ pub const KINDS: &[&str] = &[
     "config-weakened",
     "tests-fewer",
     "coverage-lower",
+    "tests-in-coverage",
+    "report-committed",
 ];
 
 /// One thing the audit found. `id` is what a person names to accept it.
@@ -148,6 +150,14 @@ pub fn audit_changes(
         if let Some(kind) = coverage_config(name) {
             out.extend(coverage_config_lines(repo, tree, change, kind)?);
         }
+        if is_coverage_report(name) && change.status != ChangeStatus::Deleted {
+            out.push(Finding::new(
+                "report-committed",
+                path,
+                1,
+                "a coverage report is committed: a gate reads only the report its own run writes".into(),
+            ));
+        }
         if is_test_config(path) {
             let line = change.added.first().map_or(1, |b| b.first_line);
             let what = match change.status {
@@ -261,7 +271,33 @@ pub fn audit_evidence(
     gates.dedup();
     let mut out = Vec::new();
     for (gate, kind) in gates {
-        let (Some(before), Some(after)) = (newest(&then, gate, kind), newest(&now, gate, kind)) else { continue };
+        let after = newest(&now, gate, kind);
+        // Test files measured as covered code carrying the figure over the gate's minimum.
+        let code_only = |e: &Evidence| number(e, "percent_without_tests").or_else(|| number(e, "percent"));
+        if let Some(a) = after.as_ref().filter(|_| kind == Kind::Coverage) {
+            if let (Some(all), Some(code), Some(min)) = (number(a, "percent"), code_only(a), number(a, "min")) {
+                if all >= min && code < min {
+                    let files: Vec<&str> = a
+                        .figures
+                        .get("tests_measured")
+                        .and_then(serde_json::Value::as_array)
+                        .map(|v| v.iter().filter_map(serde_json::Value::as_str).collect())
+                        .unwrap_or_default();
+                    let mut f = Finding::new(
+                        "tests-in-coverage",
+                        files.first().copied().unwrap_or_default(),
+                        1,
+                        format!(
+                            "gate `{gate}` counts test files as covered code ({}): {all} % passes min {min}, the code alone is {code} %; measure the code only",
+                            files.join(", ")
+                        ),
+                    );
+                    f.id = format!("audit:tests-in-coverage:{gate}");
+                    out.push(f);
+                }
+            }
+        }
+        let (Some(before), Some(after)) = (newest(&then, gate, kind), after) else { continue };
         if kind == Kind::Tests {
             let ran = |e: &Evidence| number(e, "passed").zip(number(e, "failed")).map(|(p, f)| p + f);
             if let (Some(b), Some(a)) = (ran(&before), ran(&after)) {
@@ -276,13 +312,18 @@ pub fn audit_evidence(
                     out.push(f);
                 }
             }
-        } else if let (Some(b), Some(a)) = (number(&before, "percent"), number(&after, "percent")) {
+        } else if let (Some(b), Some(a)) = (code_only(&before), code_only(&after)) {
+            // Compared on the code alone: test files measured as code cannot hide a fall.
             if a + 0.005 < b {
+                let whole = number(&after, "percent").filter(|w| (w - a).abs() > 0.005);
                 let mut f = Finding::new(
                     "coverage-lower",
                     "",
                     0,
-                    format!("gate `{gate}`: coverage of the whole project fell from {b} % at the fork point to {a} %"),
+                    format!(
+                        "gate `{gate}`: coverage of the project's code fell from {b} % at the fork point to {a} %{}",
+                        whole.map(|w| format!(" (with the test files measured as code: {w} %)")).unwrap_or_default()
+                    ),
                 );
                 f.id = format!("audit:coverage-lower:{gate}");
                 out.push(f);
@@ -341,6 +382,28 @@ pub fn is_test_file(path: &str) -> bool {
 }
 
 /// Test runner and CI configuration: what decides which tests run and what counts.
+/// File names the coverage tools write their reports under.
+fn is_coverage_report(name: &str) -> bool {
+    matches!(
+        name,
+        "coverage.json"
+            | "coverage.xml"
+            | "lcov.info"
+            | "coverage-final.json"
+            | "coverage-summary.json"
+            | "cobertura.xml"
+            | "cobertura-coverage.xml"
+            | "clover.xml"
+            | "jacoco.xml"
+            | ".coverage"
+            | "coverage.out"
+            | "cover.out"
+            | "coverprofile"
+            | "tarpaulin-report.json"
+    ) || extension(name) == "lcov"
+        || extension(name) == "profdata"
+}
+
 fn is_test_config(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);

@@ -176,21 +176,40 @@ pub(super) fn judge(
         own.retain(|path, _| !super::in_scope(path, &cfg.exclude));
     }
     // The producer's own figures when it gave them for every measured file (they are what the
-    // tool itself prints); else the lines counted here.
-    let mut project = Tally::default();
-    match own.values().copied().collect::<Option<Vec<_>>>() {
-        Some(totals) if !totals.is_empty() => {
-            for (covered, total) in totals {
-                project.covered += covered;
-                project.total += total;
+    // tool itself prints); else the lines counted here. Test files measured as code are tallied
+    // apart too, for the audit: they can only raise the figure.
+    let own_totals = own.values().copied().collect::<Option<Vec<_>>>().filter(|t| !t.is_empty());
+    let tally = |keep: &dyn Fn(&str) -> bool| {
+        let mut t = Tally::default();
+        match &own_totals {
+            Some(_) => {
+                for (covered, total) in own.iter().filter(|(p, _)| keep(p)).filter_map(|(_, v)| *v) {
+                    t.covered += covered;
+                    t.total += total;
+                }
+            }
+            None => {
+                for lines in measured.iter().filter(|(p, _)| keep(p)).map(|(_, l)| l) {
+                    t.total += lines.len() as u64;
+                    t.covered += lines.values().filter(|h| **h > 0).count() as u64;
+                }
             }
         }
-        _ => {
-            for lines in measured.values() {
-                project.total += lines.len() as u64;
-                project.covered += lines.values().filter(|h| **h > 0).count() as u64;
-            }
+        t
+    };
+    let project = tally(&|_| true);
+    if let Some(min) = cfg.min {
+        e.figures.insert("min".into(), serde_json::json!(min));
+    }
+    // Test files, those with the most measured lines first.
+    let mut tests: Vec<&String> = measured.keys().filter(|p| is_test_path(p)).collect();
+    tests.sort_by_key(|p| std::cmp::Reverse(measured[*p].len()));
+    if !tests.is_empty() {
+        if let Some(without) = tally(&|p| !is_test_path(p)).percent() {
+            e.figures.insert("percent_without_tests".into(), serde_json::json!((without * 100.0).round() / 100.0));
         }
+        let shown: Vec<&String> = tests.iter().take(10).copied().collect();
+        e.figures.insert("tests_measured".into(), serde_json::to_value(&shown).unwrap_or_default());
     }
     let pct = project.percent().unwrap_or(0.0);
     e.figures.insert("lines_total".into(), project.total.into());
