@@ -1,6 +1,7 @@
 //! The audit gate (what a phase does to the checks themselves) and the approval policy
 //! (`approvals.require`: any, tty, signed), each tried as an agent would try it.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -204,7 +205,10 @@ fn lower_coverage_and_tests_counted_as_covered_code_are_findings() {
     );
     assert!(!ids(&gate).iter().any(|i| i.starts_with("audit:tests-in-coverage")), "{gate}");
     // A long test file that runs lines of its own: the gate passes, the code is no better tested.
-    let padding: String = (0..60).map(|i| format!("    x{i} = {i}\n")).collect();
+    let padding = (0..60).fold(String::new(), |mut s, i| {
+        let _ = writeln!(s, "    x{i} = {i}");
+        s
+    });
     t.commit_file(
         "area1/tests/test_more.py",
         &format!("def test_more():\n{padding}    assert x0 == 0\n"),
