@@ -198,6 +198,11 @@ pub fn audit_changes(
             continue;
         }
         let new = text_of(repo, tree, path)?;
+        // Only a line that left the file can take a test or an assertion with it: a change that
+        // only adds lines (the common case) needs no pattern at all.
+        if !loses_a_line(&old, &new) {
+            continue;
+        }
         let mut now: BTreeMap<String, usize> = BTreeMap::new();
         for (name, _) in test_names(name, &new) {
             *now.entry(name).or_default() += 1;
@@ -382,6 +387,21 @@ pub fn is_test_file(path: &str) -> bool {
 }
 
 /// Test runner and CI configuration: what decides which tests run and what counts.
+/// Whether some line of `old` (counted with its repeats) is not in `new`.
+fn loses_a_line(old: &str, new: &str) -> bool {
+    let mut left: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for line in new.lines() {
+        *left.entry(line.trim()).or_default() += 1;
+    }
+    old.lines().any(|line| match left.get_mut(line.trim()) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            false
+        }
+        _ => true,
+    })
+}
+
 /// File names the coverage tools write their reports under.
 fn is_coverage_report(name: &str) -> bool {
     matches!(
@@ -628,7 +648,7 @@ fn skip_marker() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(concat!(
-            r"#\[ignore\b|pytest\.mark\.(?:skip|skipif|xfail)\b|pytest\.(?:skip|xfail|importorskip)\s*\(",
+            r"(?-u)#\[ignore\b|pytest\.mark\.(?:skip|skipif|xfail)\b|pytest\.(?:skip|xfail|importorskip)\s*\(",
             r"|unittest\.(?:skip\w*|expectedFailure)\b|@skip(?:If|Unless)?\s*\(|\bself\.skipTest\s*\(",
             r"|\b(?:it|test|describe|context|suite)\.(?:skip|todo|only)\b|\b(?:xit|xtest|xdescribe|fit|fdescribe)\s*\(",
             r"|\bt\.Skip(?:Now|f)?\s*\(|@Disabled\b|@Ignore\b",
@@ -641,7 +661,7 @@ fn coverage_exclusion() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(concat!(
-            r"pragma:\s*no\s*(?:cover|branch)|(?:istanbul|c8|v8)\s+ignore|#!?\[coverage\(off\)\]",
+            r"(?-u)pragma:\s*no\s*(?:cover|branch)|(?:istanbul|c8|v8)\s+ignore|#!?\[coverage\(off\)\]",
             r"|LCOV_EXCL\w*|coveragePathIgnorePatterns|:nocov:|coverage_nightly",
         ))
         .expect("the coverage exclusion pattern is valid")
@@ -652,7 +672,7 @@ fn assertion() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(concat!(
-            r"^\s*assert\b|\bassert\w*!\s*\(|\bself\.assert\w*\s*\(|\bexpect\s*\(|\bassert\.\w+\s*\(",
+            r"(?-u)^\s*assert\b|\bassert\w*!\s*\(|\bself\.assert\w*\s*\(|\bexpect\s*\(|\bassert\.\w+\s*\(",
             r"|\bt\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(|\b(?:require|assert)\.\w+\s*\(|\bassert\w*\s*\(",
         ))
         .expect("the assertion pattern is valid")
@@ -688,17 +708,18 @@ fn test_names(name: &str, text: &str) -> Vec<(String, u32)> {
             .collect()
     };
     match extension(name) {
-        "py" => capture(PY.get_or_init(|| Regex::new(r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(").expect("valid"))),
-        "go" => capture(GO.get_or_init(|| Regex::new(r"^func\s+(Test\w+)\s*\(").expect("valid"))),
+        "py" => capture(PY.get_or_init(|| Regex::new(r"(?-u)^\s*(?:async\s+)?def\s+(test\w*)\s*\(").expect("valid"))),
+        "go" => capture(GO.get_or_init(|| Regex::new(r"(?-u)^func\s+(Test\w+)\s*\(").expect("valid"))),
         "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" | "mts" | "cts" => capture(JS.get_or_init(|| {
-            Regex::new(r#"\b(?:it|test)(?:\.\w+)?\s*\(\s*(?:'([^']*)'|"([^"]*)"|`([^`]*)`)"#).expect("valid")
+            Regex::new(r#"(?-u)\b(?:it|test)(?:\.\w+)?\s*\(\s*(?:'((?u:[^'])*)'|"((?u:[^"])*)"|`((?u:[^`])*)`)"#)
+                .expect("valid")
         }))
         .into_iter()
         .collect(),
         "rs" | "java" | "kt" => {
             let re = FN.get_or_init(|| {
                 Regex::new(
-                    r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:fn|fun|(?:public\s+|private\s+)?void)\s+(\w+)\s*\(",
+                    r"(?-u)^\s*(?:pub(?:\((?u:[^)])*\))?\s+)?(?:async\s+)?(?:fn|fun|(?:public\s+|private\s+)?void)\s+(\w+)\s*\(",
                 )
                 .expect("valid")
             });
@@ -796,6 +817,14 @@ mod tests {
         for yes in EXCLUSIONS {
             assert!(super::EXCLUSION_WORDS.iter().any(|w| yes.contains(w)), "{yes}");
         }
+    }
+
+    #[test]
+    fn only_a_lost_line_can_lose_a_test() {
+        assert!(!super::loses_a_line("a\nb\n", "a\nx\nb\n"));
+        assert!(!super::loses_a_line("a\nb\n", "b\n  a\n"), "moved and re-indented lines are kept");
+        assert!(super::loses_a_line("a\na\n", "a\n"), "a repeat counts");
+        assert!(super::loses_a_line("def test_a():\n", "def _a():\n"));
     }
 
     #[test]
