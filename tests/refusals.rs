@@ -249,3 +249,37 @@ fn a_bad_config_names_its_line() {
     let run = t.run(["status"]).code(2);
     assert!(run.stderr.contains(".orchestrate.toml:3:9: unknown variant `sometimes`"), "{}", run.stderr);
 }
+
+#[test]
+fn a_git_older_than_the_minimum_is_refused_with_the_version_to_install() {
+    let t = TestRepo::new();
+    // A `git` that says it is 2.30 and does the rest as the real one.
+    let real =
+        String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
+            .unwrap();
+    let bin = t.root.join("old-git");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("git");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nfor a; do [ \"$a\" = --version ] && echo 'git version 2.30.0' && exit 0; done\nexec '{}' \"$@\"\n",
+            real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let plan = t.root.join("plan.md");
+    std::fs::write(&plan, TestRepo::plan_text("x", 1)).unwrap();
+    let run = t.run_env(&[("PATH", &path)], ["start", "x", "--plan", plan.to_str().unwrap()]).code(1);
+    assert!(
+        run.stderr.contains("error: git version 2.30.0 is too old: git-orchestrate needs git 2.40 or newer"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint: install git 2.40 or newer"), "{}", run.stderr);
+    assert_eq!(branches(&t), "refs/heads/main\n", "nothing was made");
+    let doctor = t.run_env(&[("PATH", &path)], ["doctor", "--json"]);
+    assert!(doctor.stdout.contains("git version 2.30.0"), "{}", doctor.stdout);
+}

@@ -442,7 +442,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
         let commit = repo.write_commit(tree, &[integration], &message)?;
         if here {
             // Moving the checked-out branch must move the index and files with it.
-            repo.cli().args(["merge", "--ff-only", "--quiet", &commit.to_string()]).run()?;
+            repo.fast_forward_checked_out(commit)?;
         } else {
             repo.cas_ref(
                 &format!("refs/heads/{}", f.branch),

@@ -56,12 +56,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         checks.push(Check { check: check.into(), ok, detail, fix: if ok { None } else { fix } });
     };
 
-    let version = repo.cli().args(["--version"]).read().unwrap_or_default();
-    let (major, minor) = version.split_whitespace().nth(2).map_or((0, 0), |v| {
-        let mut p = v.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
-        (p.next().unwrap_or(0), p.next().unwrap_or(0))
-    });
-    add("git", (major, minor) >= (2, 40), version.trim().to_string(), Some("install git 2.40 or newer".into()));
+    let (version, said) = repo.git_version().unwrap_or(((0, 0), "git not found".into()));
+    let min = crate::git::MIN_GIT;
+    add("git", version >= min, said, Some(format!("install git {}.{} or newer", min.0, min.1)));
 
     let on_path = which::which_in("git-orchestrate", crate::env::path(), repo.workdir()).ok();
     add(

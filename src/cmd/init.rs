@@ -296,13 +296,13 @@ fn configure_notes(repo: &Repo) -> Result<Vec<String>> {
     let mut changed = Vec::new();
     for (key, value) in wanted {
         if repo.config_string(key).as_deref() != Some(value) {
-            repo.cli().args(["config", "--local", key, value]).run()?;
+            repo.set_local_config(key, value)?;
             changed.push(format!("{key}={value}"));
         }
     }
-    let rewrite = repo.cli().args(["config", "--local", "--get-all", "notes.rewriteRef"]).output()?;
-    if !rewrite.stdout.lines().any(|l| l == EVENTS_REF || l == "refs/notes/orchestrate*") {
-        repo.cli().args(["config", "--local", "--add", "notes.rewriteRef", "refs/notes/orchestrate*"]).run()?;
+    let rewrite = repo.local_config_values("notes.rewriteRef")?;
+    if !rewrite.iter().any(|l| l == EVENTS_REF || l == "refs/notes/orchestrate*") {
+        repo.add_local_config("notes.rewriteRef", "refs/notes/orchestrate*")?;
         changed.push("notes.rewriteRef+=refs/notes/orchestrate*".into());
     }
     Ok(changed)

@@ -148,7 +148,7 @@ fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()
                 .hint("git orchestrate phase start next"));
         }
         // Started before: check its branch out again.
-        repo.cli().args(["switch", "--no-guess", &rec.branch]).run()?;
+        repo.switch(&rec.branch)?;
         let s = Started { feature: name, phase: id, branch: rec.branch.clone(), fork: rec.fork.clone(), resumed: true };
         return report(&s, json);
     }
@@ -174,7 +174,7 @@ fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()
     }
     let full = format!("refs/heads/{branch}");
     repo.cas_ref(&full, None, fork, &format!("orchestrate: start phase {id}"))?;
-    if let Err(err) = repo.cli().args(["switch", "--no-guess", &branch]).run() {
+    if let Err(err) = repo.switch(&branch) {
         repo.delete_ref(&full, fork)?;
         return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
     }

@@ -143,8 +143,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let base_tip = repo.branch_tip(&base)?.ok_or_else(|| {
         Error::usage(format!("unknown base branch `{base}`")).hint("name an existing local branch with --base")
     })?;
-    let staged = repo.cli().args(["diff-index", "--cached", "--quiet", "HEAD", "--"]).output()?;
-    if !staged.success {
+    repo.require_git()?;
+    if repo.has_staged_changes()? {
         return Err(Error::blocked("the index has staged changes")
             .hint("commit or unstage them first (git restore --staged <paths>): start must not carry your staged work into the plan commit"));
     }
@@ -188,7 +188,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let commit = repo.write_commit(tree, &[base_tip], &message)?;
     let full = format!("refs/heads/{branch}");
     repo.cas_ref(&full, None, commit, &format!("orchestrate: start {feature}"))?;
-    if let Err(err) = repo.cli().args(["switch", "--no-guess", &branch]).run() {
+    if let Err(err) = repo.switch(&branch) {
         // Leave nothing behind: the branch goes, the user's tree was never touched.
         repo.delete_ref(&full, commit)?;
         return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));

@@ -49,7 +49,13 @@ pub enum Error {
     BadRefName { name: String, reason: String },
     #[error("{0}")]
     Io(String),
+    #[error("{said} is too old: git-orchestrate needs git {major}.{minor} or newer", said = .0, major = MIN_GIT.0, minor = MIN_GIT.1)]
+    TooOld(String),
 }
+
+/// The oldest git this tool works with: `merge-tree --write-tree --merge-base` (the phase
+/// squash) needs 2.40.
+pub const MIN_GIT: (u32, u32) = (2, 40);
 
 impl Error {
     pub fn hint(&self) -> Option<String> {
@@ -58,7 +64,10 @@ impl Error {
             Error::Identity => {
                 Some("set it with: git config user.name \"Your Name\" && git config user.email you@example.com".into())
             }
-            Error::Spawn(_) => Some("install git (2.38 or newer) and make sure it is on PATH".into()),
+            Error::Spawn(_) => {
+                Some(format!("install git ({}.{} or newer) and make sure it is on PATH", MIN_GIT.0, MIN_GIT.1))
+            }
+            Error::TooOld(_) => Some(format!("install git {}.{} or newer", MIN_GIT.0, MIN_GIT.1)),
             Error::Contended { .. } => Some("another process is writing the same ref; try again".into()),
             Error::Moved { .. } => Some("someone else updated it; run the command again to see the new state".into()),
             _ => None,
@@ -152,8 +161,59 @@ impl Repo {
         self.repo.common_dir()
     }
 
-    pub fn cli(&self) -> cli::Git {
+    pub(in crate::git) fn cli(&self) -> cli::Git {
         cli::Git::new(&self.workdir)
+    }
+
+    /// The git binary's version, read once per process: `(major, minor)` and its own words.
+    pub fn git_version(&self) -> Result<((u32, u32), String)> {
+        static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let said = match VERSION.get() {
+            Some(v) => v.clone(),
+            None => VERSION.get_or_init(|| self.cli().args(["--version"]).read().unwrap_or_default()).clone(),
+        };
+        let said = said.trim().to_string();
+        let number =
+            said.split_whitespace().nth(2).ok_or_else(|| Error::Spawn(format!("`git --version` said `{said}`")))?;
+        let mut parts = number.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+        Ok(((parts.next().unwrap_or(0), parts.next().unwrap_or(0)), said))
+    }
+
+    /// Refuse, with a clear error, a git older than [`MIN_GIT`] (checked once per process, by the
+    /// operations that need it).
+    pub fn require_git(&self) -> Result<()> {
+        let (version, said) = self.git_version()?;
+        if version < MIN_GIT {
+            return Err(Error::TooOld(said));
+        }
+        Ok(())
+    }
+
+    /// Check out `branch` here (`git switch --no-guess`: git refuses, and nothing changes, when
+    /// local edits are in the way).
+    pub fn switch(&self, branch: &str) -> Result<()> {
+        self.cli().args(["switch", "--no-guess", branch]).run()
+    }
+
+    /// Whether the index differs from HEAD's tree.
+    pub fn has_staged_changes(&self) -> Result<bool> {
+        Ok(!self.cli().args(["diff-index", "--cached", "--quiet", "HEAD", "--"]).output()?.success)
+    }
+
+    /// Set `key` to `value` in this repository's own configuration.
+    pub fn set_local_config(&self, key: &str, value: &str) -> Result<()> {
+        self.cli().args(["config", "--local", key, value]).run()
+    }
+
+    /// Every value of a multi-valued `key` in this repository's own configuration.
+    pub fn local_config_values(&self, key: &str) -> Result<Vec<String>> {
+        let out = self.cli().args(["config", "--local", "--get-all", key]).output()?;
+        Ok(out.stdout.lines().map(str::to_string).collect())
+    }
+
+    /// Add one more value to a multi-valued `key` in this repository's own configuration.
+    pub fn add_local_config(&self, key: &str, value: &str) -> Result<()> {
+        self.cli().args(["config", "--local", "--add", key, value]).run()
     }
 
     pub fn head(&self) -> Result<Head> {
@@ -597,6 +657,7 @@ impl Repo {
     /// Three-way merge of two commits into a tree, without touching any work tree
     /// (`git merge-tree --write-tree`).
     pub fn merge_trees(&self, base: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<ObjectId> {
+        self.require_git()?;
         let out = self
             .cli()
             .args(["merge-tree", "--write-tree", "--name-only", "--no-messages"])
