@@ -269,6 +269,7 @@ fn a_git_older_than_the_minimum_is_refused_with_the_version_to_install() {
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    #[allow(clippy::disallowed_methods)]
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let plan = t.root.join("plan.md");
     std::fs::write(&plan, TestRepo::plan_text("x", 1)).unwrap();
