@@ -305,6 +305,64 @@ fn bash_completes_git_orchestrate_through_git_s_completion() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "gate\npre-commit pre-push\n");
 }
 
+/// The binary under the name git runs it by, alone in a directory to put first on PATH.
+fn binary_on_path(t: &TestRepo) -> String {
+    let bin = t.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_git-orchestrate"), bin.join("git-orchestrate")).unwrap();
+    #[allow(clippy::disallowed_methods)]
+    let path = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{path}", bin.display())
+}
+
+#[test]
+fn fish_completes_git_orchestrate_both_ways() {
+    let t = TestRepo::new();
+    if t.command("fish", &t.dir).arg("--version").output().is_err() {
+        eprintln!("SKIPPED: fish is not installed here");
+        return;
+    }
+    let file = t.root.join("git-orchestrate.fish");
+    std::fs::write(&file, t.run(["completions", "fish"]).ok().stdout).unwrap();
+    let probe = format!(
+        "source {}; complete -C 'git-orchestrate sta'; echo ---; complete -C 'git orchestrate sta'; echo ---; complete -C 'git orchestrate gate --stage p'",
+        file.display()
+    );
+    let out =
+        t.command("fish", &t.dir).env("PATH", binary_on_path(&t)).args(["--no-config", "-c", &probe]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let parts: Vec<&str> = text.split("---\n").collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    for (i, part) in parts.iter().enumerate().take(2) {
+        let names: Vec<&str> = part.lines().map(|l| l.split('\t').next().unwrap()).collect();
+        assert_eq!(names, ["start", "status"], "probe {i}: {text}");
+    }
+    let stages: Vec<&str> = parts[2].lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(stages, ["pre-commit", "pre-push"], "{text}");
+}
+
+#[test]
+fn zsh_registers_the_completion_for_git_orchestrate() {
+    let t = TestRepo::new();
+    if t.command("zsh", &t.dir).arg("--version").output().is_err() {
+        eprintln!("SKIPPED: zsh is not installed here");
+        return;
+    }
+    let dir = t.root.join("zfunc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("_git-orchestrate"), t.run(["completions", "zsh"]).ok().stdout).unwrap();
+    // compinit reads the `#compdef` line; zsh's git completion calls `_git-orchestrate` for
+    // `git orchestrate`, so the function must load and be bound to the command.
+    let probe = format!(
+        "fpath=({} $fpath); autoload -U compinit; compinit -u -D; print -r -- $_comps[git-orchestrate]; autoload +X _git-orchestrate && print loaded",
+        dir.display()
+    );
+    let out = t.command("zsh", &t.dir).env("PATH", binary_on_path(&t)).args(["-fc", &probe]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "_git-orchestrate\nloaded\n");
+}
+
 #[test]
 fn the_man_page_names_no_page_that_does_not_exist() {
     let t = TestRepo::new();

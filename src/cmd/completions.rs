@@ -35,6 +35,9 @@ pub fn run(args: &Args) -> Result<()> {
         text = text.replace("git__subcmd__orchestrate", "git__orchestrate");
         text.push_str(BASH_GIT);
     }
+    if args.shell == clap_complete::Shell::Fish {
+        text.push_str(FISH_GIT);
+    }
     Ok(crate::output::out(&text)?)
 }
 
@@ -48,6 +51,19 @@ _git_orchestrate() {
     local COMP_CWORD=$((COMP_CWORD - 1))
     _git__orchestrate git-orchestrate "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 }
+"#;
+
+/// fish completes `git <custom command>` through its own git completion only where it finds the
+/// command on PATH (and fish 3.6.0 never does): complete `git orchestrate …` as
+/// `git-orchestrate …`. install.sh puts this script where fish sources it at start-up.
+const FISH_GIT: &str = r#"
+# `git orchestrate <TAB>`: completed as `git-orchestrate`.
+function __git_orchestrate_complete
+    set -l words (commandline -opc)
+    set -e words[1..(contains -i -- orchestrate $words)]
+    complete -C "git-orchestrate $words "(commandline -ct)
+end
+complete -c git -f -n '__fish_seen_subcommand_from orchestrate' -a '(__git_orchestrate_complete)'
 "#;
 
 pub fn man(_: &ManArgs) -> Result<()> {
