@@ -118,8 +118,8 @@ pub enum What {
         commit: String,
         strategy: String,
     },
-    /// An event written by a newer version: kept in the log, ignored by the fold.
-    Unknown,
+    /// An event written by a newer version: kept in the log with its name, ignored by the fold.
+    Unknown { name: String },
 }
 
 /// How an approval was given: from what (`terminal`, `--yes` without one), and its signature.
@@ -214,7 +214,7 @@ impl From<Event> for Wire {
             }
             What::FinishApproved { commit, note, agent } => (w.commit, w.note, w.agent) = (Some(commit), note, agent),
             What::Finished { commit, strategy } => (w.commit, w.strategy) = (Some(commit), Some(strategy)),
-            What::Unknown => {}
+            What::Unknown { name } => w.event = name,
         }
         w
     }
@@ -280,7 +280,7 @@ impl TryFrom<Wire> for Event {
             "finished" => {
                 What::Finished { commit: need(w.commit, e, "commit")?, strategy: need(w.strategy, e, "strategy")? }
             }
-            _ => What::Unknown,
+            _ => What::Unknown { name: w.event },
         };
         let event = Event { seq: w.seq, ts: w.ts, id: w.id, by: w.by, what };
         event.check()?;
@@ -372,7 +372,7 @@ impl Event {
                 object_id("commit", commit)?;
                 plain("strategy", strategy)
             }
-            What::Unknown => Ok(()),
+            What::Unknown { name } => plain("event", name),
         }
     }
 }
@@ -390,7 +390,7 @@ impl What {
         }
     }
 
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             What::Created { .. } => "created",
             What::PlanApproved { .. } => "plan-approved",
@@ -401,7 +401,7 @@ impl What {
             What::ChangesRequested { .. } => "changes-requested",
             What::FinishApproved { .. } => "finish-approved",
             What::Finished { .. } => "finished",
-            What::Unknown => "unknown",
+            What::Unknown { name } => name,
         }
     }
 }
@@ -751,7 +751,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     GateRunRecord { tree: tree.clone(), fingerprint: fingerprint.clone(), verdict: verdict.clone() },
                 );
             }
-            What::Created { .. } | What::Unknown => {}
+            What::Created { .. } | What::Unknown { .. } => {}
         }
     }
     feature
@@ -795,7 +795,7 @@ mod tests {
     fn unknown_events_are_kept_but_ignored() {
         let line = r#"{"seq":1,"ts":"2026-01-01T00:00:00Z","id":"x","by":"A","event":"from-the-future","extra":1}"#;
         let log = parse_log("test", line.as_bytes()).unwrap();
-        assert_eq!(log[0].what, What::Unknown);
+        assert_eq!(log[0].what, What::Unknown { name: "from-the-future".into() });
         assert!(fold(&log).is_none());
     }
 

@@ -71,7 +71,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             What::Finished { commit, strategy } => {
                 format!("merged into the base as {} ({strategy})", &commit[..commit.len().min(12)])
             }
-            What::Unknown => "(an event from a newer version)".into(),
+            What::Unknown { name } => format!("`{name}` (an event from a newer version)"),
         };
         let _ = writeln!(
             text,
