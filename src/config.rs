@@ -7,8 +7,14 @@ use serde::{Deserialize, Serialize};
 
 pub const FILE: &str = ".orchestrate.toml";
 
-/// The gates that need no tool and are on unless a configuration turns them off.
+/// The gate registry's names: a gate so named is of that kind without `kind`, and a plan may
+/// name it whether or not the configuration does (plan lint reserves exactly these).
+pub const NAMED: &[&str] = &["tests", "coverage", "secrets", "scope", "audit"];
+/// The gates that need no tool and are on at pre-commit unless a configuration turns them off.
 pub const BUILT_IN: &[&str] = &["secrets", "scope"];
+/// The gates built into the tool, which judge every feature whatever its lane: the two above,
+/// and the audit, which runs on every phase.
+pub const ALWAYS: &[&str] = &["secrets", "scope", "audit"];
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}:{col}: {message}")]
@@ -34,8 +40,6 @@ pub struct Config {
     #[serde(default)]
     pub gates: BTreeMap<String, Gate>,
     #[serde(default)]
-    pub roles: BTreeMap<String, Role>,
-    #[serde(default)]
     pub approvals: Approvals,
     /// `[lanes.bugfix]`, `[lanes.hotfix]`: the gate set of a lane's feature.
     #[serde(default)]
@@ -54,7 +58,7 @@ pub struct Lane {
 impl Config {
     /// Whether gate `name` judges a feature of `lane`.
     pub fn lane_allows(&self, lane: Option<&str>, name: &str) -> bool {
-        if matches!(name, "secrets" | "scope" | "audit") {
+        if ALWAYS.contains(&name) {
             return true;
         }
         match lane.and_then(|l| self.lanes.get(l)) {
@@ -261,7 +265,7 @@ impl Gate {
     pub fn kind_name<'a>(&'a self, name: &'a str) -> Result<&'a str, (&'static str, String)> {
         let kind = match self.kind.as_deref() {
             Some(kind) => kind,
-            None if ["tests", "coverage", "secrets", "scope", "audit"].contains(&name) => name,
+            None if NAMED.contains(&name) => name,
             None if self.scanner.is_some() => "scanner",
             None if self.report.is_some() && (self.min.is_some() || self.min_changed.is_some()) => "coverage",
             None if self.report.is_some() && self.path.is_some() => "metric",
@@ -311,14 +315,6 @@ impl Stage {
             Stage::Review => "review",
         }
     }
-}
-
-/// A role that can be handed a phase: a person, or a command that runs an agent.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Role {
-    pub command: Option<Vec<String>>,
-    pub description: Option<String>,
 }
 
 impl Config {

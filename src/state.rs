@@ -119,7 +119,9 @@ pub enum What {
         strategy: String,
     },
     /// An event written by a newer version: kept in the log with its name, ignored by the fold.
-    Unknown { name: String },
+    Unknown {
+        name: String,
+    },
 }
 
 /// How an approval was given: from what (`terminal`, `--yes` without one), and its signature.

@@ -258,3 +258,26 @@ fn a_long_dependency_chain_and_many_overlaps_lint_without_a_stack_overflow() {
     assert_eq!((report["errors"].as_u64(), report["warnings"].as_u64()), (Some(0), Some(999)));
     assert_eq!(report["diagnostics"][998]["message"], "phase 1000 path `src/**` overlaps phase 1 path `src/**`");
 }
+
+#[test]
+fn a_plan_names_only_gates_of_the_registry_or_the_configuration() {
+    let t = TestRepo::new();
+    let file = t.root.join("p.md");
+    for (gate, known) in [("tests", true), ("coverage", true), ("audit", true), ("lint", false), ("commit-msg", false)]
+    {
+        let text = TestRepo::plan_text("x", 1)
+            .replace("+++\n\n#", &format!("[phase.gates.{gate}]\nstage = \"review\"\n+++\n\n#"));
+        std::fs::write(&file, text).unwrap();
+        let run = t.run(["plan", "lint", "--file", file.to_str().unwrap(), "--json"]);
+        let errors = run.json()["errors"].as_u64();
+        assert_eq!(errors == Some(0), known, "{gate}: {}", run.stdout);
+        if !known {
+            assert!(run.stdout.contains("known gates: tests, coverage, secrets, scope, audit;"), "{}", run.stdout);
+        }
+    }
+    // `[roles]` was parsed and never used: a configuration holding it is refused, by line.
+    t.configure("[roles.agent]\ncommand = [\"claude\"]\n");
+    let run = t.run(["gate"]).code(2);
+    assert!(run.stderr.contains(".orchestrate.toml:1:"), "{}", run.stderr);
+    assert!(run.stderr.contains("roles"), "{}", run.stderr);
+}

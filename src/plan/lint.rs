@@ -14,9 +14,6 @@ pub const MAX_PLAN_BYTES: usize = 1 << 20;
 /// The most phases a plan may have.
 pub const MAX_PHASES: usize = 1000;
 
-/// Gates every plan may name, besides the ones `.orchestrate.toml` defines.
-pub const BUILTIN_GATES: &[&str] = &["tests", "coverage", "secrets", "audit", "scope", "lint", "commit-msg"];
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlan {
@@ -357,8 +354,13 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
         );
     }
 
-    let mut gates: Vec<&str> = BUILTIN_GATES.to_vec();
-    gates.extend(known_gates.iter().map(String::as_str));
+    // Besides the gates `.orchestrate.toml` defines, the registry's names.
+    let mut gates: Vec<&str> = crate::config::NAMED.to_vec();
+    for name in known_gates {
+        if !gates.contains(&name.as_str()) {
+            gates.push(name);
+        }
+    }
 
     let mut phases = Vec::new();
     let mut seen: HashMap<i64, Range<usize>> = HashMap::new();
