@@ -679,20 +679,55 @@ fn assertion() -> &'static Regex {
     })
 }
 
+/// Words every assertion the pattern knows holds: a line without any needs no pattern.
+const ASSERTION_WORDS: &[&str] = &["assert", "expect", "require.", "t.Error", "t.Fatal", "t.Fail"];
+
+/// Whether `line` is an assertion. The commonest form (a Python `assert` statement) is told
+/// without the pattern, and a line with none of its words is passed over.
+fn is_assertion(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.strip_prefix("assert").is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')) {
+        return true;
+    }
+    ASSERTION_WORDS.iter().any(|w| line.contains(w)) && assertion().is_match(line)
+}
+
 /// The assertion lines of a test file: (line, trimmed text).
 fn assertions(text: &str) -> Vec<(u32, &str)> {
     text.lines()
         .enumerate()
-        .filter(|(_, l)| assertion().is_match(l))
+        .filter(|(_, l)| is_assertion(l))
         .map(|(i, l)| (u32::try_from(i + 1).unwrap_or(u32::MAX), l.trim()))
         .collect()
 }
 
+/// The name after `keyword` and whitespace at the start of `line`, when it starts with
+/// `prefix` and is followed by `(`: `def test_x(`, `func TestX(`.
+fn declared<'l>(line: &'l str, keyword: &str, prefix: &str) -> Option<&'l str> {
+    let rest = line.strip_prefix(keyword)?;
+    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let (name, after) = rest.split_at(end);
+    (name.starts_with(prefix) && after.trim_start_matches(|c: char| c.is_ascii_whitespace()).starts_with('('))
+        .then_some(name)
+}
+
+/// A Python test function's name: `def test…(` or `async def test…(`, indented or not.
+fn python_test(line: &str) -> Option<&str> {
+    let t = line.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let t = t
+        .strip_prefix("async")
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_whitespace()))
+        .map_or(t, |r| r.trim_start_matches(|c: char| c.is_ascii_whitespace()));
+    declared(t, "def", "test")
+}
+
 /// The tests a file declares: (name, line).
 fn test_names(name: &str, text: &str) -> Vec<(String, u32)> {
-    static PY: OnceLock<Regex> = OnceLock::new();
     static JS: OnceLock<Regex> = OnceLock::new();
-    static GO: OnceLock<Regex> = OnceLock::new();
     static FN: OnceLock<Regex> = OnceLock::new();
     let line_no = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
     let lines: Vec<&str> = text.lines().collect();
@@ -707,9 +742,12 @@ fn test_names(name: &str, text: &str) -> Vec<(String, u32)> {
             })
             .collect()
     };
+    let by_hand = |find: &dyn Fn(&str) -> Option<&str>| -> Vec<(String, u32)> {
+        lines.iter().enumerate().filter_map(|(i, l)| find(l).map(|n| (n.to_string(), line_no(i)))).collect()
+    };
     match extension(name) {
-        "py" => capture(PY.get_or_init(|| Regex::new(r"(?-u)^\s*(?:async\s+)?def\s+(test\w*)\s*\(").expect("valid"))),
-        "go" => capture(GO.get_or_init(|| Regex::new(r"(?-u)^func\s+(Test\w+)\s*\(").expect("valid"))),
+        "py" => by_hand(&python_test),
+        "go" => by_hand(&|l| declared(l, "func", "Test").filter(|n| n.len() > 4)),
         "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" | "mts" | "cts" => capture(JS.get_or_init(|| {
             Regex::new(r#"(?-u)\b(?:it|test)(?:\.\w+)?\s*\(\s*(?:'((?u:[^'])*)'|"((?u:[^"])*)"|`((?u:[^`])*)`)"#)
                 .expect("valid")
@@ -762,8 +800,20 @@ mod tests {
 
     #[test]
     fn declared_tests_are_found_per_language() {
-        let py = "def test_a():\n    pass\nasync def test_b():\n    pass\ndef helper():\n    pass\n";
-        assert_eq!(test_names("t.py", py), [("test_a".to_string(), 1), ("test_b".to_string(), 3)]);
+        let py = "def test_a():\n    pass\nasync def test_b():\n    pass\ndef helper():\n    pass\n  def  test_c (self):\ndef test_d\ndef testing_e():\ndefine test_f():\n";
+        assert_eq!(
+            test_names("t.py", py),
+            [
+                ("test_a".to_string(), 1),
+                ("test_b".to_string(), 3),
+                ("test_c".to_string(), 7),
+                ("testing_e".to_string(), 9)
+            ]
+        );
+        assert_eq!(
+            test_names("a_test.go", "func Test(t *testing.T) {\nfunc TestY (t *testing.T) {\n"),
+            [("TestY".to_string(), 2)]
+        );
         let rs = "#[test]\nfn one() {}\nfn helper() {}\n#[tokio::test]\nasync fn two() {}\n";
         assert_eq!(test_names("t.rs", rs), [("one".to_string(), 2), ("two".to_string(), 5)]);
         let js = "it('adds', () => {});\ntest(\"subs\", () => {});\ndescribe('x', () => {});\n";
@@ -816,6 +866,24 @@ mod tests {
         }
         for yes in EXCLUSIONS {
             assert!(super::EXCLUSION_WORDS.iter().any(|w| yes.contains(w)), "{yes}");
+        }
+    }
+
+    #[test]
+    fn assertions_are_told_with_and_without_the_pattern() {
+        for yes in [
+            "assert x",
+            "    assert(x)",
+            "self.assertEqual(a, b)",
+            "expect(a).toBe(1)",
+            "assert_eq!(a, b)",
+            "t.Fatalf(\"x\")",
+            "require.NoError(t, err)",
+        ] {
+            assert!(is_assertion(yes), "{yes}");
+        }
+        for no in ["assertion = 1", "x = 1", "# nothing", "asserts = []"] {
+            assert!(!is_assertion(no), "{no}");
         }
     }
 
