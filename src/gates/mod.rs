@@ -521,7 +521,7 @@ pub fn run(
 ) -> Result<Vec<Outcome>, Error> {
     let by = repo.identity().map(|i| i.to_string()).unwrap_or_default();
     let mut outcomes = Vec::new();
-    let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
+    let mut worktree: Option<(WorktreeLock, PathBuf, PathBuf)> = None;
     let mut pending = String::new();
     let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
     let files = std::cell::OnceCell::new();
@@ -597,10 +597,10 @@ pub fn run(
             }
             lock.record(None);
             let path = repo.gate_worktree(ctx.tree, ctx.commit)?;
-            worktree = Some((lock, path));
+            worktree = Some((lock, path, repo.gate_target_path()?));
         }
-        let (lock, dir) = worktree.as_ref().expect("prepared above");
-        let mut evidence = run_one(repo, spec, ctx, dir, &by, &|pgid| lock.record(Some(pgid)), progress)?;
+        let (lock, dir, target) = worktree.as_ref().expect("prepared above");
+        let mut evidence = run_one(repo, spec, ctx, dir, target, &by, &|pgid| lock.record(Some(pgid)), progress)?;
         evidence.inputs = key.map(|k| k.to_string());
         let line = serde_json::to_string(&evidence).expect("evidence serializes") + "\n";
         let message = format!("orchestrate: gate {} {}", spec.name, evidence.verdict.as_str());
@@ -617,17 +617,29 @@ pub fn run(
     Ok(outcomes)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     repo: &Repo,
     spec: &Spec,
     ctx: &Context,
     dir: &Path,
+    target: &Path,
     by: &str,
     started: &dyn Fn(u32),
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Evidence, Error> {
     let script = spec.config.run.clone().unwrap_or_default();
-    let mut env: Vec<(String, String)> = spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    // Cargo builds in the gate's own target directory, whatever the user's environment or
+    // cargo configuration says (`CARGO_TARGET_DIR`, `build.target-dir`, `build.build-dir`):
+    // a gate never writes into, nor builds on, the user's artifacts. The gate's `env` may
+    // name another.
+    let target = target.to_str().ok_or_else(|| Error::Io {
+        gate: spec.name.clone(),
+        message: format!("the gate's cargo target directory is not UTF-8: {}", target.display()),
+    })?;
+    let mut env: Vec<(String, String)> =
+        vec![("CARGO_TARGET_DIR".into(), target.into()), ("CARGO_BUILD_BUILD_DIR".into(), target.into())];
+    env.extend(spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     env.push(("ORCHESTRATE_GATE".into(), spec.name.clone()));
     env.push(("ORCHESTRATE_STAGE".into(), ctx.stage.as_str().into()));
     env.push(("ORCHESTRATE_TREE".into(), ctx.tree.to_string()));
