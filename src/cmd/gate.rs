@@ -15,7 +15,8 @@ use crate::output::{self, Paint};
 /// Run the gates on a snapshot and record the evidence in git notes, keyed by its tree.
 ///
 /// The snapshot is the index for `--stage pre-commit`, else a commit (HEAD, or --rev). Commands
-/// run in a separate gate worktree under the git directory, so your work tree is never changed.
+/// run in a separate gate worktree in your cache directory, and cargo in the gate's own target
+/// directory, so your work tree and your build are never changed.
 /// A tree already gated with the same configuration is not run again (--force runs it). On a
 /// terminal the result is a table; elsewhere one `<gate> <verdict> <figure> (<time>)` line per
 /// gate.
