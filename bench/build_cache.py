@@ -81,7 +81,7 @@ def main():
     source = os.path.abspath(os.path.join(HERE, ".."))
     root = tempfile.mkdtemp(prefix="orchestrate-build-bench")
     try:
-        real_home = os.environ.get("HOME", "/root")
+        real_home = os.path.expanduser("~")
         cargo = {
             "CARGO_HOME": os.environ.get("CARGO_HOME", os.path.join(real_home, ".cargo")),
             "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", os.path.join(real_home, ".rustup")),
