@@ -208,6 +208,13 @@ pub struct Gate {
     /// running the suite again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Directories of the user's work tree copied into the gate's build caches once, before
+    /// the gate's first command, when the gate has none yet (`["target"]`, `["node_modules"]`):
+    /// the first gate run is then not a build from scratch. A cargo target directory goes to
+    /// the gate's own one, without the build units of the snapshot's own packages (those are
+    /// always built from the snapshot). What is seeded is trusted as it is: see README, Gates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<String>,
     /// Extra environment for the command.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -394,6 +401,20 @@ impl Config {
                         col,
                         message: format!("gates.{name}.warn: unknown finding kind `{}`", kind.escape_debug()),
                         hint: Some(format!("the audit's finding kinds are {}", crate::gates::audit::KINDS.join(", "))),
+                    });
+                }
+            }
+            for value in &gate.seed {
+                if let Err(why) = confined(value) {
+                    let (line, col) = place_in(text, name, "seed");
+                    return Err(Error {
+                        file: file.into(),
+                        line,
+                        col,
+                        message: format!("gates.{name}.seed has \"{}\", which {why}", value.escape_debug()),
+                        hint: Some(
+                            "name a directory of your work tree, relative to its root, e.g. seed = [\"target\"]".into(),
+                        ),
                     });
                 }
             }

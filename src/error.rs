@@ -124,9 +124,12 @@ impl From<crate::gates::Error> for Error {
             crate::gates::Error::Io { .. } => Error::blocked(err.to_string()),
             crate::gates::Error::Untrusted(ref commands) => {
                 let mut out = Error::blocked(err.to_string());
-                for crate::trust::Command { gate, run, env } in &commands.commands {
+                for crate::trust::Command { gate, run, env, seed } in &commands.commands {
                     let env = env.iter().fold(String::new(), |s, (k, v)| s + k + "=" + v + " ");
                     out = out.cause(format!("gate {gate} runs: {env}{run}"));
+                    if !seed.is_empty() {
+                        out = out.cause(format!("gate {gate} copies from your work tree: {}", seed.join(", ")));
+                    }
                 }
                 out.hint("read them; if you are happy to run them on this machine: git orchestrate trust")
             }

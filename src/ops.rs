@@ -52,6 +52,8 @@ pub struct GateReport {
     pub disabled: Vec<String>,
     /// Gates not run because an earlier required gate did not pass (without `--all`).
     pub not_run: Vec<String>,
+    /// What became of the `seed` directories of the gates that ran a command.
+    pub seeds: Vec<gates::seed::Seed>,
 }
 
 impl GateReport {
@@ -167,6 +169,7 @@ pub fn gate(
         skipped,
         disabled,
         not_run: Vec::new(),
+        seeds: Vec::new(),
     };
     if specs.is_empty() {
         return Ok(report);
@@ -186,7 +189,9 @@ pub fn gate(
         config_tree: judging.map(|c| repo.commit_tree(c)).transpose()?,
         signing: crate::workflow::evidence_signing(repo, loaded.map(|l| &l.feature))?,
     };
-    report.outcomes = gates::run(repo, &specs, &gctx, progress)?;
+    let ran = gates::run(repo, &specs, &gctx, progress)?;
+    report.outcomes = ran.outcomes;
+    report.seeds = ran.seeds;
     report.not_run = specs
         .iter()
         .filter(|s| !report.outcomes.iter().any(|o| o.evidence.gate == s.name))

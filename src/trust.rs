@@ -24,6 +24,9 @@ pub struct Command {
     pub gate: String,
     pub run: String,
     pub env: Vec<(String, String)>,
+    /// The work tree's directories the gate's build caches are seeded from (trusted as they are).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<String>,
 }
 
 /// The commands of `config` (none when it only has built-in gates). Every gate's own `run` and
@@ -46,11 +49,11 @@ pub fn commands(config: &Config) -> Commands {
                 crate::gates::scanner::default_command(scanner, &report)
             })
             .unwrap_or_default();
-        if run.is_empty() && gate.env.is_empty() {
+        if run.is_empty() && gate.env.is_empty() && gate.seed.is_empty() {
             continue;
         }
         let env = gate.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        commands.push(Command { gate: name.clone(), run, env });
+        commands.push(Command { gate: name.clone(), run, env, seed: gate.seed.clone() });
     }
     let canonical = serde_json::to_string(&commands).expect("commands serialize");
     let hash = crate::git::blob_id(canonical.as_bytes()).to_string();

@@ -137,7 +137,7 @@ fn deleting_a_test_file_and_weakening_coverage_and_ci_configuration_are_findings
 fn a_phase_that_weakens_the_gate_configuration_is_reported() {
     let config = "[gates.tests]\nrun = \"true\"\nstage = \"review\"\nallow_no_tests = true\n\n[gates.coverage]\nrun = \"true\"\nreport = \"c.json\"\nmin = 80\nstage = \"review\"\n\n[gates.lint]\nrun = \"true\"\nstage = \"review\"\n";
     let t = phase_with_tests(config);
-    let weaker = "[gates.tests]\nrun = \"echo 1 passed\"\nstage = \"review\"\nallow_no_tests = true\nrequired = false\n\n[gates.coverage]\nrun = \"true\"\nreport = \"c.json\"\nmin = 50\nstage = \"review\"\n\n[approvals]\nrequire = \"any\"\n";
+    let weaker = "[gates.tests]\nrun = \"echo 1 passed\"\nstage = \"review\"\nallow_no_tests = true\nrequired = false\n\n[gates.coverage]\nrun = \"true\"\nreport = \"c.json\"\nmin = 50\nstage = \"review\"\nseed = [\"target\"]\n\n[approvals]\nrequire = \"any\"\n";
     t.commit_file(".orchestrate.toml", weaker, "chore(x): gates");
     let gate = audit(&t);
     let reasons = gate["reasons"].to_string();
@@ -145,6 +145,8 @@ fn a_phase_that_weakens_the_gate_configuration_is_reported() {
     assert!(reasons.contains(".orchestrate.toml:5: gate `tests`: `required = false` set"), "{reasons}");
     assert!(reasons.contains(".orchestrate.toml:10: gate `coverage`: `min` lowered from 80 to 50"), "{reasons}");
     assert!(reasons.contains("gate `lint` removed"), "{reasons}");
+    // Seeding trusts the work tree's build output: a phase that adds it is said too.
+    assert!(reasons.contains(".orchestrate.toml:12: gate `coverage`: `seed = [\\\"target\\\"]` set"), "{reasons}");
 }
 
 #[test]

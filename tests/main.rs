@@ -3,6 +3,7 @@
 mod common;
 
 mod audit;
+mod cache;
 mod cli;
 mod defaults;
 mod enforcement;

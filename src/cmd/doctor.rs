@@ -109,6 +109,27 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         ),
         Err(e) => add("gate worktree", false, e.to_string(), None),
     }
+    // Where gate commands build with cargo, and what the configuration seeds it from.
+    if let Ok(target) = repo.gate_target_path() {
+        let mut seeds: Vec<String> = Vec::new();
+        for (name, gate) in &ctx.config.gates {
+            for path in &gate.seed {
+                seeds.push(format!("{path} (gate {name})"));
+            }
+        }
+        let made = if target.exists() { "" } else { ", made by the first gate run that builds" };
+        let seeded = if seeds.is_empty() {
+            String::new()
+        } else {
+            format!("; seeded once from your work tree's {}", seeds.join(", "))
+        };
+        add(
+            "gate build cache",
+            true,
+            format!("{} (CARGO_TARGET_DIR of gate commands{made}){seeded}", target.display()),
+            None,
+        );
+    }
 
     // The built-in gates need no tool: they are on unless the configuration says otherwise.
     for name in crate::config::BUILT_IN {

@@ -15,7 +15,8 @@ use crate::output::{self, Paint};
 /// Run the gates on a snapshot and record the evidence in git notes, keyed by its tree.
 ///
 /// The snapshot is the index for `--stage pre-commit`, else a commit (HEAD, or --rev). Commands
-/// run in a separate gate worktree under the git directory, so your work tree is never changed.
+/// run in a separate gate worktree in your cache directory, and cargo in the gate's own target
+/// directory, so your work tree and your build are never changed.
 /// A tree already gated with the same configuration is not run again (--force runs it). On a
 /// terminal the result is a table; elsewhere one `<gate> <verdict> <figure> (<time>)` line per
 /// gate.
@@ -66,6 +67,8 @@ struct Report<'a> {
     disabled: &'a [String],
     not_run: &'a [String],
     gates: Vec<Row<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    seeds: &'a [gates::seed::Seed],
 }
 
 #[derive(Serialize)]
@@ -110,6 +113,7 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
     for name in &report.disabled {
         output::status(&format!("gate {} is off (`enabled = false` in .orchestrate.toml)", output::escape(name)));
     }
+    say_seeds(&report.seeds);
     let blocking = report.blocking();
     if json {
         let rows = report
@@ -126,6 +130,7 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
             disabled: &report.disabled,
             not_run: &report.not_run,
             gates: rows,
+            seeds: &report.seeds,
         })?;
     } else if report.outcomes.is_empty() {
         if !quiet {
@@ -178,6 +183,43 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
     let err =
         Error::blocked(format!("gate{} {} did not pass", if names.len() == 1 { "" } else { "s" }, names.join(", ")));
     Err(err.hint("fix what the table says and run `git orchestrate gate` again; evidence is kept per tree"))
+}
+
+/// Say on stderr what a seed copied or why it did not (a seed the gate already has, or that
+/// the work tree does not have, goes unsaid).
+fn say_seeds(seeds: &[gates::seed::Seed]) {
+    use gates::seed::Status;
+    for s in seeds {
+        let path = output::escape(&s.path);
+        let into = s.into.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        match s.status {
+            Status::Seeded => {
+                #[allow(clippy::cast_precision_loss)]
+                let (mb, secs) = (s.bytes as f64 / 1e6, s.duration_ms as f64 / 1000.0);
+                let own = if s.cargo && s.left_out > 0 {
+                    format!(
+                        "; {} build units of this repository's own packages left out: they are built from the snapshot",
+                        s.left_out
+                    )
+                } else if s.left_out > 0 {
+                    format!("; {} entries left out (links leaving the repository, special files)", s.left_out)
+                } else {
+                    String::new()
+                };
+                output::status(&format!(
+                    "seeded {path} from your work tree into {}: {} files, {mb:.1} MB in {secs:.1}s{own}",
+                    output::escape(&into),
+                    s.files
+                ));
+            }
+            Status::Refused => output::warn(&format!(
+                "not seeding {path} (gate {}): {}",
+                output::escape(&s.gate),
+                output::escape(s.reason.as_deref().unwrap_or_default())
+            )),
+            Status::Present | Status::Missing => {}
+        }
+    }
 }
 
 /// One line per gate, for logs and tools: `<gate> <verdict> <figure> (<time>)`.

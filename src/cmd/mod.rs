@@ -40,6 +40,9 @@ pub fn gate_progress(progress: &mut crate::output::Progress) -> impl FnMut(crate
             progress.clear();
             say_waiting(holder);
         }
+        crate::gates::Progress::Seeding { path } => {
+            progress.show(&format!("seeding {} from your work tree …", crate::output::escape(path)));
+        }
     }
 }
 

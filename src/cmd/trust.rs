@@ -68,6 +68,14 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     for c in &commands.commands {
         let env: String = c.env.iter().fold(String::new(), |s, (k, v)| s + k + "=" + v + " ");
         let _ = writeln!(text, "{}: {}{}", output::escape(&c.gate), output::escape(&env), output::escape(&c.run));
+        if !c.seed.is_empty() {
+            let _ = writeln!(
+                text,
+                "{}: copies {} from your work tree into its build caches, once, before its first run",
+                output::escape(&c.gate),
+                output::escape(&c.seed.join(", "))
+            );
+        }
     }
     output::out(&text)?;
     let short = &commands.hash[..12];

@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod metric;
 pub mod runner;
 pub mod scanner;
+pub mod seed;
 pub mod signing;
 pub mod test_counts;
 
@@ -169,6 +170,14 @@ impl Spec {
         }
         if !config.inputs.is_empty() && matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
             return Err(err("`inputs` is for gates that run a command: this one reads only what changed".into()));
+        }
+        if !config.seed.is_empty()
+            && (matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) || config.from.is_some())
+        {
+            return Err(err("`seed` is for gates that run a command: this one builds nothing".into()));
+        }
+        if let Some(bad) = config.seed.iter().find(|p| config::confined(p).is_err()) {
+            return Err(err(format!("`seed` has \"{}\": name directories inside your work tree", bad.escape_debug())));
         }
         if let Some(bad) = config.inputs.iter().find(|g| config::confined(g).is_err()) {
             return Err(err(format!("`inputs` has \"{}\": name paths inside the repository", bad.escape_debug())));
@@ -539,18 +548,49 @@ pub enum Progress<'a> {
     Running { gate: &'a str, elapsed: Duration },
     /// Another gate run (pid `holder`, 0 if unknown) holds the gate worktree: this one waits.
     Waiting { holder: u32 },
+    /// A gate's `seed` directory is being copied from the work tree.
+    Seeding { path: &'a str },
+}
+
+/// What a gate run did: each gate's outcome, and what became of the `seed` directories of the
+/// gates that ran a command.
+pub struct Ran {
+    pub outcomes: Vec<Outcome>,
+    pub seeds: Vec<seed::Seed>,
+}
+
+/// The names the snapshot's own cargo packages build under (from its `Cargo.toml` files of up
+/// to 1 MiB): never taken from a seed.
+fn own_cargo_names(
+    repo: &Repo,
+    ctx: &Context,
+    files: &std::cell::OnceCell<Vec<(String, ObjectId)>>,
+) -> Result<std::collections::HashSet<String>, Error> {
+    let files = if let Some(f) = files.get() {
+        f
+    } else {
+        let listed = repo.tree_blobs(ctx.tree)?;
+        files.get_or_init(|| listed)
+    };
+    let mut manifests = Vec::new();
+    for (path, id) in files {
+        if path.rsplit('/').next() == Some("Cargo.toml") {
+            let text = repo.read_blob(*id)?;
+            if text.len() <= 1 << 20 {
+                manifests.push(text);
+            }
+        }
+    }
+    Ok(seed::cargo_names(manifests.iter().map(Vec::as_slice)))
 }
 
 /// Run `specs` on the snapshot. `progress` is told which gate runs and for how long.
-pub fn run(
-    repo: &Repo,
-    specs: &[Spec],
-    ctx: &Context,
-    progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<Vec<Outcome>, Error> {
+pub fn run(repo: &Repo, specs: &[Spec], ctx: &Context, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Ran, Error> {
     let by = repo.identity().map(|i| i.to_string()).unwrap_or_default();
     let mut outcomes = Vec::new();
-    let mut worktree: Option<(WorktreeLock, PathBuf)> = None;
+    let mut seeds: Vec<seed::Seed> = Vec::new();
+    let mut own_names = None;
+    let mut worktree: Option<(WorktreeLock, PathBuf, PathBuf)> = None;
     let mut pending: Vec<Evidence> = Vec::new();
     let signing = ctx.signing.as_ref();
     let records = if ctx.force { Vec::new() } else { evidence_for(repo, ctx.tree)? };
@@ -631,10 +671,22 @@ pub fn run(
             }
             lock.record(None);
             let path = repo.gate_worktree(ctx.tree, ctx.commit)?;
-            worktree = Some((lock, path));
+            worktree = Some((lock, path, repo.gate_target_path()?));
         }
-        let (lock, dir) = worktree.as_ref().expect("prepared above");
-        let mut evidence = run_one(repo, spec, ctx, dir, &by, &|pgid| lock.record(Some(pgid)), progress)?;
+        let (lock, dir, target) = worktree.as_ref().expect("prepared above");
+        for path in &spec.config.seed {
+            if seeds.iter().any(|s| s.path == *path) {
+                continue;
+            }
+            if own_names.is_none() {
+                own_names = Some(own_cargo_names(repo, ctx, &files)?);
+            }
+            let own = own_names.as_ref().expect("just set");
+            progress(Progress::Seeding { path });
+            let places = seed::Places { work: repo.workdir(), worktree: dir, cargo_target: target, own };
+            seeds.push(seed::seed(&spec.name, path, &places));
+        }
+        let mut evidence = run_one(repo, spec, ctx, dir, target, &by, &|pgid| lock.record(Some(pgid)), progress)?;
         evidence.inputs = key.map(|k| k.to_string());
         if let Some(s) = signing {
             s.sign(repo, std::slice::from_mut(&mut evidence))?;
@@ -656,20 +708,32 @@ pub fn run(
         let text: String = pending.iter().map(Evidence::line).collect();
         repo.append_note(EVIDENCE_REF, ctx.tree, &text, "orchestrate: gates")?;
     }
-    Ok(outcomes)
+    Ok(Ran { outcomes, seeds })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     repo: &Repo,
     spec: &Spec,
     ctx: &Context,
     dir: &Path,
+    target: &Path,
     by: &str,
     started: &dyn Fn(u32),
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Evidence, Error> {
     let script = spec.config.run.clone().unwrap_or_default();
-    let mut env: Vec<(String, String)> = spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    // Cargo builds in the gate's own target directory, whatever the user's environment or
+    // cargo configuration says (`CARGO_TARGET_DIR`, `build.target-dir`, `build.build-dir`):
+    // a gate never writes into, nor builds on, the user's artifacts. The gate's `env` may
+    // name another.
+    let target = target.to_str().ok_or_else(|| Error::Io {
+        gate: spec.name.clone(),
+        message: format!("the gate's cargo target directory is not UTF-8: {}", target.display()),
+    })?;
+    let mut env: Vec<(String, String)> =
+        vec![("CARGO_TARGET_DIR".into(), target.into()), ("CARGO_BUILD_BUILD_DIR".into(), target.into())];
+    env.extend(spec.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     env.push(("ORCHESTRATE_GATE".into(), spec.name.clone()));
     env.push(("ORCHESTRATE_STAGE".into(), ctx.stage.as_str().into()));
     env.push(("ORCHESTRATE_TREE".into(), ctx.tree.to_string()));
@@ -937,7 +1001,7 @@ struct Baseline {
 
 /// A report path inside the gate worktree, or why it is refused: it must stay below `dir`
 /// and may not pass through a symlink (which could point anywhere).
-fn inside(dir: &Path, name: &str) -> Result<PathBuf, String> {
+pub(crate) fn inside(dir: &Path, name: &str) -> Result<PathBuf, String> {
     config::confined(name).map_err(str::to_string)?;
     let mut path = dir.to_path_buf();
     for part in Path::new(name).components() {

@@ -701,13 +701,25 @@ impl Repo {
     /// every `.git` directory (test runners skip paths inside one), keyed by the canonical path of
     /// the common git dir, so a moved repository gets a fresh one and a copy its own.
     pub fn gate_worktree_path(&self) -> Result<PathBuf> {
+        self.gate_cache_path("worktrees")
+    }
+
+    /// Where the gate's cargo builds (its `CARGO_TARGET_DIR`): beside the gate worktree, in the
+    /// tool's cache directory under the same key, never inside the snapshot's checkout (whose
+    /// tracked files could otherwise redirect or overwrite it) and never the user's own.
+    pub fn gate_target_path(&self) -> Result<PathBuf> {
+        self.gate_cache_path("targets")
+    }
+
+    /// `<cache dir>/<kind>/<hash of the canonical common dir>`.
+    fn gate_cache_path(&self, kind: &str) -> Result<PathBuf> {
         use std::os::unix::ffi::OsStrExt as _;
         let common = self.canonical_common_dir()?;
         let key = blob_id(common.as_os_str().as_bytes()).to_hex_with_len(16).to_string();
         let cache = crate::env::cache_dir().ok_or_else(|| {
             Error::Io("no place for the gate worktree: neither XDG_CACHE_HOME nor HOME is set".into())
         })?;
-        Ok(cache.join("worktrees").join(key))
+        Ok(cache.join(kind).join(key))
     }
 
     /// The `.git` file that binds the gate worktree to this repository's admin dir.

@@ -244,19 +244,40 @@ impl TestRepo {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        let vars = self.cargo_vars();
+        let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.run_env(&env, args)
+    }
+
+    /// The toolchain the suite itself runs with (the test's HOME is a temp dir), offline, and
+    /// `CARGO_TARGET_DIR` outside the repository (`<root>/target`), as a user may export it.
+    fn cargo_vars(&self) -> Vec<(&'static str, String)> {
         #[allow(clippy::disallowed_methods)]
         let var = |name: &str| std::env::var(name).ok();
         let home = var("HOME").unwrap_or_default();
         let rustup = var("RUSTUP_HOME").unwrap_or_else(|| format!("{home}/.rustup"));
         let cargo_home = var("CARGO_HOME").unwrap_or_else(|| format!("{home}/.cargo"));
         let target = self.root.join("target");
-        let env = [
-            ("RUSTUP_HOME", rustup.as_str()),
-            ("CARGO_HOME", cargo_home.as_str()),
-            ("CARGO_TARGET_DIR", target.to_str().unwrap()),
-            ("CARGO_NET_OFFLINE", "true"),
-        ];
-        self.run_env(&env, args)
+        vec![
+            ("RUSTUP_HOME", rustup),
+            ("CARGO_HOME", cargo_home),
+            ("CARGO_TARGET_DIR", target.to_str().unwrap().to_string()),
+            ("CARGO_NET_OFFLINE", "true".to_string()),
+            ("CARGO_BUILD_JOBS", "1".to_string()),
+        ]
+    }
+
+    /// Run cargo by hand in the work tree, as the user would, with the environment of
+    /// [`TestRepo::run_with_cargo`] (`target` replaces its `CARGO_TARGET_DIR`).
+    pub fn cargo(&self, args: &[&str], target: Option<&Path>) -> Run {
+        let mut cmd = self.command("cargo", &self.dir);
+        for (k, v) in self.cargo_vars() {
+            cmd.env(k, v);
+        }
+        if let Some(target) = target {
+            cmd.env("CARGO_TARGET_DIR", target);
+        }
+        from_output(cmd.args(args).output().expect("cargo runs"))
     }
 
     /// Take the committed `.orchestrate.toml` away (for `init`, which writes one only where
