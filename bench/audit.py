@@ -68,7 +68,8 @@ def main():
                 with open(os.path.join(repo, f"work/m{i}.py"), "a") as f:
                     f.write(code)
             run("git", "add", "-A")
-            secrets, secrets_min, _ = timed(gate + ["--only", "secrets"], args.runs, **kw)
+            # Both with --json (the findings are counted from it), so rendering costs the same.
+            secrets, secrets_min, _ = timed(gate + ["--only", "secrets", "--json"], args.runs, **kw)
             both, both_min, out = timed(gate + ["--only", "secrets,audit", "--json"], args.runs, check=False, **kw)
             findings = out.stdout.decode().count('"id": "audit:')
             print(f"| {scenario}: secrets | {secrets * 1000:.1f} ms | {secrets_min * 1000:.1f} ms |")
@@ -80,7 +81,7 @@ def main():
                 for only in ("secrets", "secrets,audit"):
                     # From the same start: the evidence note grows with every run above.
                     run("git", "update-ref", "-d", "refs/notes/orchestrate-evidence")
-                    cg = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + gate + ["--only", only],
+                    cg = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + gate + ["--only", only, "--json"],
                                         cwd=repo, env=env, capture_output=True)
                     counts.append(int(cg.stderr.decode().split("Collected : ")[1].split()[0]))
                 print(f"| {scenario}: instructions, secrets → secrets + audit | {counts[0] / 1e6:.1f} M → {counts[1] / 1e6:.1f} M | +{(counts[1] - counts[0]) / 1e6:.1f} M |")

@@ -601,3 +601,55 @@ pub fn require_verified(repo: &Repo, log: &[crate::state::Event]) -> Result<()> 
     }
     Ok(())
 }
+
+/// What installing the hooks did, and the feature records it skipped as damaged.
+pub struct HooksInstalled {
+    pub changes: Vec<crate::hooks::Change>,
+    pub damage: Vec<String>,
+}
+
+/// The directory to install into, or why not.
+pub fn hooks_target(repo: &Repo) -> Result<std::path::PathBuf> {
+    let dir = repo.hooks_dir();
+    if let Some(configured) = &dir.configured {
+        if configured.contains(".husky") {
+            let mut lines = String::new();
+            for h in crate::hooks::HOOKS {
+                let _ = std::fmt::Write::write_fmt(
+                    &mut lines,
+                    format_args!("\n  .husky/{h}:  git orchestrate hook {h} \"$@\""),
+                );
+            }
+            return Err(Error::blocked(format!(
+                "core.hooksPath is {configured}, which husky manages and rewrites: hooks installed there would be lost"
+            ))
+            .hint(format!("add one line to each husky hook instead:{lines}")));
+        }
+    }
+    Ok(dir.path)
+}
+
+pub fn install_hooks(repo: &Repo) -> Result<HooksInstalled> {
+    let dir = hooks_target(repo)?;
+    let bin = std::env::current_exe().map_err(|e| Error::blocked(format!("cannot tell where this binary is: {e}")))?;
+    let config = crate::workflow::load_config(repo.workdir())?;
+    let mut prefixes = config.branches.prefixes();
+    // Branches of features started under an earlier pattern are gated all the same.
+    // Only valid branch names are baked in (the log's records are checked when read; this
+    // is the second lock): a name from the notes never becomes shell text.
+    let flow = Workflow::new(repo, &config);
+    for (_, f) in flow.features()? {
+        for branch in std::iter::once(f.branch).chain(f.phases.into_values().map(|p| p.branch)) {
+            if Repo::validate_branch_name(&branch).is_ok() && !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
+                prefixes.push(branch);
+            }
+        }
+    }
+    let damage = flow.damage()?.iter().map(ToString::to_string).collect();
+    // A hooks directory in the work tree (a tracked `.githooks`, say) keeps every shim in place:
+    // linking the message hooks in and out there would show in `git status`.
+    let in_work_tree = dir.starts_with(repo.workdir()) && !dir.starts_with(repo.common_dir());
+    let changes = crate::hooks::install(&dir, &bin, &prefixes, !in_work_tree)
+        .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))?;
+    Ok(HooksInstalled { changes, damage })
+}

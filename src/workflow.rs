@@ -815,6 +815,18 @@ pub fn refuse_secret(text: &str) -> Result<()> {
     Ok(())
 }
 
+
+/// The configuration in the work tree (for `init` and `hooks install`, which set up what the
+/// next commit of it will use).
+pub fn load_config(root: &std::path::Path) -> Result<Config> {
+    let path: std::path::PathBuf = root.join(crate::config::FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Config::parse(crate::config::FILE, &text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(Error::usage(format!("cannot read {}: {e}", crate::config::FILE))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,7 +72,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     if crate::hooks::is_ours(&dir.join(&args.hook)) {
         let modified = |f: &std::path::Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
         if modified(&repo.workdir().join(crate::config::FILE)) > modified(&dir.join(&args.hook)) {
-            let _ = super::hooks::install(&repo);
+            let _ = crate::ops::install_hooks(&repo);
         }
     }
     // Cheap decisions first: a message git already has is not rewritten, and linting a message

@@ -6,9 +6,16 @@ use std::path::Path;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::git::Repo;
 use crate::hooks::{self, Action};
-use crate::output;
+use crate::{ops, output};
+
+/// Say which records the installation skipped.
+pub fn warn_damage(damage: &[String]) {
+    for bad in damage {
+        output::warn(&format!("{bad}; the record is skipped"));
+        output::hint("git orchestrate doctor --repair drops the bad lines");
+    }
+}
 
 /// Manage the git hooks (pre-commit, pre-merge-commit, prepare-commit-msg, commit-msg, pre-push).
 #[derive(Debug, clap::Args)]
@@ -42,51 +49,6 @@ pub enum HooksCommand {
     },
 }
 
-/// The directory to install into, or why not.
-fn target(repo: &Repo) -> Result<std::path::PathBuf> {
-    let dir = repo.hooks_dir();
-    if let Some(configured) = &dir.configured {
-        if configured.contains(".husky") {
-            let mut lines = String::new();
-            for h in hooks::HOOKS {
-                let _ = write!(lines, "\n  .husky/{h}:  git orchestrate hook {h} \"$@\"");
-            }
-            return Err(Error::blocked(format!(
-                "core.hooksPath is {configured}, which husky manages and rewrites: hooks installed there would be lost"
-            ))
-            .hint(format!("add one line to each husky hook instead:{lines}")));
-        }
-    }
-    Ok(dir.path)
-}
-
-pub fn install(repo: &Repo) -> Result<Vec<hooks::Change>> {
-    let dir = target(repo)?;
-    let bin = std::env::current_exe().map_err(|e| Error::blocked(format!("cannot tell where this binary is: {e}")))?;
-    let config = super::load_config(repo.workdir())?;
-    let mut prefixes = config.branches.prefixes();
-    // Branches of features started under an earlier pattern are gated all the same.
-    // Only valid branch names are baked in (the log's records are checked when read; this
-    // is the second lock): a name from the notes never becomes shell text.
-    let ctx = Ctx { repo: repo.clone(), config };
-    for (_, f) in ctx.workflow().features()? {
-        for branch in std::iter::once(f.branch).chain(f.phases.into_values().map(|p| p.branch)) {
-            if Repo::validate_branch_name(&branch).is_ok() && !prefixes.iter().any(|p| branch.starts_with(p.as_str())) {
-                prefixes.push(branch);
-            }
-        }
-    }
-    for bad in ctx.workflow().damage()? {
-        output::warn(&format!("{bad}; the record is skipped"));
-        output::hint("git orchestrate doctor --repair drops the bad lines");
-    }
-    // A hooks directory in the work tree (a tracked `.githooks`, say) keeps every shim in place:
-    // linking the message hooks in and out there would show in `git status`.
-    let in_work_tree = dir.starts_with(repo.workdir()) && !dir.starts_with(repo.common_dir());
-    hooks::install(&dir, &bin, &prefixes, !in_work_tree)
-        .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))
-}
-
 fn report(changes: &[hooks::Change], dir: &Path, json: bool) -> Result<()> {
     if json {
         return Ok(output::json(&serde_json::json!({ "dir": dir, "hooks": changes }))?);
@@ -111,8 +73,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     let repo = &ctx.repo;
     match &args.command {
         HooksCommand::Install { json } => {
-            let changes = install(repo)?;
-            report(&changes, &repo.hooks_dir().path, *json)
+            let installed = ops::install_hooks(repo)?;
+            warn_damage(&installed.damage);
+            report(&installed.changes, &repo.hooks_dir().path, *json)
         }
         HooksCommand::Uninstall { json } => {
             let dir = repo.hooks_dir().path;
@@ -123,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         HooksCommand::Status { json } => {
             let dir = repo.hooks_dir();
             let mut status = hooks::status(&dir.path);
-            if let Err(e) = target(repo) {
+            if let Err(e) = ops::hooks_target(repo) {
                 for s in &mut status {
                     s.problem.get_or_insert_with(|| e.message.clone());
                 }

@@ -221,8 +221,11 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         true
     };
     let git_config = configure_notes(&repo)?;
-    let hooks = match super::hooks::install(&repo) {
-        Ok(changes) => changes,
+    let hooks = match crate::ops::install_hooks(&repo) {
+        Ok(installed) => {
+            super::hooks::warn_damage(&installed.damage);
+            installed.changes
+        }
         Err(e) => {
             output::warn(&format!("hooks not installed: {}", e.message));
             for h in &e.hints {

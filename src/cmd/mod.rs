@@ -20,7 +20,7 @@ pub mod status;
 pub mod tour;
 pub mod trust;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
@@ -193,16 +193,7 @@ pub fn committed_config(repo: &Repo) -> Result<Config> {
     Ok(crate::ops::config_at(repo, head)?.0)
 }
 
-/// The configuration in the work tree (for `init` and `hooks install`, which set up what the
-/// next commit of it will use).
-pub fn load_config(root: &Path) -> Result<Config> {
-    let path: PathBuf = root.join(config::FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Config::parse(config::FILE, &text)?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(Error::usage(format!("cannot read {}: {e}", config::FILE))),
-    }
-}
+pub use crate::workflow::load_config;
 
 /// Set by `tour` for its own throwaway repository, where it approves as the demonstration.
 static TOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
