@@ -815,7 +815,6 @@ pub fn refuse_secret(text: &str) -> Result<()> {
     Ok(())
 }
 
-
 /// The configuration in the work tree (for `init` and `hooks install`, which set up what the
 /// next commit of it will use).
 pub fn load_config(root: &std::path::Path) -> Result<Config> {
