@@ -627,6 +627,45 @@ fn cargo_test_runs_as_a_tests_gate() {
 }
 
 #[test]
+fn secrets_scan_skips_what_git_ignores_and_reads_the_repositorys_gitleaks_configuration() {
+    let t = TestRepo::new();
+    let key = format!("API_KEY = \"{}\"\n", "q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1");
+    t.write(".gitignore", "node_modules/\n*.log\n");
+    t.write("node_modules/lib/index.js", &key);
+    t.write("debug.log", &format!("{key}{}\n", fake_aws()));
+    t.write("src/app.py", &format!("KEY = \"{}\"\n", fake_aws()));
+    let json = t.run(["secrets", "scan", ".", "--json"]).code(1).json();
+    let paths: Vec<&str> = json["findings"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["src/app.py"], "ignored files are not scanned: {json}");
+    assert_eq!(json["ignored"], 2, "{json}");
+    let run = t.run(["secrets", "scan", "."]).code(1);
+    assert!(run.stdout.trim_end().ends_with("; 2 paths ignored by git"), "{}", run.stdout);
+    // Named, an ignored file is scanned.
+    let json = t.run(["secrets", "scan", "node_modules/lib/index.js", "--json"]).code(1).json();
+    assert_eq!(json["findings"][0]["rule"], "generic-api-key", "{json}");
+    // A tracked file is scanned even if an ignore rule matches it.
+    t.git(["add", "-f", "debug.log"]);
+    let json = t.run(["secrets", "scan", ".", "--json"]).code(1).json();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 3, "{json}");
+    t.git(["rm", "-q", "--cached", "debug.log"]);
+
+    // The repository's .gitleaks.toml is read without --gitleaks: its allowlist holds.
+    t.write(".gitleaks.toml", "[allowlist]\npaths = ['''^src/app\\.py$''']\n");
+    t.run(["secrets", "scan", "."]).ok();
+    // The secrets gate names another file: that one is read, from the work tree or the commit.
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\ngitleaks = \"config/leaks.toml\"\n", "chore: gates");
+    t.run(["secrets", "scan", "."]).code(1);
+    t.commit_file("config/leaks.toml", "[allowlist]\npaths = ['''^src/''']\n", "chore: allowlist");
+    std::fs::remove_file(t.dir.join("config/leaks.toml")).unwrap();
+    t.run(["secrets", "scan", "."]).ok();
+    // Outside any repository, a scan works as before.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("a.env"), &key).unwrap();
+    let json = t.run(["secrets", "scan", outside.path().to_str().unwrap(), "--json"]).code(1).json();
+    assert_eq!((json["secrets"].as_u64(), json["ignored"].as_u64()), (Some(1), Some(0)), "{json}");
+}
+
+#[test]
 fn secrets_scan_reads_binary_files_and_reports_what_it_cannot_scan() {
     let t = TestRepo::new();
     let mut data = b"\x00\x00header\x00".to_vec();

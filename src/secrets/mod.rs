@@ -872,6 +872,42 @@ pub struct Scanned {
     pub bytes: u64,
     /// Every path that was not scanned, with why; none is left out silently.
     pub skipped: Vec<Skipped>,
+    /// Files and directories not walked into because git ignores them.
+    pub ignored: usize,
+}
+
+/// The files a walk may enter inside a work tree: those git does not ignore, and the
+/// directories that hold them. Paths are canonical.
+#[derive(Debug, Default)]
+pub struct Unignored {
+    root: std::path::PathBuf,
+    files: HashSet<std::path::PathBuf>,
+    dirs: HashSet<std::path::PathBuf>,
+}
+
+impl Unignored {
+    /// `root`: the work tree (canonical); `files`: the files git lists under it.
+    pub fn new(root: std::path::PathBuf, files: impl IntoIterator<Item = std::path::PathBuf>) -> Self {
+        let mut out = Self { root, ..Self::default() };
+        for f in files {
+            let mut dir = f.parent();
+            while let Some(d) = dir {
+                if !d.starts_with(&out.root) || !out.dirs.insert(d.to_path_buf()) {
+                    break;
+                }
+                dir = d.parent();
+            }
+            out.files.insert(f);
+        }
+        out
+    }
+
+    /// Whether a walk skips `path` (canonical) because git ignores it.
+    fn ignores(&self, path: &std::path::Path, dir: bool) -> bool {
+        path.starts_with(&self.root)
+            && path != self.root
+            && !(if dir { &self.dirs } else { &self.files }).contains(path)
+    }
 }
 
 /// A path [`scan_paths`] did not scan.
@@ -883,20 +919,38 @@ pub struct Skipped {
     pub named: bool,
 }
 
-/// Scan files and directories (recursively, skipping `.git`). Binary files are scanned too, as
+/// Scan files and directories (recursively, skipping `.git`, and inside a work tree what git
+/// ignores, when `unignored` lists what it does not). Binary files are scanned too, as
 /// their printable text ([`crate::git::binary_text`]). Symbolic links (never followed), FIFOs,
 /// sockets, devices, files over [`MAX_SCAN_FILE`] and unreadable paths are not scanned: each is
 /// listed in [`Scanned::skipped`] with the reason.
-pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> Scanned {
+pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf], unignored: Option<&Unignored>) -> Scanned {
     fn skip(out: &mut Scanned, shown: &str, named: bool, reason: String) {
         out.skipped.push(Skipped { path: shown.to_string(), reason, named });
     }
-    fn walk(scanner: &Scanner, path: &std::path::Path, shown: &str, named: bool, out: &mut Scanned) {
+    struct Walk<'a> {
+        scanner: &'a Scanner,
+        unignored: Option<&'a Unignored>,
+    }
+    fn walk(
+        w: &Walk,
+        path: &std::path::Path,
+        abs: Option<&std::path::Path>,
+        shown: &str,
+        named: bool,
+        out: &mut Scanned,
+    ) {
+        let scanner = w.scanner;
         let meta = match std::fs::symlink_metadata(path) {
             Ok(meta) => meta,
             Err(e) => return skip(out, shown, named, format!("cannot read it: {e}")),
         };
         let kind = meta.file_type();
+        // A path named on the command line is scanned even if git ignores it.
+        if !named && w.unignored.zip(abs).is_some_and(|(u, a)| u.ignores(a, kind.is_dir())) {
+            out.ignored += 1;
+            return;
+        }
         if kind.is_dir() {
             let entries = match std::fs::read_dir(path) {
                 Ok(entries) => entries,
@@ -914,7 +968,8 @@ pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> Scanned {
                 } else {
                     format!("{shown}/{}", name.to_string_lossy())
                 };
-                walk(scanner, &entry.path(), &child, false, out);
+                let child_abs = abs.map(|a| a.join(&name));
+                walk(w, &entry.path(), child_abs.as_deref(), &child, false, out);
             }
         } else if kind.is_symlink() {
             skip(out, shown, named, "a symbolic link: links are not followed (scan its target)".into());
@@ -939,8 +994,11 @@ pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf]) -> Scanned {
         }
     }
     let mut out = Scanned::default();
+    let w = Walk { scanner, unignored };
     for p in paths {
-        walk(scanner, p, &p.to_string_lossy(), true, &mut out);
+        // Below a path that git ignores and that was named anyway, nothing is left out.
+        let abs = unignored.and_then(|u| std::fs::canonicalize(p).ok().filter(|a| !u.ignores(a, a.is_dir())));
+        walk(&w, p, abs.as_deref(), &p.to_string_lossy(), true, &mut out);
     }
     out
 }
