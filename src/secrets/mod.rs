@@ -30,6 +30,11 @@ fn keyword_automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCo
 /// Markers that allow a line.
 const ALLOW_MARKERS: &[&str] = &["gitleaks:allow", "orchestrate:allow-secret"];
 
+/// Whether a line carries an allow marker (both contain `:allow`, looked for first).
+fn allowed(line: &str) -> bool {
+    memchr::memmem::find(line.as_bytes(), b":allow").is_some() && ALLOW_MARKERS.iter().any(|m| line.contains(m))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{file}: rule `{rule}`: its regex cannot be used: {message}")]
@@ -340,22 +345,36 @@ fn is_secret_part(part: &str) -> bool {
 }
 
 /// Whether a value reads as words (`refreshTokenFromServer2`), not as random characters: at
-/// most two digits, and runs of four or more letters, each with a vowel and a third of them
-/// vowels (a quarter in random letters), make up half of it.
+/// most two digits, each letter run cased as a word is (`token`, `Token`, `TOKEN`, `HTTPServer`), and runs of
+/// four or more letters, a third of them vowels (a fifth in random letters), make up half of it.
 fn is_wordy(value: &str) -> bool {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
-    if digits > 2 {
+    if value.bytes().filter(u8::is_ascii_digit).count() > 2 {
         return false;
     }
-    let parts = name_parts(value);
-    let runs: Vec<&str> =
-        parts.iter().flat_map(|p| p.split(|c: char| c.is_ascii_digit())).filter(|run| run.len() >= 4).collect();
-    let covered: usize = runs.iter().map(|r| r.len()).sum();
-    let vowels = runs.iter().flat_map(|r| r.bytes()).filter(|c| b"aeiouy".contains(c)).count();
-    !runs.is_empty()
-        && covered * 2 >= value.len()
-        && vowels * 10 >= covered * 3
-        && runs.iter().all(|run| run.bytes().any(|c| b"aeiouy".contains(&c)))
+    let mut runs: Vec<&str> = Vec::new();
+    for letters in value.split(|c: char| !c.is_ascii_alphabetic()) {
+        let b = letters.as_bytes();
+        let mut start = 0;
+        for i in 1..b.len() {
+            if b[i - 1].is_ascii_lowercase() && b[i].is_ascii_uppercase() {
+                runs.push(&letters[start..i]);
+                start = i;
+            }
+        }
+        runs.push(&letters[start..]);
+    }
+    // `token`, `TOKEN`, `Token`, and an acronym before a word (`HTTPServer`, `APIOrganization`).
+    let cased_as_word = |r: &&str| {
+        let upper = r.bytes().take_while(u8::is_ascii_uppercase).count();
+        upper == r.len() || (upper <= 4 && r.bytes().skip(upper).all(|c| c.is_ascii_lowercase()))
+    };
+    if !runs.iter().filter(|r| r.len() >= 3).all(cased_as_word) {
+        return false;
+    }
+    let long: Vec<&&str> = runs.iter().filter(|r| r.len() >= 4).collect();
+    let covered: usize = long.iter().map(|r| r.len()).sum();
+    let vowels = long.iter().flat_map(|r| r.bytes()).filter(|c| b"aeiouAEIOU".contains(c)).count();
+    !long.is_empty() && covered * 2 >= value.len() && vowels * 10 >= covered * 3
 }
 
 /// `a.b.c` with short identifier segments that read as words: a reference in code
@@ -418,7 +437,8 @@ fn assignment_passes(name: &str, between: &str, value: &str, provider: bool) -> 
         return false;
     }
     let parts = name_parts(name);
-    if is_file_or_host(value) || (!provider && is_wordy(value)) {
+    // The regexes leave lengths open (a bounded repetition would multiply their automata).
+    if value.len() > if provider { 300 } else { 150 } || is_file_or_host(value) || (!provider && is_wordy(value)) {
         return false;
     }
     if provider {
@@ -528,10 +548,13 @@ impl Scanner {
                 always.push(i);
             }
             for k in &spec.keywords {
+                // A built-in keyword's first eight characters tell as much, and keep the automaton
+                // small enough for the cache (a line with the whole keyword has them).
+                let k = if i < builtin_count { k.get(..8).unwrap_or(k) } else { k.as_str() };
                 if let Some(at) = patterns.iter().position(|p| p == k) {
                     keyword_rules[at].push(i);
                 } else {
-                    patterns.push(k.clone());
+                    patterns.push(k.to_string());
                     keyword_rules.push(vec![i]);
                 }
             }
@@ -652,16 +675,14 @@ impl Scanner {
         candidates: &mut [usize],
         out: &mut Vec<Finding>,
     ) {
-        if ALLOW_MARKERS.iter().any(|m| line.contains(m)) {
+        if allowed(line) {
             return;
         }
         // A line that opens something whose value may follow on the next line: an XML element
         // (`<apiToken>`) or a PEM header.
         let trimmed = line.trim_end();
         let joined = next
-            .filter(|n| {
-                (trimmed.ends_with('>') || trimmed.ends_with("-----")) && !ALLOW_MARKERS.iter().any(|m| n.contains(m))
-            })
+            .filter(|n| (trimmed.ends_with('>') || trimmed.ends_with("-----")) && !allowed(n))
             .map(|n| format!("{line}\n{n}"));
         let mut secrets: Vec<(usize, usize)> = Vec::new();
         for &i in candidates.iter() {
@@ -808,7 +829,7 @@ impl Scanner {
                 let (user, password) = secret.rsplit_once(':').unwrap_or(("", secret));
                 let unquote = |s: &str| s.trim_matches(|c| matches!(c, '"' | '\'' | '{' | '}')).to_string();
                 let (user, password) = (unquote(user), unquote(password));
-                password.len() >= 4
+                password.len() >= 6
                     && password != user
                     && !password.starts_with('$')
                     && !is_mask(&password)
@@ -985,7 +1006,8 @@ pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf], unignored: Op
                     let text = if crate::git::is_binary(&data) {
                         crate::git::binary_text(&data)
                     } else {
-                        String::from_utf8_lossy(&data).into_owned()
+                        // Valid UTF-8 (the usual case) is taken as is, not copied.
+                        String::from_utf8(data).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
                     };
                     scanner.scan(shown, 1, &text, &mut out.findings);
                 }

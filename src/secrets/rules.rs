@@ -404,6 +404,10 @@ pub const PROVIDERS: &[&str] = &[
     "zendesk",
 ];
 
+/// The keywords of the generic rule: a line without one has no secret-like name.
+const SECRET_KEYWORDS: &[&str] =
+    &["key", "token", "secret", "pwd", "pass", "credential", "creds", "auth", "api", "access", "jwt", "bearer"];
+
 /// Words that make a name a secret's (`api_key`, `dbPassword`, `client-secret` …).
 const SECRET_WORDS: &[&str] = &[
     "key",
@@ -565,7 +569,7 @@ pub fn builtin() -> Vec<RuleSpec> {
     let mut provider = rule(
         "provider-key-assignment",
         "Random value assigned to a name that names a provider",
-        &assignment_regex(PROVIDERS, r"[A-Za-z0-9_.=+/~%-]{14,300}"),
+        &assignment_regex(PROVIDERS, r"[A-Za-z0-9_.=+/~%-]{14,}"),
         PROVIDERS,
         2,
     );
@@ -576,22 +580,8 @@ pub fn builtin() -> Vec<RuleSpec> {
     let mut generic = rule(
         "generic-api-key",
         "High-entropy value assigned to a secret-like name",
-        &assignment_regex(SECRET_WORDS, r"[A-Za-z0-9_.=+/~-]{10,150}"),
-        &[
-            "key",
-            "token",
-            "secret",
-            "passw",
-            "pwd",
-            "pass",
-            "credential",
-            "creds",
-            "auth",
-            "api",
-            "access",
-            "jwt",
-            "bearer",
-        ],
+        &assignment_regex(SECRET_WORDS, r"[A-Za-z0-9_.=+/~-]{10,}"),
+        SECRET_KEYWORDS,
         2,
     );
     generic.entropy = Some(3.5);
@@ -607,7 +597,7 @@ pub fn builtin() -> Vec<RuleSpec> {
 fn assignment_regex(words: &[&str], value: &str) -> String {
     let words: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
     format!(
-        r#"(?i)(<?[A-Za-z0-9_.-]*(?:{})[A-Za-z0-9_.-]*)(?:[ \t][A-Za-z0-9_.]{{1,20}})?[ \t]*["']?[ \t]*(?:=|:{{1,3}}=|\?=|\.=|=>|:|,|>)[ \t]*\r?\n?[ \t]*[`'"]?({value})(?:[`'"\s;,)<&]|\\[nrt]|$)"#,
+        r#"(?i)(<?[A-Za-z0-9_.-]*(?:{})[A-Za-z0-9_.-]*)(?:[ \t][A-Za-z0-9_.]+)?[ \t]*["']?[ \t]*(?:=|:{{1,3}}=|\?=|\.=|=>|:|,|>)[ \t]*\r?\n?[ \t]*[`'"]?({value})(?:[`'"\s;,)<&]|\\[nrt]|$)"#,
         words.join("|")
     )
 }
