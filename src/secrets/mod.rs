@@ -968,7 +968,9 @@ pub fn scan_paths(scanner: &Scanner, paths: &[std::path::PathBuf], unignored: Op
         };
         let kind = meta.file_type();
         // A path named on the command line is scanned even if git ignores it.
-        if !named && w.unignored.zip(abs).is_some_and(|(u, a)| u.ignores(a, kind.is_dir())) {
+        // git lists no FIFO, socket or device: those are reported below, not taken as ignored.
+        let listable = kind.is_dir() || kind.is_file() || kind.is_symlink();
+        if !named && listable && w.unignored.zip(abs).is_some_and(|(u, a)| u.ignores(a, kind.is_dir())) {
             out.ignored += 1;
             return;
         }
