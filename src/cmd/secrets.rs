@@ -61,7 +61,7 @@ struct Report<'a> {
 fn repository(dir: &Path) -> Option<(secrets::Unignored, Option<(String, String)>)> {
     let repo = crate::git::Repo::discover(dir).ok()?;
     let root = std::fs::canonicalize(repo.workdir()).ok()?;
-    let files = repo.unignored_files(&[root.clone()]).ok()?;
+    let files = repo.unignored_files(std::slice::from_ref(&root)).ok()?;
     let files = files.into_iter().map(|f| f.strip_prefix(repo.workdir()).map_or(f.clone(), |rel| root.join(rel)));
     let unignored = secrets::Unignored::new(root.clone(), files);
     // The path the secrets gate reads its gitleaks configuration from.

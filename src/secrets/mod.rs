@@ -471,8 +471,9 @@ fn assignment_passes(name: &str, between: &str, value: &str, provider: bool) -> 
 
 /// A PKCS #12 key store by its file name (`.p12`, `.pfx`).
 fn is_pkcs12(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    (lower.ends_with(".p12") || lower.ends_with(".pfx")) && !lower.ends_with("/.p12") && lower != ".p12"
+    let path = std::path::Path::new(path);
+    path.file_stem().is_some_and(|s| !s.is_empty() && !s.to_string_lossy().starts_with('.'))
+        && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"))
 }
 
 /// Whether `token` is a JSON Web Token: its header is base64url of a JSON object with `alg`.
@@ -860,10 +861,10 @@ impl Scanner {
                 .replace_all(&out, |caps: &regex::Captures| {
                     let whole = caps.get(0).map_or("", |m| m.as_str());
                     let secret = caps.get(rule.spec.secret_group).map_or(whole, |m| m.as_str());
-                    if !self.is_secret(rule, caps, secret) {
-                        whole.to_string()
-                    } else {
+                    if self.is_secret(rule, caps, secret) {
                         whole.replace(secret, &redact(secret))
+                    } else {
+                        whole.to_string()
                     }
                 })
                 .into_owned();
