@@ -476,7 +476,7 @@ fn only_added_lines_count_and_a_baseline_accepts_known_findings() {
 }
 
 #[test]
-fn gitleaks_config_in_the_repository_is_used_and_warnings_do_not_block() {
+fn gitleaks_config_in_the_repository_is_used_and_generic_keys_block() {
     let t = TestRepo::new();
     t.write(".orchestrate.toml", "[gates.secrets]\n");
     t.write(
@@ -489,11 +489,11 @@ fn gitleaks_config_in_the_repository_is_used_and_warnings_do_not_block() {
     t.git(["add", "-A"]);
     let run = t.run(["gate", "--stage", "pre-commit"]).code(1);
     assert!(run.stderr.contains("(acme-token) acme…(34 chars)"), "{}", run.stderr);
+    // A high-entropy value assigned to a secret-like name blocks too (it used to only warn).
     t.write("a.txt", "api_key = \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\"\n");
     t.git(["add", "-A"]);
-    let run = t.run(["gate", "--stage", "pre-commit"]).ok();
-    assert!(run.stdout.contains("0 secrets, 1 warning"), "{}", run.stdout);
-    assert!(run.stderr.is_empty() || !run.stderr.contains("error"), "{}", run.stderr);
+    let run = t.run(["gate", "--stage", "pre-commit"]).code(1);
+    assert!(run.stderr.contains("(generic-api-key) q8Zr…(23 chars)"), "{}", run.stderr);
 }
 
 #[test]
@@ -624,6 +624,45 @@ fn cargo_test_runs_as_a_tests_gate() {
         (Some("cargo test"), Some(2)),
         "{g}"
     );
+}
+
+#[test]
+fn secrets_scan_skips_what_git_ignores_and_reads_the_repositorys_gitleaks_configuration() {
+    let t = TestRepo::new();
+    let key = format!("API_KEY = \"{}\"\n", "q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1");
+    t.write(".gitignore", "node_modules/\n*.log\n");
+    t.write("node_modules/lib/index.js", &key);
+    t.write("debug.log", &format!("{key}{}\n", fake_aws()));
+    t.write("src/app.py", &format!("KEY = \"{}\"\n", fake_aws()));
+    let json = t.run(["secrets", "scan", ".", "--json"]).code(1).json();
+    let paths: Vec<&str> = json["findings"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["src/app.py"], "ignored files are not scanned: {json}");
+    assert_eq!(json["ignored"], 2, "{json}");
+    let run = t.run(["secrets", "scan", "."]).code(1);
+    assert!(run.stdout.trim_end().ends_with("; 2 paths ignored by git"), "{}", run.stdout);
+    // Named, an ignored file is scanned.
+    let json = t.run(["secrets", "scan", "node_modules/lib/index.js", "--json"]).code(1).json();
+    assert_eq!(json["findings"][0]["rule"], "generic-api-key", "{json}");
+    // A tracked file is scanned even if an ignore rule matches it.
+    t.git(["add", "-f", "debug.log"]);
+    let json = t.run(["secrets", "scan", ".", "--json"]).code(1).json();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 3, "{json}");
+    t.git(["rm", "-q", "--cached", "debug.log"]);
+
+    // The repository's .gitleaks.toml is read without --gitleaks: its allowlist holds.
+    t.write(".gitleaks.toml", "[allowlist]\npaths = ['''^src/app\\.py$''']\n");
+    t.run(["secrets", "scan", "."]).ok();
+    // The secrets gate names another file: that one is read, from the work tree or the commit.
+    t.commit_file(".orchestrate.toml", "[gates.secrets]\ngitleaks = \"config/leaks.toml\"\n", "chore: gates");
+    t.run(["secrets", "scan", "."]).code(1);
+    t.commit_file("config/leaks.toml", "[allowlist]\npaths = ['''^src/''']\n", "chore: allowlist");
+    std::fs::remove_file(t.dir.join("config/leaks.toml")).unwrap();
+    t.run(["secrets", "scan", "."]).ok();
+    // Outside any repository, a scan works as before.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("a.env"), &key).unwrap();
+    let json = t.run(["secrets", "scan", outside.path().to_str().unwrap(), "--json"]).code(1).json();
+    assert_eq!((json["secrets"].as_u64(), json["ignored"].as_u64()), (Some(1), Some(0)), "{json}");
 }
 
 #[test]

@@ -58,6 +58,46 @@ fn a_secret_is_blocked_at_commit_and_the_work_tree_is_intact() {
     assert_eq!(files(&t), before);
 }
 
+/// A JSON Web Token, assembled so that none sits in this file.
+fn jwt() -> String {
+    format!(
+        "{}.{}.{}",
+        "eyJhbGciOiJIUzI1NiIs".to_string() + "InR5cCI6IkpXVCJ9",
+        "eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    )
+}
+
+#[test]
+fn a_jwt_and_a_generic_api_key_are_blocked_at_commit_and_placeholders_pass() {
+    let t = on_phase();
+    let head = t.rev("HEAD");
+    for (file, secret, rule) in [
+        ("area1/client.js", jwt(), "JSON Web Token"),
+        ("area1/settings.py", "q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1".to_string(), "secret-like name"),
+    ] {
+        t.write(file, &format!("api_key = \"{secret}\"\n"));
+        t.git(["add", file]);
+        let run = t.git_try(["commit", "-m", "feat(x): client"]);
+        assert_ne!(run.code, 0, "{file}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("secrets: {file}:1: ")) && run.stderr.contains(rule), "{}", run.stderr);
+        assert!(!run.stderr.contains(&secret[8..]), "the secret is never shown: {}", run.stderr);
+        assert_eq!(t.rev("HEAD"), head, "nothing was committed");
+        t.git(["rm", "-q", "--cached", file]);
+        std::fs::remove_file(t.dir.join(file)).unwrap();
+    }
+    // Placeholders, variables, UUIDs and hashes go through.
+    t.write(
+        "area1/settings.py",
+        "api_key = \"your_api_key_here\"\ntoken = \"${GITHUB_TOKEN}\"\n\
+         secret_sha = \"da39a3ee5e6b4b0d3255bfef95601890afd80709\"\n\
+         credentialsId = \"29f63271-dc2f-4734-8221-5b31b5169bac\"\npassword = os.environ[\"PASSWORD\"]\n",
+    );
+    t.git(["add", "area1/settings.py"]);
+    let run = t.git_try(["commit", "-m", "feat(x): settings"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
 #[test]
 fn commit_all_is_judged_on_gits_temporary_index() {
     let t = on_phase();

@@ -87,7 +87,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Hooks(args) => hooks::run(&Ctx::open(&dir)?, &args),
         Command::Hook(args) => hook::run(&dir, &args),
         Command::Doctor(args) => doctor::run(&Ctx::open(&dir)?, &args),
-        Command::Secrets(args) => secrets::run(&args),
+        Command::Secrets(args) => secrets::run(&dir, &args),
         Command::Coverage(args) => coverage::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),

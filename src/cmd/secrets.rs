@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -21,7 +21,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum SecretsCommand {
     /// Scan files and directories (recursively; `.git` is skipped, binary files are scanned for
-    /// their text). Exit 1 when a blocking rule finds a secret, 2 when a path you named could not
+    /// their text). Inside a git repository, what git ignores is skipped (unless named) and the
+    /// repository's `.gitleaks.toml` (or the secrets gate's `gitleaks` file) is read. Exit 1 when a blocking rule finds a secret, 2 when a path you named could not
     /// be scanned (a FIFO, a symbolic link, a file over 64 MiB …). Every path not scanned is
     /// reported with why. Findings are shown redacted.
     #[command(
@@ -31,7 +32,8 @@ pub enum SecretsCommand {
         /// Files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// A gitleaks configuration whose rules and allowlists to add.
+        /// A gitleaks configuration whose rules and allowlists to add (default: the repository's,
+        /// as the secrets gate reads it: the work tree's copy, else the committed one).
         #[arg(long, value_name = "FILE")]
         gitleaks: Option<PathBuf>,
         /// A baseline of accepted findings (`{"fingerprints": [...]}`).
@@ -50,16 +52,49 @@ struct Report<'a> {
     warnings: usize,
     findings: &'a [Finding],
     skipped: &'a [secrets::Skipped],
+    /// Paths not walked into because git ignores them.
+    ignored: usize,
+}
+
+/// The repository the scan runs in, if any: what git does not ignore, and its gitleaks
+/// configuration (path, text) as the secrets gate names it.
+fn repository(dir: &Path) -> Option<(secrets::Unignored, Option<(String, String)>)> {
+    let repo = crate::git::Repo::discover(dir).ok()?;
+    let root = std::fs::canonicalize(repo.workdir()).ok()?;
+    let files = repo.unignored_files(std::slice::from_ref(&root)).ok()?;
+    let files = files.into_iter().map(|f| f.strip_prefix(repo.workdir()).map_or(f.clone(), |rel| root.join(rel)));
+    let unignored = secrets::Unignored::new(root.clone(), files);
+    // The path the secrets gate reads its gitleaks configuration from.
+    let config = super::committed_config(&repo).unwrap_or_default();
+    let path = config
+        .gates_in_effect()
+        .into_iter()
+        .find(|(name, g)| g.kind_name(name).is_ok_and(|k| k == "secrets"))
+        .and_then(|(_, g)| g.gitleaks)
+        .unwrap_or_else(|| ".gitleaks.toml".into());
+    let text = std::fs::read_to_string(root.join(&path)).ok().or_else(|| {
+        let head = repo.resolve_commit("HEAD").ok()??;
+        let tree = repo.commit_tree(head).ok()?;
+        repo.tree_blob(tree, &path).ok()?.map(|b| String::from_utf8_lossy(&b).into_owned())
+    });
+    Some((unignored, text.map(|t| (path, t))))
 }
 
 fn read(path: &PathBuf, what: &str) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {what} {}: {e}", path.display())))
 }
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(dir: &Path, args: &Args) -> Result<()> {
     let SecretsCommand::Scan { paths, gitleaks, baseline, json } = &args.command;
-    let gitleaks_text = gitleaks.as_ref().map(|p| read(p, "gitleaks configuration")).transpose()?;
-    let gitleaks_name = gitleaks.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let repository = repository(dir);
+    let (unignored, repo_gitleaks) = match repository {
+        Some((u, g)) => (Some(u), g),
+        None => (None, None),
+    };
+    let (gitleaks_name, gitleaks_text) = match gitleaks {
+        Some(p) => (p.display().to_string(), Some(read(p, "gitleaks configuration")?)),
+        None => repo_gitleaks.map_or((String::new(), None), |(name, text)| (name, Some(text))),
+    };
     let baseline: HashSet<String> = match baseline {
         None => HashSet::new(),
         Some(p) => {
@@ -71,14 +106,15 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let scanner = Scanner::new(gitleaks_text.as_deref().map(|t| (gitleaks_name.as_str(), t)), baseline)
         .map_err(|e| Error::usage(e.to_string()))?;
-    let secrets::Scanned { findings, bytes, skipped } = secrets::scan_paths(&scanner, paths);
+    let secrets::Scanned { findings, bytes, skipped, ignored } =
+        secrets::scan_paths(&scanner, paths, unignored.as_ref());
     let blocking = findings.iter().filter(|f| !f.warning).count();
     for s in &skipped {
         output::warn(&format!("not scanned: {}: {}", s.path, s.reason));
     }
     if *json {
         let warnings = findings.len() - blocking;
-        output::json(&Report { bytes, secrets: blocking, warnings, findings: &findings, skipped: &skipped })?;
+        output::json(&Report { bytes, secrets: blocking, warnings, findings: &findings, skipped: &skipped, ignored })?;
     } else {
         let mut text = String::new();
         for f in &findings {
@@ -90,6 +126,9 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
         let _ = write!(text, "{blocking} secrets, {} warnings in {bytes} bytes", findings.len() - blocking);
+        if ignored > 0 {
+            let _ = write!(text, "; {ignored} path{} ignored by git", if ignored == 1 { "" } else { "s" });
+        }
         if !skipped.is_empty() {
             let _ = write!(text, "; {} path{} not scanned", skipped.len(), if skipped.len() == 1 { "" } else { "s" });
         }

@@ -14,6 +14,7 @@ pub use diff::Status as ChangeStatus;
 pub use diff::{binary_text, changed_lines, is_binary, ChangedLines, FileChange, FileStat, Status};
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
@@ -805,6 +806,28 @@ impl Repo {
     /// every entry's object on disk: the callers made them, or took them from the index.
     fn write_tree(&self, entries: Vec<gix::objs::tree::Entry>) -> Result<ObjectId> {
         self.write_encoded(&gix::objs::Tree { entries })
+    }
+
+    /// The files under `paths` (absolute, inside the work tree) that git does not ignore:
+    /// tracked ones, and untracked ones no ignore rule matches (`git ls-files --cached --others
+    /// --exclude-standard`), as absolute paths. An ignored directory is not descended into.
+    pub fn unignored_files(&self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let mut args: Vec<OsString> = [
+            "--literal-pathspecs",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--full-name",
+            "--",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        args.extend(paths.iter().map(|p| p.as_os_str().to_os_string()));
+        let listed = self.cli().args(args).read()?;
+        Ok(listed.split('\0').filter(|p| !p.is_empty()).map(|p| self.workdir.join(p)).collect())
     }
 
     /// The content of the file at `path` in `tree`, if there is one.

@@ -94,6 +94,8 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Error> {
             path: r.path,
             allow_regexes,
             stopwords,
+            check: super::Check::None,
+            next_line: false,
         });
     }
     Ok(cfg)

@@ -12,6 +12,16 @@ fn scan(text: &str) -> Vec<super::Finding> {
     out
 }
 
+/// A JSON Web Token (HS256, `{"sub":"1234567890"}`), assembled so that no token sits here.
+pub fn jwt() -> String {
+    format!(
+        "{}.{}.{}",
+        "eyJhbGciOiJIUzI1NiIs".to_string() + "InR5cCI6IkpXVCJ9",
+        "eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    )
+}
+
 /// One fake secret per built-in blocking rule.
 pub fn planted() -> Vec<(&'static str, String)> {
     let a = "Z7QW4R2T5Y6U3I2O";
@@ -19,17 +29,20 @@ pub fn planted() -> Vec<(&'static str, String)> {
     let long = "Zx9".repeat(30);
     vec![
         ("aws-access-key-id", format!("aws_id = \"{}{a}\"", "AKIA")),
-        ("private-key", format!("-----BEGIN RSA {}-----", "PRIVATE KEY")),
+        ("private-key", format!("-----BEGIN RSA {}-----\n{}", "PRIVATE KEY", "MIIEpAIBAAKCAQEA1b2C3d4E5f6G7h8I9j0K")),
         ("github-token", format!("token: {}_{alnum36}", "ghp")),
         ("github-fine-grained-pat", format!("{}_pat_{}", "github", "A1b2".repeat(20) + "C3")),
         ("gitlab-token", format!("{}-{}", "glpat", "x1Y2z3W4v5U6t7S8r9Q0")),
-        ("slack-token", format!("{}-{}", "xoxb", "1234567890-0987654321-AbCdEfGhIjKlMnOp")),
-        ("slack-webhook", format!("https://hooks.slack.{}/services/T0000/B0000/{}", "com", "Xy7".repeat(10))),
-        ("stripe-live-key", format!("{}_live_{}", "sk", "4eC39HqLyjWDarjtT1zdp7dc")),
+        ("slack-token", format!("{}-{}", "xoxb", "7812365427-2364535789-GkwFDQoHqzXDVsC6GzqYUypD")),
+        ("slack-webhook", format!("https://hooks.slack.{}/services/T01ABCDEF/B02GHIJKL/{}", "com", "Xy7".repeat(8))),
+        ("stripe-key", format!("{}_live_{}", "sk", "4eC39HqLyjWDarjtT1zdp7dc")),
         ("google-api-key", format!("{}{}", "AIza", "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY")),
         ("openai-key", format!("{}-{}{}{}", "sk", "a".repeat(20), "T3Blbk", "FJ".to_string() + &"b".repeat(20))),
         ("openai-project-key", format!("{}-proj-{long}", "sk")),
-        ("anthropic-key", format!("{}-ant-api03-{long}", "sk")),
+        ("anthropic-key", format!("{}-ant-api03-{long}Zx9AA", "sk")),
+        ("jwt", jwt()),
+        ("generic-api-key", format!("API_KEY = \"{}\"", "q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1")),
+        ("provider-key-assignment", format!("DATADOG_API_KEY={}", "or6churgw6k9zyg1z6ntg6i85qo1u8zpvew1o3q5")),
         ("huggingface-token", format!("{}_{}", "hf", "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh")),
         ("npm-token", format!("//registry/:_authToken={}_{alnum36}", "npm")),
         ("pypi-token", format!("{}-AgEIcHlwaS5vcmc{}", "pypi", "Q".repeat(60))),
@@ -55,10 +68,31 @@ fn findings_are_redacted_and_located() {
 }
 
 #[test]
-fn generic_assignments_warn_and_placeholders_stay_quiet() {
+fn generic_assignments_block_and_placeholders_stay_quiet() {
     let found = scan("API_KEY = \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\"\n");
-    assert_eq!((found.len(), found[0].rule.as_str(), found[0].warning), (1, "generic-secret-assignment", true));
+    assert_eq!((found.len(), found[0].rule.as_str(), found[0].warning), (1, "generic-api-key", false));
+    // The forms of configuration and code, the value on the line below an XML element's tag.
+    for form in [
+        "apiToken := \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\"",
+        "  \"client_secret\": \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\",",
+        "db_password: 'q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1'",
+        "System.setProperty(\"AUTH_TOKEN\", \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\")",
+        "$accessKey .= \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\"",
+        "<apiToken>\n    q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\n</apiToken>",
+    ] {
+        let found = scan(form);
+        assert!(found.iter().any(|f| f.rule == "generic-api-key" && !f.warning), "{form:?}: {found:?}");
+    }
     for quiet in [
+        "api_key = \"refreshTokenFromServer2\"",
+        "secret_length = X25519.secret_length",
+        "public_key = \"9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit\"",
+        "key_file = \"certs/s_rsa1024_priv.pem\"",
+        "api_version = \"rc0.15.0_20231217_1420\"",
+        "credentialsId: 'ff083f76-7804-4ef1-80e4-fe975bb9141b'",
+        "token = \"1234-1234-1234-4ddbc191d40e\"",
+        "template<class _RandomAccessIterator>\n_LIBCPP_CONSTEXPR_AFTER_CXX11",
+        "ReactNativeCameraKit: f15a5a04b0f6dc6073e6db0296e6ef2d8b8d2522",
         "api_key = \"your_api_key_here_please\"",
         "token = \"${GITHUB_TOKEN_FROM_ENVIRONMENT}\"",
         "secret = \"xxxxxxxxxxxxxxxxxxxxxxxx\"",
@@ -72,6 +106,36 @@ fn generic_assignments_warn_and_placeholders_stay_quiet() {
         "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
     ] {
         assert!(scan(quiet).is_empty(), "{quiet:?} flagged: {:?}", scan(quiet));
+    }
+}
+
+#[test]
+fn json_web_tokens_block_when_their_header_names_an_algorithm() {
+    let token = jwt();
+    for line in [token.clone(), format!("Authorization: Bearer {token}"), format!("\"idToken\": \"{token}\",")] {
+        let found = scan(&line);
+        assert!(found.iter().any(|f| f.rule == "jwt" && !f.warning), "{line:?}: {found:?}");
+    }
+    // Three base64url segments whose first is no JSON header: not a token.
+    let (_, rest) = token.split_once('.').unwrap();
+    let not_jwt = format!("{}.{rest}", "eyJub3RhaGVhZGVyIjoxfQ");
+    assert!(!scan(&not_jwt).iter().any(|f| f.rule == "jwt"), "{not_jwt}");
+    assert!(super::is_jwt(&token));
+}
+
+#[test]
+fn provider_names_and_formats() {
+    for (line, rule) in [
+        (format!("heroku_api_key = \"{}\"", "5eb4223e-5008-46e5-be67-c7b8f2732305"), "provider-key-assignment"),
+        (format!("MAILGUN_TOKEN: {}-{}", "key", "7c8b06d6e14813c31ff43f8513e25ae5"), "provider-key-assignment"),
+        (
+            format!("{}-SECRET-KEY-1{}", "AGE", "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2).get(..58).unwrap()),
+            "age-secret-key",
+        ),
+        (format!("x = \"{}_{}\"", "shpat", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"), "shopify-token"),
+    ] {
+        let found = scan(&line);
+        assert!(found.iter().any(|f| f.rule == rule), "{rule} missed in {line:?}: {found:?}");
     }
 }
 
@@ -132,6 +196,7 @@ regexes = ['''^acme_test_''']
 fn redact_text_hides_secrets_in_output() {
     let s = Scanner::new(None, HashSet::new()).unwrap();
     let secret = format!("{}_{}", "ghp", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
+    assert!(s.redact_text(&jwt()).starts_with("eyJh…("), "{}", s.redact_text(&jwt()));
     let out = s.redact_text(&format!("pushing with {secret}\nok\n"));
     assert_eq!(out, "pushing with ghp_…(40 chars)\nok\n");
 }
