@@ -187,7 +187,11 @@ pub fn gate(
         all: req.all,
         untrusted: untrusted(&config, req.trust),
         config_tree: judging.map(|c| repo.commit_tree(c)).transpose()?,
-        signing: crate::workflow::evidence_signing(repo, loaded.map(|l| &l.feature))?,
+        // Outside a feature, the configuration read above decides (nothing is read again).
+        signing: match loaded {
+            Some(l) => crate::workflow::evidence_signing(repo, Some(&l.feature))?,
+            None => crate::workflow::signing_under(repo, &config, judging)?,
+        },
     };
     let ran = gates::run(repo, &specs, &gctx, progress)?;
     report.outcomes = ran.outcomes;

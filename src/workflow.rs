@@ -732,20 +732,31 @@ pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy>
 /// HEAD): under `approvals.require = "signed"` evidence is signed, and counts only when it
 /// verifies against the allowed signers.
 pub fn evidence_signing(repo: &Repo, feature: Option<&Feature>) -> Result<Option<crate::gates::signing::Signing>> {
-    let policy = if let Some(f) = feature {
-        approval_policy(repo, f)?
-    } else {
-        let judging = judging_commit(repo, None)?;
-        let (config, _) = config_at(repo, judging)?;
-        let path = config.approvals.allowed_signers().to_string();
-        let content = match judging {
-            Some(c) => repo.tree_blob(repo.commit_tree(c)?, &path)?,
-            None => None,
-        };
-        ApprovalPolicy { require: config.approvals.require, allowed_signers: (path, content) }
+    if let Some(f) = feature {
+        let policy = approval_policy(repo, f)?;
+        return Ok((policy.require == crate::config::Require::Signed)
+            .then(|| crate::gates::signing::Signing::new(policy.allowed_signers.0, policy.allowed_signers.1)));
+    }
+    let judging = judging_commit(repo, None)?;
+    signing_under(repo, &config_at(repo, judging)?.0, judging)
+}
+
+/// The evidence policy of `config`, read at `judging` (outside any feature): the allowed
+/// signers are read only when the policy is `signed`.
+pub fn signing_under(
+    repo: &Repo,
+    config: &Config,
+    judging: Option<ObjectId>,
+) -> Result<Option<crate::gates::signing::Signing>> {
+    if config.approvals.require != crate::config::Require::Signed {
+        return Ok(None);
+    }
+    let path = config.approvals.allowed_signers().to_string();
+    let content = match judging {
+        Some(c) => repo.tree_blob(repo.commit_tree(c)?, &path)?,
+        None => None,
     };
-    Ok((policy.require == crate::config::Require::Signed)
-        .then(|| crate::gates::signing::Signing::new(policy.allowed_signers.0, policy.allowed_signers.1)))
+    Ok(Some(crate::gates::signing::Signing::new(path, content)))
 }
 
 /// The configuration committed in `commit` (the defaults when it has none), and its blob.
