@@ -101,6 +101,8 @@ pub enum Command {
     Secrets(cmd::secrets::Args),
     Coverage(cmd::coverage::Args),
     Status(cmd::status::Args),
+    Sync(cmd::sync::Args),
+    Verify(cmd::verify::Args),
     Log(cmd::log::Args),
     Tour(cmd::tour::Args),
     Completions(cmd::completions::Args),

@@ -44,6 +44,58 @@ pub struct Config {
     /// `[lanes.bugfix]`, `[lanes.hotfix]`: the gate set of a lane's feature.
     #[serde(default)]
     pub lanes: BTreeMap<String, Lane>,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default)]
+    pub ci: Ci,
+}
+
+/// `[sync]`: where the team's state is shared.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// The remote `sync` uses when none is named, and approvals push to.
+    #[serde(default = "default_remote")]
+    pub remote: String,
+    /// Approvals and phase squashes push the state (notes, the integration branch) to the
+    /// remote when it exists; an unreachable remote never fails the approval.
+    #[serde(default = "yes")]
+    pub push: bool,
+    /// `sync` also brings the features' branches: creates the missing ones, fast-forwards
+    /// the ones behind, pushes the ones ahead; never forced.
+    #[serde(default = "yes")]
+    pub branches: bool,
+}
+
+fn default_remote() -> String {
+    "origin".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self { remote: default_remote(), push: true, branches: true }
+    }
+}
+
+/// `[ci]`: how `verify` judges a pushed range.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ci {
+    /// Take gate evidence that arrived with the notes (recorded in a clone) as a cache. With
+    /// `false`, `verify` counts only evidence it recorded itself (`--run-missing`), so a note
+    /// written by hand cannot pass CI.
+    #[serde(default = "yes")]
+    pub trust_pushed_evidence: bool,
+}
+
+impl Default for Ci {
+    fn default() -> Self {
+        Self { trust_pushed_evidence: true }
+    }
 }
 
 /// A lane's gate set: only these gates judge its feature (all configured ones when empty;

@@ -2,7 +2,10 @@
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
 pub mod finish;
+pub mod judge;
 pub mod review;
+pub mod sync;
+pub mod verify;
 
 use crate::config::{Config, Stage};
 use crate::error::{Error, Result};
@@ -10,6 +13,7 @@ use crate::gates::{self, Key, Outcome, Verdict};
 use crate::git::{ObjectId, Repo};
 use crate::state::{Feature, What};
 use crate::workflow::{Loaded, Workflow};
+use judge::Place;
 
 pub use crate::workflow::{config_at, judging_commit, judging_config};
 
@@ -212,7 +216,7 @@ pub fn outside_plan(repo: &Repo, feature: &Feature, base: Option<ObjectId>, tree
 }
 
 /// The refusal for a hand-made change on an integration branch.
-fn hand_made(feature: &Feature, what: &str, paths: &[String]) -> Error {
+pub(crate) fn hand_made(feature: &Feature, what: &str, paths: &[String]) -> Error {
     let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
     Error::blocked(format!(
         "{what} on {}, the integration branch of {}, changes {}{}",
@@ -260,13 +264,6 @@ impl PushUpdate {
             })
             .collect()
     }
-}
-
-/// Where a pushed commit belongs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Phase(u32),
-    Integration,
 }
 
 /// Judge a push: every update by the ref it lands on and by the commits it brings, never by
@@ -332,30 +329,9 @@ fn judge_feature_push(
 ) -> Result<()> {
     let f = &loaded.feature;
     let named = |branch: &str| target == branch || local == branch;
-    // Which of the new commits are this feature's, and where each was made.
-    let mut place: std::collections::HashMap<ObjectId, Place> = std::collections::HashMap::new();
-    let integration_tip = repo.branch_tip(&f.branch)?;
-    let created = ObjectId::from_hex(f.created_commit.as_bytes()).ok();
-    let start = match created {
-        Some(c) => repo.commit_parents(c).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    if let Some(tip) = integration_tip {
-        for c in repo.rev_list(&[tip], &start, None)? {
-            place.insert(c, Place::Integration);
-        }
-    }
-    if let Some(c) = created {
-        place.entry(c).or_insert(Place::Integration);
-    }
-    for (id, rec) in &f.phases {
-        let fork = ObjectId::from_hex(rec.fork.as_bytes()).ok();
-        if let Some(tip) = repo.branch_tip(&rec.branch)? {
-            for c in repo.rev_list(&[tip], &fork.into_iter().collect::<Vec<_>>(), None)? {
-                place.entry(c).or_insert(Place::Phase(*id));
-            }
-        }
-    }
+    // Which of the new commits are this feature's, and where each was made: local branches
+    // only (remote-tracking refs prove nothing here).
+    let place = judge::places(repo, loaded, &|b| Ok(repo.branch_tip(b)?))?;
     // Commits that are nowhere local but land on (or come from) a feature's branch by name.
     let by_name = if named(&f.branch) {
         Some(Place::Integration)
@@ -376,21 +352,10 @@ fn judge_feature_push(
     }
     // Under `signed`, a push on the strength of an approval written or altered by hand is refused.
     require_verified(repo, &loaded.log)?;
-    // What a person approved at a pause point: a finished feature's merge, the finish approval.
-    let approved_by_finish = |c: ObjectId, approval: Option<&crate::state::Approval>| -> Result<bool> {
-        let Some(a) = approval else { return Ok(false) };
-        let tip = a.id()?;
-        Ok(repo.merge_base(c, tip)? == Some(c))
-    };
+    let judge = judge::Judge::new(repo, loaded)?;
     if target == f.base {
-        let mut all_finished = f.finished.is_some();
-        for (c, _) in &mine {
-            if !all_finished {
-                break;
-            }
-            all_finished = approved_by_finish(*c, f.finished.as_ref())?;
-        }
-        if !all_finished {
+        let commits: Vec<ObjectId> = mine.iter().map(|(c, _)| *c).collect();
+        if judge.may_reach_base(&commits)?.is_some() {
             return Err(Error::blocked(format!(
                 "this push brings feature {} into {target}, and the feature is not finished",
                 f.name
@@ -399,62 +364,9 @@ fn judge_feature_push(
         }
         return Ok(());
     }
-    let tool = f.tool_commits();
-    let (config, config_blob) = judging_config(repo, Some(f))?;
-    let signing = crate::workflow::evidence_signing(repo, Some(f))?;
-    let plan = loaded.plan.as_ref().ok().map(|(p, _)| p);
     for (commit, at) in &mine {
-        let short = commit.to_hex_with_len(10).to_string();
-        if tool.contains(&commit.to_string().as_str()) {
-            continue;
-        }
-        let parents = repo.commit_parents(*commit)?;
-        match at {
-            Place::Integration if approved_by_finish(*commit, f.finish_approval.as_ref())? => {}
-            Place::Integration => {
-                let parent_tree = parents.first().map(|p| repo.commit_tree(*p)).transpose()?;
-                let outside = outside_plan(repo, f, parent_tree, repo.commit_tree(*commit)?)?;
-                if !outside.is_empty() {
-                    return Err(hand_made(f, &format!("commit {short}"), &outside));
-                }
-            }
-            Place::Phase(p) => {
-                // A merge is judged like any commit: its tree can hold anything (pre-merge-commit
-                // gated it when it was made through the hooks).
-                let branch = f.phases.get(p).map_or("", |r| r.branch.as_str());
-                let what = format!("the message of commit {short} on {branch} needs work");
-                if let Some(err) = crate::commitmsg::judge(&repo.commit_message(*commit)?, what) {
-                    return Err(err.hint(format!("reword it (git rebase -i {short}~1, `reword`), then push again")));
-                }
-                let def = plan.and_then(|pl| pl.phase(*p));
-                let key = Key {
-                    config_blob,
-                    phase: Some(*p),
-                    base: fork_tree(repo, f, *p)?,
-                    scope: def.map(|d| d.paths.as_slice()),
-                };
-                let required: Vec<_> =
-                    gates::select(&config, Some(Stage::PreCommit), &[], &key, def.map(|d| &d.gates))?
-                        .into_iter()
-                        .filter(|s| s.required && config.lane_allows(f.lane.as_deref(), &s.name))
-                        .collect();
-                let records = gates::evidence_for(repo, repo.commit_tree(*commit)?)?;
-                for spec in &required {
-                    let passed =
-                        gates::cached(&records, spec, signing.as_ref())?.is_some_and(|e| e.verdict == Verdict::Pass);
-                    if !passed {
-                        let what = if signing.is_some() { "signed, passing" } else { "passing" };
-                        return Err(Error::blocked(format!(
-                            "commit {short} on {branch} has no {what} `{}` evidence: was it made with --no-verify?",
-                            spec.name
-                        ))
-                        .hint(format!(
-                            "gate it now: git orchestrate gate --rev {short} --stage pre-commit --feature {} --phase {p}; then push again",
-                            f.name
-                        )));
-                    }
-                }
-            }
+        if let Some(problem) = judge.commit(*commit, *at, true, false)?.into_iter().next() {
+            return Err(problem.into_error());
         }
     }
     // The pre-push gates run on the pushed tip when it is a phase's.

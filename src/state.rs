@@ -546,6 +546,9 @@ pub struct Feature {
     /// The feature reached its base: the merge commit, who recorded it, when.
     pub finished: Option<Approval>,
     pub events: usize,
+    /// Decisions two clones took apart that contradict each other, and how the fold settled
+    /// each (see [`fold`]).
+    pub divergent: Vec<String>,
 }
 
 impl Feature {
@@ -650,8 +653,21 @@ pub struct ChangesRequested {
 }
 
 /// Fold a feature's log into its state. Returns `None` when the log has no `created` event.
+///
+/// Logs written in several clones merge by union, so two clones can take contradicting
+/// decisions on one subject. The fold settles them the same way everywhere, and records each
+/// in [`Feature::divergent`]:
+/// - a phase approved twice (two squash commits): the later record in log order stands;
+/// - a phase sent back after it was approved: the approval stands, the request is set aside
+///   (the tool refuses to send back an approved phase, so the request was made without seeing it);
+/// - an approval and a request for changes written concurrently (the same Lamport `seq`: neither
+///   saw the other): the later in log order stands, as always, and it is named;
+/// - two approvals of different plan texts written concurrently: the later in log order stands.
 pub fn fold(events: &[Event]) -> Option<Feature> {
     let mut feature: Option<Feature> = None;
+    // The seq of the plan approval in force, and of each phase's last request for changes.
+    let mut plan_seq = 0;
+    let mut request_seq: BTreeMap<u32, u64> = BTreeMap::new();
     for e in events {
         if let What::Created { feature: name, title, base, branch, plan, commit, lane } = &e.what {
             feature = Some(Feature {
@@ -671,6 +687,16 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
         f.events += 1;
         match &e.what {
             What::PlanApproved { plan_blob, agent, given, .. } => {
+                if let Some(old) = f.plan_approval.as_ref().filter(|a| a.what != *plan_blob && plan_seq == e.seq) {
+                    f.divergent.push(format!(
+                        "the plan was approved as two different texts at once: {} by {} and {} by {}; the second stands",
+                        short(&old.what),
+                        old.by,
+                        short(plan_blob),
+                        e.by
+                    ));
+                }
+                plan_seq = e.seq;
                 f.plan_approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
@@ -696,6 +722,23 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 };
             }
             What::PhaseApproved { phase, commit, tree, agent, overrides, accepted, given, .. } => {
+                let p = f.phases.entry(*phase).or_default();
+                if let Some(old) = p.approval.as_ref().filter(|a| a.what != *commit) {
+                    f.divergent.push(format!(
+                        "phase {phase} was approved twice: as {} by {} and as {} by {}; the second stands",
+                        short(&old.what),
+                        old.by,
+                        short(commit),
+                        e.by
+                    ));
+                } else if let Some(req) =
+                    p.changes_requested.as_ref().filter(|_| request_seq.get(phase) == Some(&e.seq))
+                {
+                    f.divergent.push(format!(
+                        "phase {phase} was sent back by {} and approved by {} at once; the approval stands",
+                        req.by, e.by
+                    ));
+                }
                 f.phases.entry(*phase).or_default().approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
@@ -713,6 +756,14 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
             }
             What::ChangesRequested { phase, commit, note } => {
                 let p = f.phases.entry(*phase).or_default();
+                if let Some(a) = &p.approval {
+                    f.divergent.push(format!(
+                        "phase {phase} was approved by {} and sent back by {} in another clone; the approval stands",
+                        a.by, e.by
+                    ));
+                    continue;
+                }
+                request_seq.insert(*phase, e.seq);
                 p.submitted = None;
                 p.changes_requested = Some(ChangesRequested {
                     by: e.by.clone(),
@@ -757,6 +808,11 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
         }
     }
     feature
+}
+
+/// An object id shortened for a message.
+fn short(id: &str) -> &str {
+    &id[..10.min(id.len())]
 }
 
 #[cfg(test)]

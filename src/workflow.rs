@@ -95,6 +95,16 @@ pub struct FeatureView {
     /// The commit that brought the feature into its base, once finished.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_as: Option<String>,
+    /// Branches missing here that were read from their remote-tracking copies:
+    /// `branch → origin/branch`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub read_from_remote: BTreeMap<String, String>,
+    /// The integration branch is gone here and on every remote: the command that restores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<String>,
+    /// Decisions taken apart in two clones, and how the log settled them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub divergent: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -294,7 +304,43 @@ impl<'r> Workflow<'r> {
     /// The plan as committed at the tip of the integration branch (or, if that branch is gone,
     /// in the commit that created the feature), with its blob id.
     pub fn committed_plan(&self, f: &Feature) -> Result<(Plan, ObjectId)> {
-        self.committed_plan_at(f, self.repo.branch_tip(&f.branch)?)
+        let tip = match self.repo.branch_tip(&f.branch)? {
+            Some(tip) => Some(tip),
+            None => self.remote_copy(&f.branch)?.map(|(_, id)| id),
+        };
+        self.committed_plan_at(f, tip)
+    }
+
+    /// A remote-tracking copy of `branch` (`origin/<branch>` and the like), for a branch missing
+    /// here: the remote of `[sync] remote` first, then the others by name.
+    pub fn remote_copy(&self, branch: &str) -> Result<Option<(String, ObjectId)>> {
+        let mut remotes: Vec<String> =
+            self.repo.remote_branches()?.into_iter().filter(|(_, b)| b == branch).map(|(r, _)| r).collect();
+        remotes.sort_by_key(|r| (*r != self.config.sync.remote, r.clone()));
+        for remote in remotes {
+            if let Some(id) = self.repo.ref_id(&format!("refs/remotes/{remote}/{branch}"))? {
+                return Ok(Some((format!("{remote}/{branch}"), id)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Local branch tips, with the remote-tracking copy of each branch missing here (see
+    /// [`Self::remote_copy`]), and which were taken from where: `branch → origin/branch`.
+    fn branch_tips(&self) -> Result<(HashMap<String, ObjectId>, HashMap<String, String>)> {
+        let mut tips = self.repo.branches_under("")?;
+        let mut copies = HashMap::new();
+        let mut remote: Vec<((String, String), ObjectId)> = self.repo.remote_branch_tips()?.into_iter().collect();
+        remote.sort_by(|((ra, ba), _), ((rb, bb), _)| {
+            (ba, *ra != self.config.sync.remote, ra).cmp(&(bb, *rb != self.config.sync.remote, rb))
+        });
+        for ((r, b), id) in remote {
+            if let std::collections::hash_map::Entry::Vacant(slot) = tips.entry(b.clone()) {
+                copies.insert(b.clone(), format!("{r}/{b}"));
+                slot.insert(id);
+            }
+        }
+        Ok((tips, copies))
     }
 
     /// [`Self::committed_plan`] with the branch tip already looked up.
@@ -332,12 +378,12 @@ impl<'r> Workflow<'r> {
     /// with its own handle on the repository.
     pub fn overview(&self) -> Result<Vec<FeatureView>> {
         const PER_THREAD: usize = 32;
-        let branches = self.repo.branches_under("")?;
+        let (branches, copies) = self.branch_tips()?;
         let entries = self.repo.note_entries(EVENTS_REF)?;
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let threads = cores.min(entries.len().div_ceil(PER_THREAD)).max(1);
         let mut out = if threads == 1 {
-            self.views(&entries, &branches)?
+            self.views(&entries, &branches, &copies)?
         } else {
             let chunk = entries.len().div_ceil(threads);
             std::thread::scope(|scope| {
@@ -345,8 +391,8 @@ impl<'r> Workflow<'r> {
                     .chunks(chunk)
                     .map(|part| {
                         let repo = self.repo.clone();
-                        let (config, branches) = (self.config, &branches);
-                        scope.spawn(move || Workflow::new(&repo, config).views(part, branches))
+                        let (config, branches, copies) = (self.config, &branches, &copies);
+                        scope.spawn(move || Workflow::new(&repo, config).views(part, branches, copies))
                     })
                     .collect();
                 let mut all = Vec::new();
@@ -364,6 +410,7 @@ impl<'r> Workflow<'r> {
         &self,
         entries: &[(ObjectId, ObjectId)],
         branches: &HashMap<String, ObjectId>,
+        copies: &HashMap<String, String>,
     ) -> Result<Vec<FeatureView>> {
         let mut out = Vec::with_capacity(entries.len());
         let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
@@ -381,7 +428,13 @@ impl<'r> Workflow<'r> {
             let log = parsed.events;
             let Some(feature) = state::fold(&log) else { continue };
             let plan = self.committed_plan_with(&feature, branches);
-            out.push(self.view(&feature, plan.as_ref().map_err(|e| e.message.clone()), branches, evidence.as_ref())?);
+            out.push(self.view(
+                &feature,
+                plan.as_ref().map_err(|e| e.message.clone()),
+                branches,
+                copies,
+                evidence.as_ref(),
+            )?);
         }
         Ok(out)
     }
@@ -397,10 +450,10 @@ impl<'r> Workflow<'r> {
 
     /// The view of one loaded feature.
     pub fn view_of(&self, loaded: &Loaded) -> Result<FeatureView> {
-        let branches = self.repo.branches_under("")?;
+        let (branches, copies) = self.branch_tips()?;
         let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
         let plan = loaded.plan.as_ref().map_err(|e| e.message.clone());
-        self.view(&loaded.feature, plan, &branches, evidence.as_ref())
+        self.view(&loaded.feature, plan, &branches, &copies, evidence.as_ref())
     }
 
     fn view(
@@ -408,6 +461,7 @@ impl<'r> Workflow<'r> {
         f: &Feature,
         plan: std::result::Result<&(Plan, ObjectId), String>,
         branches: &HashMap<String, ObjectId>,
+        copies: &HashMap<String, String>,
         evidence: Option<&NotesTree>,
     ) -> Result<FeatureView> {
         // Verdicts are read under the configuration that judges the feature.
@@ -468,6 +522,23 @@ impl<'r> Workflow<'r> {
             });
         }
 
+        let mut read_from_remote = BTreeMap::new();
+        for branch in std::iter::once(&f.branch).chain(f.phases.values().map(|p| &p.branch)) {
+            if let Some(copy) = copies.get(branch) {
+                read_from_remote.insert(branch.clone(), copy.clone());
+            }
+        }
+        // The integration branch holds the plan and every approved phase: when it is gone
+        // everywhere, the last commit the tool made on it brings it back.
+        let restore = (f.finished.is_none() && !branches.contains_key(&f.branch)).then(|| {
+            let last = f
+                .phases
+                .values()
+                .filter_map(|p| p.approval.as_ref().map(|a| (a.at.as_str(), a.what.as_str())))
+                .max()
+                .map_or(f.created_commit.as_str(), |(_, c)| c);
+            format!("git branch {} {}", f.branch, &last[..12.min(last.len())])
+        });
         let state = if f.finished.is_some() {
             FeatureState::Finished
         } else if !approved {
@@ -520,6 +591,9 @@ impl<'r> Workflow<'r> {
             created_at: f.created_at.clone(),
             problem,
             merged_as: f.finished.as_ref().map(|d| d.what.clone()),
+            read_from_remote,
+            restore,
+            divergent: f.divergent.clone(),
         })
     }
 }
@@ -663,6 +737,9 @@ fn corrupt_view(name: String, first: &state::Error, bad: usize) -> FeatureView {
         created_at: String::new(),
         problem: Some(format!("{first}{more}")),
         merged_as: None,
+        read_from_remote: BTreeMap::new(),
+        restore: None,
+        divergent: Vec::new(),
     }
 }
 

@@ -20,4 +20,5 @@ mod refusals;
 mod runners;
 mod staged;
 mod status;
+mod sync;
 mod workflow;

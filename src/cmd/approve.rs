@@ -8,6 +8,7 @@ use super::{confirm_human, Ctx};
 use crate::error::{Error, Result};
 use crate::git::{self, ObjectId};
 use crate::ops;
+use crate::ops::sync::AutoPush;
 use crate::output;
 use crate::render::Renderer;
 use crate::state::What;
@@ -78,6 +79,9 @@ struct Approved {
     by: String,
     object: String,
     already: bool,
+    /// What became of sharing the approval with the remote (`[sync] push`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared: Option<AutoPush>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
@@ -95,7 +99,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     }
 }
 
-fn emit(json: bool, a: &Approved, next: Option<&str>) -> Result<()> {
+fn emit(ctx: &Ctx, json: bool, a: &mut Approved, next: Option<&str>) -> Result<()> {
+    // A new decision is shared with the team's remote at once; one that cannot be shared now
+    // stands all the same, and `sync` catches up.
+    if !a.already {
+        a.shared = Some(crate::ops::sync::after_approval(&ctx.repo, &ctx.config));
+    }
     if json {
         return Ok(output::json(a)?);
     }
@@ -103,6 +112,14 @@ fn emit(json: bool, a: &Approved, next: Option<&str>) -> Result<()> {
         output::status(&format!("{} of {} was already approved by {}", a.approved, a.feature, a.by));
     } else {
         output::success(&format!("approved {} of {} ({})", a.approved, a.feature, a.by));
+    }
+    match &a.shared {
+        Some(AutoPush::Done { remote }) => output::status(&format!("shared with {remote}")),
+        Some(AutoPush::Failed { remote, why }) => output::warn(&format!(
+            "not shared with {remote} ({}): the approval stands; `git orchestrate sync` shares it later",
+            output::escape(why.lines().next().unwrap_or_default())
+        )),
+        Some(AutoPush::Off) | None => {}
     }
     if let Some(next) = next {
         output::hint(&format!("next: {next}"));
@@ -124,14 +141,15 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
     let f = &loaded.feature;
     let approved_blob = f.plan_approval.as_ref().map(crate::state::Approval::id).transpose()?;
     if let Some(a) = f.plan_approval.as_ref().filter(|_| approved_blob == Some(blob)) {
-        let done = Approved {
+        let mut done = Approved {
             feature: name.clone(),
             approved: "plan".into(),
             by: a.by.clone(),
             object: blob.to_string(),
             already: true,
+            shared: None,
         };
-        return emit(c.json, &done, Some("git orchestrate phase start next"));
+        return emit(ctx, c.json, &mut done, Some("git orchestrate phase start next"));
     }
     if ctx.repo.head()?.branch() == Some(f.branch.as_str()) {
         let on_disk = std::fs::read(ctx.repo.workdir().join(&f.plan)).ok();
@@ -174,9 +192,15 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         },
         policy.require == crate::config::Require::Signed,
     )?;
-    let done =
-        Approved { feature: name, approved: "plan".into(), by: event.by, object: blob.to_string(), already: false };
-    emit(c.json, &done, Some("git orchestrate phase start next"))
+    let mut done = Approved {
+        feature: name,
+        approved: "plan".into(),
+        by: event.by,
+        object: blob.to_string(),
+        already: false,
+        shared: None,
+    };
+    emit(ctx, c.json, &mut done, Some("git orchestrate phase start next"))
 }
 
 /// The phase meant when none is named: the checked-out one, else the only one awaiting review.
@@ -229,14 +253,15 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
             .hint(format!("git orchestrate phase start {id} --feature {name}")));
     };
     if let Some(a) = &rec.approval {
-        let done = Approved {
+        let mut done = Approved {
             feature: name,
             approved: format!("phase {id}"),
             by: a.by.clone(),
             object: a.what.clone(),
             already: true,
+            shared: None,
         };
-        return emit(c.json, &done, None);
+        return emit(ctx, c.json, &mut done, None);
     }
     // A rebase of the phase in progress: its branch does not yet hold what is being reviewed.
     if matches!(repo.head()?, crate::git::Head::Detached { .. })
@@ -473,14 +498,15 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
     } else {
         format!("all phases are approved: git orchestrate finish --feature {name}")
     };
-    let done = Approved {
+    let mut done = Approved {
         feature: name,
         approved: format!("phase {id}"),
         by: event.by,
         object: commit.to_string(),
         already: false,
+        shared: None,
     };
-    emit(c.json, &done, Some(&next))?;
+    emit(ctx, c.json, &mut done, Some(&next))?;
     // A phase submitted with --pr: its pull request is closed with the squash named.
     match ops::review::close_pull_request(repo, "origin", &f.branch, &rec.branch, commit) {
         Ok(None | Some(None)) => {}
@@ -577,14 +603,15 @@ fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
     if let Some(a) = &loaded.feature.finish_approval {
         let tip = ctx.repo.branch_tip(&loaded.feature.branch)?;
         if tip.map(|t| t.to_string()).as_deref() == Some(a.what.as_str()) {
-            let done = Approved {
+            let mut done = Approved {
                 feature: name,
                 approved: "finish".into(),
                 by: a.by.clone(),
                 object: a.what.clone(),
                 already: true,
+                shared: None,
             };
-            return emit(c.json, &done, Some("git orchestrate finish"));
+            return emit(ctx, c.json, &mut done, Some("git orchestrate finish"));
         }
     }
     let question =
@@ -602,9 +629,15 @@ fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
     progress.clear();
     let tip = tip?;
     let by = ctx.repo.identity()?.to_string();
-    let done =
-        Approved { feature: name.clone(), approved: "finish".into(), by, object: tip.to_string(), already: false };
-    emit(c.json, &done, Some(&format!("git orchestrate finish --feature {name}")))
+    let mut done = Approved {
+        feature: name.clone(),
+        approved: "finish".into(),
+        by,
+        object: tip.to_string(),
+        already: false,
+        shared: None,
+    };
+    emit(ctx, c.json, &mut done, Some(&format!("git orchestrate finish --feature {name}")))
 }
 
 /// What a phase changed, for its squash message: a line per file (at most `max`) with the

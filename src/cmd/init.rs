@@ -308,5 +308,15 @@ fn configure_notes(repo: &Repo) -> Result<Vec<String>> {
         repo.add_local_config("notes.rewriteRef", "refs/notes/orchestrate*")?;
         changed.push("notes.rewriteRef+=refs/notes/orchestrate*".into());
     }
+    // A plain `git fetch` brings the team's notes beside ours (never over them); `sync` merges.
+    let remote = crate::workflow::load_config(repo.workdir()).map_or_else(|_| "origin".into(), |c| c.sync.remote);
+    if repo.remotes()?.contains(&remote) {
+        let key = format!("remote.{remote}.fetch");
+        let spec = crate::git::remote::notes_fetch_refspec(&remote);
+        if !repo.local_config_values(&key)?.contains(&spec) {
+            repo.add_local_config(&key, &spec)?;
+            changed.push(format!("{key}+={spec}"));
+        }
+    }
     Ok(changed)
 }

@@ -17,8 +17,10 @@ pub mod review;
 pub mod secrets;
 pub mod start;
 pub mod status;
+pub mod sync;
 pub mod tour;
 pub mod trust;
+pub mod verify;
 
 use std::path::Path;
 
@@ -78,6 +80,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Approve(args) => approve::run(&Ctx::open(&dir)?, &args),
         Command::Phase(args) => phase::run(&Ctx::open(&dir)?, &args),
         Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
+        Command::Sync(args) => sync::run(&Ctx::open(&dir)?, &args),
+        Command::Verify(args) => verify::run(&Ctx::open(&dir)?, &args),
         Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
         Command::Trust(args) => trust::run(&Ctx::open(&dir)?, &args),
         Command::Review(args) => review::run(&Ctx::open(&dir)?, &args),

@@ -179,6 +179,13 @@ fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()
         return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
     }
     flow.record(&name, &loaded.log, What::PhaseStarted { phase: id, branch: branch.clone(), fork: fork.to_string() })?;
+    // The team (and CI) learn of the phase at once; an unreachable remote fails nothing.
+    if let crate::ops::sync::AutoPush::Failed { remote, why } = crate::ops::sync::after_approval(repo, &ctx.config) {
+        output::warn(&format!(
+            "not shared with {remote} ({}): `git orchestrate sync` shares it later",
+            output::escape(why.lines().next().unwrap_or_default())
+        ));
+    }
     report(&Started { feature: name, phase: id, branch, fork: fork.to_string(), resumed: false }, json)
 }
 

@@ -45,6 +45,14 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     }
     if features.is_empty() {
         output::status("no features yet");
+        if ctx.repo.remotes()?.contains(&ctx.config.sync.remote)
+            && ctx.repo.ref_id(crate::git::notes::EVENTS_REF)?.is_none()
+        {
+            output::hint(&format!(
+                "in a clone, `git orchestrate sync` brings the features from {}",
+                ctx.config.sync.remote
+            ));
+        }
         output::hint("start one with: git orchestrate start <feature>");
         return Ok(());
     }
@@ -68,6 +76,27 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         }
         if let Some(problem) = &f.problem {
             let _ = writeln!(text, "  {} {}", output::paint(Paint::Bad, "problem:"), e(problem));
+        }
+        for (branch, copy) in &f.read_from_remote {
+            let _ = writeln!(
+                text,
+                "  {} {} is not here: read from {}; `git orchestrate sync` creates it",
+                output::paint(Paint::Dim, "remote:"),
+                e(branch),
+                e(copy)
+            );
+        }
+        if let Some(restore) = &f.restore {
+            let _ = writeln!(
+                text,
+                "  {} the integration branch {} is gone here and on every remote; restore it: {}",
+                output::paint(Paint::Bad, "missing:"),
+                e(&f.branch),
+                e(restore)
+            );
+        }
+        for d in &f.divergent {
+            let _ = writeln!(text, "  {} {}", output::paint(Paint::Warn, "divergent:"), e(d));
         }
         if f.plan_approval_void {
             let _ = writeln!(text, "  {} the plan changed after it was approved", output::paint(Paint::Warn, "void:"));

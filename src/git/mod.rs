@@ -7,6 +7,7 @@ mod diff;
 mod index;
 mod loose;
 pub mod notes;
+pub mod remote;
 pub mod sign;
 
 /// How a path changed (the name the audit uses).

@@ -17,7 +17,7 @@ const MAX_TRIES: u32 = 500;
 
 /// A notes directory with this many entries spreads new notes one level deeper, as git does
 /// past 256 notes, so no tree rewritten on an append grows without bound.
-const FANOUT_AT: usize = 256;
+pub(super) const FANOUT_AT: usize = 256;
 
 /// A notes ref's tree, read once for many lookups: each directory of it is decoded once.
 pub struct NotesTree<'r> {
@@ -113,6 +113,13 @@ impl Repo {
         Ok(out)
     }
 
+    /// Every note of a notes tree as (annotated object, note blob).
+    pub(super) fn notes_tree_entries(&self, tree: ObjectId) -> Result<Vec<(ObjectId, ObjectId)>> {
+        let mut out = Vec::new();
+        self.walk_notes(tree, "", &mut out)?;
+        Ok(out)
+    }
+
     fn walk_notes(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(ObjectId, ObjectId)>) -> Result<()> {
         for entry in self.tree_entries(tree)? {
             let name = format!("{prefix}{}", entry.filename.to_str_lossy());
@@ -130,10 +137,7 @@ impl Repo {
 
     /// Append `text` to the note on `key`, retrying until no other writer got in between.
     pub fn append_note(&self, notes_ref: &str, key: ObjectId, text: &str, message: &str) -> Result<()> {
-        let identity = self.identity().unwrap_or_else(|_| super::Identity {
-            name: "git-orchestrate".into(),
-            email: "git-orchestrate@localhost".into(),
-        });
+        let identity = self.notes_identity();
         for attempt in 0..MAX_TRIES {
             let tip = self.ref_id(notes_ref)?;
             let tree = match tip {
@@ -176,10 +180,7 @@ impl Repo {
         message: &str,
         mut edit: impl FnMut(&[u8]) -> Option<(Vec<u8>, T)>,
     ) -> Result<Option<T>> {
-        let identity = self.identity().unwrap_or_else(|_| super::Identity {
-            name: "git-orchestrate".into(),
-            email: "git-orchestrate@localhost".into(),
-        });
+        let identity = self.notes_identity();
         for attempt in 0..MAX_TRIES {
             let Some(tip) = self.ref_id(notes_ref)? else { return Ok(None) };
             let tree = self.commit_tree(tip)?;
@@ -230,7 +231,16 @@ impl Repo {
         self.write_tree(entries)
     }
 
-    fn write_commit_as(
+    /// Who writes notes commits: the user, or the tool's own name where no identity is set (a
+    /// CI runner): a record must never be lost for want of a name.
+    pub(super) fn notes_identity(&self) -> super::Identity {
+        self.identity().unwrap_or_else(|_| super::Identity {
+            name: "git-orchestrate".into(),
+            email: "git-orchestrate@localhost".into(),
+        })
+    }
+
+    pub(super) fn write_commit_as(
         &self,
         who: &super::Identity,
         tree: ObjectId,
