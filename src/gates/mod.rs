@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod coverage;
 pub mod metric;
+pub mod registry;
 pub mod runner;
 pub mod scanner;
 pub mod seed;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{self, Stage};
 use crate::git::{ObjectId, Repo};
+pub use registry::{Kind, PLAN_TUNABLE};
 
 /// The notes ref that holds gate evidence, one note per tree.
 pub const EVIDENCE_REF: &str = "refs/notes/orchestrate-evidence";
@@ -36,19 +38,6 @@ pub enum Error {
     Io { gate: String, message: String },
     #[error("the commands of .orchestrate.toml are not trusted by you yet")]
     Untrusted(crate::trust::Commands),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    Command,
-    Tests,
-    Coverage,
-    Metric,
-    Scanner,
-    Secrets,
-    Scope,
-    Audit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,11 +58,6 @@ impl Verdict {
         }
     }
 }
-
-/// The keys a plan's `[phase.gates.<name>]` may set: thresholds and stages. Plan text is
-/// written by whoever plans (often an agent): it never sets a command, its environment or the
-/// report a verdict is read from.
-pub const PLAN_TUNABLE: &[&str] = &["min", "min_changed", "max", "fail_on", "stage", "timeout"];
 
 /// A gate resolved for one run: configuration with the phase's overrides applied.
 #[derive(Debug, Clone)]
@@ -118,20 +102,15 @@ impl Spec {
             ));
         }
         let kind = match config.kind_name(name).map_err(|(_, why)| err(why))? {
-            "command" => Kind::Command,
-            "tests" => Kind::Tests,
-            "coverage" => Kind::Coverage,
-            "metric" => Kind::Metric,
-            "scanner" => Kind::Scanner,
-            "secrets" => Kind::Secrets,
-            "scope" => Kind::Scope,
-            "audit" if name == "audit" => Kind::Audit,
-            "audit" => return Err(err("the audit gate is built in: configure it as [gates.audit]".into())),
-            other => {
-                return Err(err(format!(
-                    "unknown kind `{other}` (known: command, tests, coverage, metric, scanner, secrets, scope, audit)"
-                )));
+            kind if Kind::from_name(kind).is_some_and(|k| k.entry().only_named && k.name() != name) => {
+                return Err(err(format!("the {kind} gate is built in: configure it as [gates.{kind}]")));
             }
+            kind => Kind::from_name(kind).ok_or_else(|| {
+                err(format!(
+                    "unknown kind `{kind}` (known: {})",
+                    registry::names(|_| true).collect::<Vec<_>>().join(", ")
+                ))
+            })?,
         };
         if kind == Kind::Scanner {
             let scanner = config
@@ -168,12 +147,10 @@ impl Spec {
         if config.from.is_some() && kind != Kind::Tests {
             return Err(err("`from` is for a tests gate: it names the coverage gate whose run it reads".into()));
         }
-        if !config.inputs.is_empty() && matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
+        if !config.inputs.is_empty() && !kind.runs_command() {
             return Err(err("`inputs` is for gates that run a command: this one reads only what changed".into()));
         }
-        if !config.seed.is_empty()
-            && (matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) || config.from.is_some())
-        {
+        if !config.seed.is_empty() && (!kind.runs_command() || config.from.is_some()) {
             return Err(err("`seed` is for gates that run a command: this one builds nothing".into()));
         }
         if let Some(bad) = config.seed.iter().find(|p| config::confined(p).is_err()) {
@@ -182,10 +159,7 @@ impl Spec {
         if let Some(bad) = config.inputs.iter().find(|g| config::confined(g).is_err()) {
             return Err(err(format!("`inputs` has \"{}\": name paths inside the repository", bad.escape_debug())));
         }
-        if !matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit)
-            && config.from.is_none()
-            && config.run.as_deref().is_none_or(|r| r.trim().is_empty())
-        {
+        if kind.runs_command() && config.from.is_none() && config.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(err("has no `run` command".into()));
         }
         if kind == Kind::Coverage && config.report.is_none() {
@@ -196,11 +170,7 @@ impl Spec {
                 return Err(err(format!("`{key}` must be a percentage from 0 to 100")));
             }
         }
-        let stage = config.stage.unwrap_or(if matches!(kind, Kind::Secrets | Kind::Scope | Kind::Audit) {
-            Stage::PreCommit
-        } else {
-            Stage::PrePush
-        });
+        let stage = config.stage.unwrap_or(if kind.runs_command() { Stage::PrePush } else { Stage::PreCommit });
         let required = config.required.unwrap_or(true);
         let timeout = Duration::from_secs(config.timeout.unwrap_or(1800));
         let canonical = serde_json::to_string(&(kind, &config)).expect("gate config serializes");
@@ -214,8 +184,8 @@ impl Spec {
     /// change is measured against. Evidence for another context is another key.
     #[must_use]
     pub fn bound(mut self, key: &Key<'_>) -> Self {
-        let measures_change = matches!(self.kind, Kind::Secrets | Kind::Scope | Kind::Audit)
-            || (self.kind == Kind::Coverage && self.config.min_changed.is_some());
+        let measures_change =
+            !self.kind.runs_command() || (self.kind == Kind::Coverage && self.config.min_changed.is_some());
         let mut text =
             format!("{}\nconfig {}", self.fingerprint, key.config_blob.map(|b| b.to_string()).unwrap_or_default());
         if measures_change {
@@ -421,7 +391,7 @@ fn inputs_key(
     ctx: &Context,
     files: &std::cell::OnceCell<Vec<(String, ObjectId)>>,
 ) -> Result<Option<ObjectId>, Error> {
-    if spec.config.inputs.is_empty() || matches!(spec.kind, Kind::Secrets | Kind::Scope) {
+    if spec.config.inputs.is_empty() || !spec.kind.runs_command() {
         return Ok(None);
     }
     let files = if let Some(f) = files.get() {
@@ -597,7 +567,7 @@ pub fn run(repo: &Repo, specs: &[Spec], ctx: &Context, progress: &mut dyn FnMut(
     let files = std::cell::OnceCell::new();
     let mut stopped = false;
     for spec in specs {
-        let builtin = matches!(spec.kind, Kind::Secrets | Kind::Scope | Kind::Audit);
+        let builtin = !spec.kind.runs_command();
         if stopped && !builtin {
             continue;
         }
