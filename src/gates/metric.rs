@@ -7,6 +7,19 @@ use super::engine::Run;
 use super::{report, Context, Error, Evidence, Spec, Verdict};
 use crate::git::Repo;
 
+/// Check a metric gate's keys: a report, where the number is in it, and at least one bound.
+pub(super) fn configure(config: &crate::config::Gate) -> Result<(), String> {
+    if config.report.is_none() || config.path.is_none() {
+        return Err(
+            "a metric gate needs `report` (a JSON file its command writes) and `path` (where the number is)".into()
+        );
+    }
+    if config.min.is_none() && config.max.is_none() {
+        return Err("a metric gate needs `min`, `max`, or both".into());
+    }
+    Ok(())
+}
+
 /// The metric gate on its run: the number in this run's report, held to `min` and `max`.
 pub(super) fn judge_run(repo: &Repo, spec: &Spec, ctx: &Context, run: &Run<'_>, e: &mut Evidence) -> Result<(), Error> {
     if let Some(bytes) = report::fresh(repo, spec, ctx, run, e)? {

@@ -97,38 +97,13 @@ impl Spec {
                 ))
             })?,
         };
-        if kind == Kind::Scanner {
-            let scanner = config
-                .scanner
-                .clone()
-                .ok_or_else(|| err(format!("a scanner gate needs `scanner` ({})", scanner::SCANNERS.join(", "))))?;
-            if !scanner::SCANNERS.contains(&scanner.as_str()) {
-                return Err(err(format!("unknown scanner `{scanner}` (known: {})", scanner::SCANNERS.join(", "))));
-            }
-            let report = config.report.get_or_insert_with(|| format!(".orchestrate-{scanner}.json")).clone();
-            if config.run.is_none() {
-                config.run = scanner::default_command(&scanner, &report);
-            }
-            if let Some(level) = config.fail_on.as_deref() {
-                if scanner::Severity::parse(level).is_none() {
-                    return Err(err(format!("`fail_on = \"{level}\"`: use info, low, medium, high or critical")));
-                }
-            }
-            if let Some(w) = config.warnings.as_deref().filter(|w| !matches!(*w, "warn" | "fail")) {
-                return Err(err(format!("`warnings = \"{w}\"`: use warn or fail")));
-            }
+        // The kind's own keys: checked, and completed where the kind has defaults.
+        match kind {
+            Kind::Scanner => scanner::gate::configure(&mut config),
+            Kind::Metric => metric::configure(&config),
+            _ => Ok(()),
         }
-        if kind == Kind::Metric {
-            if config.report.is_none() || config.path.is_none() {
-                return Err(err(
-                    "a metric gate needs `report` (a JSON file its command writes) and `path` (where the number is)"
-                        .into(),
-                ));
-            }
-            if config.min.is_none() && config.max.is_none() {
-                return Err(err("a metric gate needs `min`, `max`, or both".into()));
-            }
-        }
+        .map_err(err)?;
         if config.from.is_some() && kind != Kind::Tests {
             return Err(err("`from` is for a tests gate: it names the coverage gate whose run it reads".into()));
         }

@@ -3,10 +3,33 @@
 
 use std::collections::HashSet;
 
-use super::{Finding, Severity};
+use super::{default_command, Finding, Severity, SCANNERS};
 use crate::gates::engine::Run;
 use crate::gates::{report, Context, Error, Evidence, Spec, Verdict};
 use crate::git::Repo;
+
+/// Check a scanner gate's keys, and give it its scanner's report path and command unless it
+/// names its own.
+pub(in crate::gates) fn configure(config: &mut crate::config::Gate) -> Result<(), String> {
+    let scanner =
+        config.scanner.clone().ok_or_else(|| format!("a scanner gate needs `scanner` ({})", SCANNERS.join(", ")))?;
+    if !SCANNERS.contains(&scanner.as_str()) {
+        return Err(format!("unknown scanner `{scanner}` (known: {})", SCANNERS.join(", ")));
+    }
+    let report = config.report.get_or_insert_with(|| format!(".orchestrate-{scanner}.json")).clone();
+    if config.run.is_none() {
+        config.run = default_command(&scanner, &report);
+    }
+    if let Some(level) = config.fail_on.as_deref() {
+        if Severity::parse(level).is_none() {
+            return Err(format!("`fail_on = \"{level}\"`: use info, low, medium, high or critical"));
+        }
+    }
+    if let Some(w) = config.warnings.as_deref().filter(|w| !matches!(*w, "warn" | "fail")) {
+        return Err(format!("`warnings = \"{w}\"`: use warn or fail"));
+    }
+    Ok(())
+}
 
 pub(in crate::gates) fn judge_run(
     repo: &Repo,
