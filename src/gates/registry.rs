@@ -41,6 +41,8 @@ pub struct Entry {
     pub every_lane: bool,
     /// Only the gate of this very name is of this kind (`kind = "audit"` elsewhere is refused).
     pub only_named: bool,
+    /// Its verdicts are listed under security in `phase-<n>-complete.md` and `complete.md`.
+    pub security: bool,
 }
 
 /// Every kind, in the order of [`Kind`].
@@ -53,6 +55,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: false,
         every_lane: false,
         only_named: false,
+        security: false,
     },
     Entry {
         kind: Kind::Tests,
@@ -62,6 +65,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: false,
         every_lane: false,
         only_named: false,
+        security: false,
     },
     Entry {
         kind: Kind::Coverage,
@@ -71,6 +75,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: false,
         every_lane: false,
         only_named: false,
+        security: false,
     },
     Entry {
         kind: Kind::Metric,
@@ -80,6 +85,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: false,
         every_lane: false,
         only_named: false,
+        security: false,
     },
     Entry {
         kind: Kind::Scanner,
@@ -89,6 +95,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: false,
         every_lane: false,
         only_named: false,
+        security: true,
     },
     Entry {
         kind: Kind::Secrets,
@@ -98,6 +105,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: true,
         every_lane: true,
         only_named: false,
+        security: true,
     },
     Entry {
         kind: Kind::Scope,
@@ -107,6 +115,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: true,
         every_lane: true,
         only_named: false,
+        security: false,
     },
     Entry {
         kind: Kind::Audit,
@@ -116,6 +125,7 @@ pub const REGISTRY: &[Entry] = &[
         on_by_default: false,
         every_lane: true,
         only_named: true,
+        security: false,
     },
 ];
 
@@ -168,6 +178,7 @@ mod tests {
         assert_eq!(names(|e| e.named).collect::<Vec<_>>(), ["tests", "coverage", "secrets", "scope", "audit"]);
         assert_eq!(names(|e| e.on_by_default).collect::<Vec<_>>(), ["secrets", "scope"]);
         assert_eq!(names(|e| e.every_lane).collect::<Vec<_>>(), ["secrets", "scope", "audit"]);
+        assert_eq!(names(|e| e.security).collect::<Vec<_>>(), ["scanner", "secrets"]);
         assert_eq!(Kind::named("metric"), None);
     }
 }
