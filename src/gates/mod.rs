@@ -1,6 +1,10 @@
 //! Gates: checks with a verdict, run by the tool itself on an exact snapshot (a tree), recorded
 //! as evidence in git notes keyed by that tree. The same tree with the same gate configuration
-//! is never gated twice. This module decides and records; it never prints.
+//! is never gated twice. The gates decide and record; they never print.
+//!
+//! This file resolves a configuration's gates into [`Spec`]s and selects a stage's;
+//! [`registry`] knows the kinds, `evidence` records and caches verdicts, `engine` runs the
+//! gates, `report` reads what a command wrote, and each kind judges in its own file.
 
 pub mod audit;
 mod command;
