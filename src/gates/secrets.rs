@@ -10,7 +10,7 @@ use super::{diff_of, Context, Error, Evidence, Spec, Verdict};
 use crate::git::Repo;
 
 /// The secrets gate: scan what the snapshot adds over its base (added lines only), with the
-/// gitleaks configuration and baseline as they are in the snapshot itself.
+/// gitleaks configuration and baseline as they are where the judging configuration is committed.
 pub(super) fn gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<Evidence, Error> {
     let start = std::time::Instant::now();
     let cfg = &spec.config;

@@ -31,6 +31,8 @@ pub(in crate::gates) fn configure(config: &mut crate::config::Gate) -> Result<()
     Ok(())
 }
 
+/// The scanner gate on its run: this run's report, its findings held to `fail_on` less those
+/// the baseline accepts.
 pub(in crate::gates) fn judge_run(
     repo: &Repo,
     spec: &Spec,
