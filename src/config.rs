@@ -5,16 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub const FILE: &str = ".orchestrate.toml";
+use crate::gates::registry::{self, Kind};
 
-/// The gate registry's names: a gate so named is of that kind without `kind`, and a plan may
-/// name it whether or not the configuration does (plan lint reserves exactly these).
-pub const NAMED: &[&str] = &["tests", "coverage", "secrets", "scope", "audit"];
-/// The gates that need no tool and are on at pre-commit unless a configuration turns them off.
-pub const BUILT_IN: &[&str] = &["secrets", "scope"];
-/// The gates built into the tool, which judge every feature whatever its lane: the two above,
-/// and the audit, which runs on every phase.
-pub const ALWAYS: &[&str] = &["secrets", "scope", "audit"];
+pub const FILE: &str = ".orchestrate.toml";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}:{col}: {message}")]
@@ -110,7 +103,7 @@ pub struct Lane {
 impl Config {
     /// Whether gate `name` judges a feature of `lane`.
     pub fn lane_allows(&self, lane: Option<&str>, name: &str) -> bool {
-        if ALWAYS.contains(&name) {
+        if Kind::named(name).is_some_and(|k| k.entry().every_lane) {
             return true;
         }
         match lane.and_then(|l| self.lanes.get(l)) {
@@ -312,9 +305,6 @@ pub struct Gate {
     pub warn: Option<Vec<String>>,
 }
 
-/// The gate kinds, by the names `kind` takes.
-pub const KINDS: &[&str] = &["command", "tests", "coverage", "metric", "scanner", "secrets", "scope"];
-
 impl Gate {
     /// The gate's kind: `kind` when set; else the gate's name when that is a kind; else what its
     /// keys say (`scanner` → scanner, `report` with `min`/`min_changed` → coverage, `report`
@@ -324,7 +314,7 @@ impl Gate {
     pub fn kind_name<'a>(&'a self, name: &'a str) -> Result<&'a str, (&'static str, String)> {
         let kind = match self.kind.as_deref() {
             Some(kind) => kind,
-            None if NAMED.contains(&name) => name,
+            None if Kind::named(name).is_some() => name,
             None if self.scanner.is_some() => "scanner",
             None if self.report.is_some() && (self.min.is_some() || self.min_changed.is_some()) => "coverage",
             None if self.report.is_some() && self.path.is_some() => "metric",
@@ -439,7 +429,7 @@ impl Config {
                     message,
                     hint: Some(format!(
                         "set `kind` in [gates.{name}]: coverage (report + min), metric (report + path), scanner, tests or command ({})",
-                        KINDS.join(", ")
+                        registry::names(|k| !k.only_named).collect::<Vec<_>>().join(", ")
                     )),
                 });
             }
@@ -516,9 +506,9 @@ impl Config {
     pub fn gates_in_effect(&self) -> Vec<(String, Gate)> {
         let mut out: Vec<(String, Gate)> =
             self.gates.iter().filter(|(_, g)| g.enabled != Some(false)).map(|(n, g)| (n.clone(), g.clone())).collect();
-        for name in BUILT_IN {
-            if !self.gates.contains_key(*name) {
-                out.push(((*name).to_string(), Gate::default()));
+        for name in registry::names(|k| k.on_by_default) {
+            if !self.gates.contains_key(name) {
+                out.push((name.to_string(), Gate::default()));
             }
         }
         out

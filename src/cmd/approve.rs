@@ -582,7 +582,7 @@ fn phase_report(
     let security: Vec<String> = review
         .gates
         .iter()
-        .filter(|g| matches!(g.kind, Kind::Secrets | Kind::Scanner))
+        .filter(|g| g.kind.entry().security)
         .map(|g| format!("{}: {} ({})", g.gate, g.verdict.as_str(), g.summary))
         .collect();
     let text = renderer.render(

@@ -132,8 +132,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     }
 
     // The built-in gates need no tool: they are on unless the configuration says otherwise.
-    for name in crate::config::BUILT_IN {
-        let gate = ctx.config.gates.get(*name);
+    for name in crate::gates::registry::names(|k| k.on_by_default) {
+        let gate = ctx.config.gates.get(name);
         let off = gate.is_some_and(|g| g.enabled == Some(false));
         let optional = gate.is_some_and(|g| g.required == Some(false));
         add(

@@ -259,7 +259,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         let what = if kinds.is_empty() { String::new() } else { format!(" for {}", kinds.join(", ")) };
         output::success(&format!("wrote {}{what}", config::FILE));
         let on: Vec<&str> = detection.gates.iter().filter(|g| g.found).map(|g| g.name.as_str()).collect();
-        let mut built_in = config::BUILT_IN.join(", ");
+        let mut built_in = crate::gates::registry::names(|k| k.on_by_default).collect::<Vec<_>>().join(", ");
         built_in.push_str(" (built in, pre-commit)");
         output::status(&format!(
             "gates: {}",

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::{runner, Context, Error, Evidence, Spec, Verdict};
+use super::engine::Run;
+use super::{report, test_counts, Context, Error, Evidence, Spec, Verdict};
 use crate::coverage::{self, Format, Report};
 use crate::git::Repo;
 
@@ -114,17 +115,23 @@ pub fn ranges(file: &str, lines: &[u32]) -> Vec<String> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn judge(
-    repo: &Repo,
-    spec: &Spec,
-    ctx: &Context,
-    dir: &Path,
-    finished: &runner::Finished,
-    code: i32,
-    report_was_there: bool,
-    e: &mut Evidence,
-) -> Result<(), Error> {
+/// The coverage gate on its run: the report judged, and the run's test counts recorded (a tests
+/// gate with `from` takes its verdict from this run).
+pub(super) fn judge_run(repo: &Repo, spec: &Spec, ctx: &Context, run: &Run<'_>, e: &mut Evidence) -> Result<(), Error> {
+    judge(repo, spec, ctx, run, e)?;
+    if let Some((runner, counts)) = run.finished.counts.or_else(|| test_counts::parse(&run.finished.tail)) {
+        e.figures.insert(
+            "tests".into(),
+            serde_json::json!({
+                "runner": runner, "passed": counts.passed, "failed": counts.failed, "skipped": counts.skipped,
+            }),
+        );
+    }
+    Ok(())
+}
+
+fn judge(repo: &Repo, spec: &Spec, ctx: &Context, run: &Run<'_>, e: &mut Evidence) -> Result<(), Error> {
+    let &Run { dir, code, .. } = run;
     let cfg = &spec.config;
     let report_name = cfg.report.clone().unwrap_or_default();
     if code != 0 {
@@ -138,13 +145,7 @@ pub(super) fn judge(
         e.summary = summary.into();
         e.reasons.push(reason);
     };
-    let bytes = match super::fresh_report(repo, spec, ctx, dir, finished, report_was_there)? {
-        Ok(bytes) => bytes,
-        Err((summary, reason)) => {
-            fail(e, summary, reason);
-            return Ok(());
-        }
-    };
+    let Some(bytes) = report::fresh(repo, spec, ctx, run, e)? else { return Ok(()) };
     let format = if let Some(name) = cfg.format.as_deref() {
         Format::from_name(name).ok_or_else(|| Error::Config {
             gate: spec.name.clone(),

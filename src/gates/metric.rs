@@ -3,6 +3,31 @@
 
 use serde_json::Value;
 
+use super::engine::Run;
+use super::{report, Context, Error, Evidence, Spec, Verdict};
+use crate::git::Repo;
+
+/// Check a metric gate's keys: a report, where the number is in it, and at least one bound.
+pub(super) fn configure(config: &crate::config::Gate) -> Result<(), String> {
+    if config.report.is_none() || config.path.is_none() {
+        return Err(
+            "a metric gate needs `report` (a JSON file its command writes) and `path` (where the number is)".into()
+        );
+    }
+    if config.min.is_none() && config.max.is_none() {
+        return Err("a metric gate needs `min`, `max`, or both".into());
+    }
+    Ok(())
+}
+
+/// The metric gate on its run: the number in this run's report, held to `min` and `max`.
+pub(super) fn judge_run(repo: &Repo, spec: &Spec, ctx: &Context, run: &Run<'_>, e: &mut Evidence) -> Result<(), Error> {
+    if let Some(bytes) = report::fresh(repo, spec, ctx, run, e)? {
+        judge(spec, run.code, &bytes, e);
+    }
+    Ok(())
+}
+
 /// The value at a dotted path: `categories.accessibility.score`, `runs.0.p95` (numbers index
 /// arrays).
 pub fn lookup<'v>(doc: &'v Value, path: &str) -> Result<&'v Value, String> {
@@ -30,6 +55,33 @@ pub fn read(bytes: &[u8], path: &str, scale: f64) -> Result<f64, String> {
         _ => None,
     };
     n.map(|n| n * scale).ok_or_else(|| format!("`{path}` is {v}, not a number"))
+}
+
+fn judge(spec: &Spec, code: i32, bytes: &[u8], e: &mut Evidence) {
+    let cfg = &spec.config;
+    let path = cfg.path.as_deref().unwrap_or_default();
+    match read(bytes, path, cfg.scale.unwrap_or(1.0)) {
+        Err(reason) => {
+            e.verdict = Verdict::Error;
+            e.summary = "unreadable metric".into();
+            e.reasons.push(format!("{}: {reason}", cfg.report.as_deref().unwrap_or_default()));
+        }
+        Ok(value) => {
+            e.figures.insert("value".into(), serde_json::json!(value));
+            let bounds: Vec<String> = [cfg.min.map(|m| format!("min {m}")), cfg.max.map(|m| format!("max {m}"))]
+                .into_iter()
+                .flatten()
+                .collect();
+            e.summary = format!("{path} = {value} ({})", bounds.join(", "));
+            if cfg.min.is_some_and(|m| value < m) || cfg.max.is_some_and(|m| value > m) {
+                e.verdict = Verdict::Fail;
+                e.reasons.push(format!("{path} is {value}, outside {}", bounds.join(" and ")));
+            } else if code != 0 {
+                e.verdict = Verdict::Fail;
+                e.reasons.push(format!("the command exited with {code}"));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -40,17 +40,6 @@ pub enum Status {
     Refused,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Seeded => "seeded",
-            Status::Present => "present",
-            Status::Missing => "missing",
-            Status::Refused => "refused",
-        }
-    }
-}
-
 /// One directory a gate's `seed` names, and what became of it in this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Seed {

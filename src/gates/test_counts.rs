@@ -28,10 +28,6 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl Counts {
-    pub fn total(&self) -> u64 {
-        self.passed + self.failed + self.skipped
-    }
-
     fn add(&mut self, other: Counts) {
         self.passed += other.passed;
         self.failed += other.failed;

@@ -337,7 +337,7 @@ fn complete(repo: &Repo, loaded: &Loaded, tip: ObjectId, base_tip: ObjectId, rep
     let security: Vec<String> = report
         .outcomes
         .iter()
-        .filter(|o| matches!(o.evidence.kind, Kind::Secrets | Kind::Scanner))
+        .filter(|o| o.evidence.kind.entry().security)
         .map(|o| format!("{}: {} ({})", o.evidence.gate, o.evidence.verdict.as_str(), o.evidence.summary))
         .collect();
     let stats = repo.file_stats(Some(repo.commit_tree(base_tip)?), repo.commit_tree(tip)?)?;

@@ -355,7 +355,7 @@ fn check(c: &mut Checker, raw: RawPlan, body: &str, expected: Option<&str>, know
     }
 
     // Besides the gates `.orchestrate.toml` defines, the registry's names.
-    let mut gates: Vec<&str> = crate::config::NAMED.to_vec();
+    let mut gates: Vec<&str> = crate::gates::registry::names(|k| k.named).collect();
     for name in known_gates {
         if !gates.contains(&name.as_str()) {
             gates.push(name);

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+pub(super) mod gate;
+
 /// Severity, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
