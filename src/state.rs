@@ -850,6 +850,51 @@ mod tests {
     }
 
     #[test]
+    fn decisions_taken_apart_settle_the_same_way_in_any_order_and_are_named() {
+        let a = Event::new(&[], "A <a@x>", created());
+        let started = Event::new(
+            std::slice::from_ref(&a),
+            "A <a@x>",
+            What::PhaseStarted { phase: 1, branch: "b1".into(), fork: "0".repeat(40) },
+        );
+        let base = vec![a, started];
+        // Both written on the same log, neither seeing the other.
+        let approved = Event::new(
+            &base,
+            "A <a@x>",
+            What::PhaseApproved {
+                phase: 1,
+                commit: "1".repeat(40),
+                tree: "2".repeat(40),
+                note: None,
+                agent: None,
+                overrides: Vec::new(),
+                accepted: Vec::new(),
+                given: Given::default(),
+            },
+        );
+        let sent_back = Event::new(
+            &base,
+            "B <b@x>",
+            What::ChangesRequested { phase: 1, commit: "3".repeat(40), note: Some("more".into()) },
+        );
+        assert_eq!(approved.seq, sent_back.seq);
+        let one = [base.clone(), vec![approved.clone(), sent_back.clone()]].concat();
+        let other = [base.clone(), vec![sent_back, approved]].concat();
+        let (x, y) = (
+            fold(&parse_log("x", one.iter().map(Event::to_line).collect::<String>().as_bytes()).unwrap()).unwrap(),
+            fold(&parse_log("y", other.iter().map(Event::to_line).collect::<String>().as_bytes()).unwrap()).unwrap(),
+        );
+        for f in [&x, &y] {
+            assert!(f.phases[&1].approval.is_some(), "the approval stands");
+            assert_eq!(f.divergent.len(), 1, "{:?}", f.divergent);
+        }
+        assert_eq!(x.divergent, y.divergent, "the same settlement whatever order the union wrote");
+        // One clone's plain sequence is no divergence.
+        assert!(fold(&base).unwrap().divergent.is_empty());
+    }
+
+    #[test]
     fn unknown_events_are_kept_but_ignored() {
         let line = r#"{"seq":1,"ts":"2026-01-01T00:00:00Z","id":"x","by":"A","event":"from-the-future","extra":1}"#;
         let log = parse_log("test", line.as_bytes()).unwrap();
