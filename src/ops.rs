@@ -331,7 +331,7 @@ fn judge_feature_push(
     let named = |branch: &str| target == branch || local == branch;
     // Which of the new commits are this feature's, and where each was made: local branches
     // only (remote-tracking refs prove nothing here).
-    let place = judge::places(repo, loaded, &|b| Ok(repo.branch_tip(b)?))?;
+    let place = judge::places(repo, loaded, None, &|b| Ok(repo.branch_tip(b)?))?;
     // Commits that are nowhere local but land on (or come from) a feature's branch by name.
     let by_name = if named(&f.branch) {
         Some(Place::Integration)

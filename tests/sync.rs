@@ -441,3 +441,30 @@ fn the_ci_recipes_catch_a_no_verify_push_and_push_their_evidence_back() {
     let v = t.run(["verify", "--range", &range, "--json"]).ok().json();
     assert_eq!(v["problems"].as_array().unwrap().len(), 0, "{v}");
 }
+
+#[test]
+fn verify_finds_a_phase_whose_start_was_never_shared_by_its_branch_name() {
+    let t = TestRepo::new();
+    t.configure(COUNTING_GATE);
+    // The remote is not `origin`: nothing is shared on its own.
+    let remote = t.root.join("remote.git");
+    t.git(["init", "-q", "--bare", "--initial-branch=main", remote.to_str().unwrap()]);
+    t.git(["remote", "add", "upstream", remote.to_str().unwrap()]);
+    t.git(["push", "-q", "--no-verify", "upstream", "main"]);
+    t.started_and_approved("hidden", 1);
+    t.run(["sync", "upstream"]).ok();
+    // The phase starts and its work is pushed past every hook; its start stays in this clone.
+    t.run(["phase", "start"]).ok();
+    t.write("area1/ok", "ok\n");
+    t.git(["add", "area1/ok"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(hidden): unseen"]);
+    t.git(["push", "-q", "--no-verify", "upstream", "orchestrate/hidden/1-database-schema"]);
+    let ci = clone(&t, &remote, "ci", "CI");
+    t.run_in(&ci, ["sync", "--no-branches"]).ok();
+    let log = t.run_in(&ci, ["log", "--feature", "hidden", "--json"]).ok().stdout;
+    assert!(!log.contains("phase-started"), "CI never heard of the phase: {log}");
+    let range = format!("{}..{}", t.rev("orchestrate/hidden/main"), t.rev("HEAD"));
+    let v = t.run_in(&ci, ["verify", "--range", &range, "--json"]).code(1).json();
+    assert_eq!(v["judged"], 1, "{v}");
+    assert!(v["problems"][0]["message"].as_str().unwrap().contains("no passing `tests` evidence"), "{v}");
+}

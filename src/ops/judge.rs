@@ -45,9 +45,12 @@ impl Problem {
 
 /// Every commit of the feature's branches since it started, by where it was made. `tip` finds a
 /// branch's tip: local branches for pre-push, remote-tracking copies as well for `verify`.
+/// With `layout` (the judging configuration's branch names), a planned phase with no recorded
+/// start is found by its branch's name too.
 pub fn places(
     repo: &Repo,
     loaded: &Loaded,
+    layout: Option<&crate::config::Branches>,
     tip: &dyn Fn(&str) -> Result<Option<ObjectId>>,
 ) -> Result<HashMap<ObjectId, Place>> {
     let f = &loaded.feature;
@@ -70,6 +73,21 @@ pub fn places(
         if let Some(t) = tip(&rec.branch)? {
             for c in repo.rev_list(&[t], &fork.into_iter().collect::<Vec<_>>(), None)? {
                 place.entry(c).or_insert(Place::Phase(*id));
+            }
+        }
+    }
+    // A phase whose start was never recorded here (its clone never shared it) is still found
+    // by the branch name the layout gives it: its commits past the integration branch are its.
+    if let (Some((plan, _)), Some(layout)) = (loaded.plan.as_ref().ok(), layout) {
+        let integration = tip(&f.branch)?.into_iter().chain(start.iter().copied()).collect::<Vec<_>>();
+        for def in &plan.phases {
+            if f.phases.contains_key(&def.id) {
+                continue;
+            }
+            if let Some(t) = tip(&layout.phase(&f.name, def.id, &def.slug()))? {
+                for c in repo.rev_list(&[t], &integration, None)? {
+                    place.entry(c).or_insert(Place::Phase(def.id));
+                }
             }
         }
     }
@@ -164,7 +182,7 @@ impl<'a> Judge<'a> {
                 }
             }
             Place::Phase(p) => {
-                let branch = f.phases.get(&p).map_or("", |r| r.branch.as_str());
+                let branch = f.phases.get(&p).map_or_else(|| format!("phase {p}"), |r| r.branch.clone());
                 let what = format!("the message of commit {short} on {branch} needs work");
                 if let Some(err) = crate::commitmsg::judge(&repo.commit_message(commit)?, what) {
                     let mut fix = err.hints;

@@ -79,7 +79,8 @@ pub fn verify(
         })
     };
     for loaded in &features {
-        let places = judge::places(repo, loaded, &tip)?;
+        let (judging, _) = crate::workflow::judging_config(repo, Some(&loaded.feature))?;
+        let places = judge::places(repo, loaded, Some(&judging.branches), &tip)?;
         let mut mine: Vec<(ObjectId, Place)> = commits.iter().filter_map(|c| places.get(c).map(|p| (*c, *p))).collect();
         if mine.is_empty() {
             continue;
