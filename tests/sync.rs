@@ -468,3 +468,31 @@ fn verify_finds_a_phase_whose_start_was_never_shared_by_its_branch_name() {
     assert_eq!(v["judged"], 1, "{v}");
     assert!(v["problems"][0]["message"].as_str().unwrap().contains("no passing `tests` evidence"), "{v}");
 }
+
+#[test]
+fn verify_runs_the_push_stage_gates_of_a_phase_tip_pushed_past_pre_push() {
+    let t = TestRepo::new();
+    t.configure(
+        "[approvals]\nrequire = \"any\"\n\n[gates.slowcheck]\nrun = \"test -f area1/ready\"\nstage = \"pre-push\"\n",
+    );
+    let remote = with_origin(&t);
+    t.run(["hooks", "install"]).ok();
+    t.started_and_approved("pp", 1);
+    t.run(["phase", "start"]).ok();
+    // Through the commit hooks, past pre-push.
+    t.commit_file("area1/a.txt", "a\n", "feat(pp): a");
+    t.git(["push", "-q", "--no-verify", "origin", "orchestrate/pp/1-database-schema"]);
+    t.run(["sync", "--no-branches"]).ok();
+    let ci = clone(&t, &remote, "ci", "CI");
+    t.run_in(&ci, ["sync", "--no-branches"]).ok();
+    let range = format!("{}..{}", t.rev("orchestrate/pp/main"), t.rev("HEAD"));
+    let v = t.run_in(&ci, ["verify", "--range", &range, "--json"]).code(1).json();
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "pre-commit evidence is there, the push gate's is not: {v}");
+    assert_eq!(problems[0]["missing_gate"], "slowcheck");
+    assert_eq!(problems[0]["stage"], "pre-push");
+    assert!(problems[0]["message"].as_str().unwrap().contains("pushed with --no-verify"), "{v}");
+    let v = t.run_in(&ci, ["verify", "--range", &range, "--run-missing", "--trust", "--json"]).code(1).json();
+    assert_eq!(v["ran"][0]["gate"], "slowcheck", "{v}");
+    assert_eq!(v["ran"][0]["verdict"], "fail", "{v}");
+}

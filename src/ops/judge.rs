@@ -30,6 +30,9 @@ pub struct Problem {
     /// The phase whose gate evidence is missing (what `--run-missing` can supply).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_gate: Option<String>,
+    /// The stage whose gate it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
     #[serde(skip)]
     pub phase: Option<u32>,
 }
@@ -140,6 +143,7 @@ impl<'a> Judge<'a> {
                     cause: None,
                     fix: format!("a person finishes a feature first: git orchestrate finish --feature {}", f.name),
                     missing_gate: None,
+                    stage: None,
                     phase: None,
                 }));
             }
@@ -161,6 +165,7 @@ impl<'a> Judge<'a> {
             cause: None,
             fix,
             missing_gate: gate,
+            stage: None,
             phase,
         };
         let hex = commit.to_string();
@@ -194,43 +199,70 @@ impl<'a> Judge<'a> {
                         return Ok(out);
                     }
                 }
-                let def = self.plan().and_then(|pl| pl.phase(p));
-                let key = Key {
-                    config_blob: self.config_blob,
-                    phase: Some(p),
-                    base: super::fork_tree(repo, f, p)?,
-                    scope: def.map(|d| d.paths.as_slice()),
-                };
-                let required: Vec<_> =
-                    gates::select(&self.config, Some(Stage::PreCommit), &[], &key, def.map(|d| &d.gates))?
-                        .into_iter()
-                        .filter(|s| s.required && self.config.lane_allows(f.lane.as_deref(), &s.name))
-                        .collect();
-                let records = if evidence { gates::evidence_for(repo, repo.commit_tree(commit)?)? } else { Vec::new() };
-                for spec in &required {
-                    let passed = gates::cached(&records, spec, self.signing.as_ref())?
-                        .is_some_and(|e| e.verdict == Verdict::Pass);
-                    if !passed {
-                        let what = if self.signing.is_some() { "signed, passing" } else { "passing" };
-                        out.push(problem(
-                            format!(
-                                "commit {short} on {branch} has no {what} `{}` evidence: was it made with --no-verify?",
-                                spec.name
-                            ),
-                            format!(
-                                "gate it now: git orchestrate gate --rev {short} --stage pre-commit --feature {} --phase {p}; then push again",
-                                f.name
-                            ),
-                            Some(spec.name.clone()),
-                            Some(p),
-                        ));
-                        if !all {
-                            return Ok(out);
-                        }
-                    }
-                }
+                self.missing_evidence(commit, p, Stage::PreCommit, evidence, all, &mut out)?;
             }
         }
         Ok(out)
+    }
+
+    /// A problem for each of `stage`'s required gates without passing evidence for `commit`'s
+    /// tree, judged as phase `phase` (pre-commit: every commit of a phase; pre-push: its tip).
+    pub fn missing_evidence(
+        &self,
+        commit: ObjectId,
+        phase: u32,
+        stage: Stage,
+        evidence: bool,
+        all: bool,
+        out: &mut Vec<Problem>,
+    ) -> Result<()> {
+        let f = &self.loaded.feature;
+        let repo = self.repo;
+        let short = commit.to_hex_with_len(10).to_string();
+        let branch = f.phases.get(&phase).map_or_else(|| format!("phase {phase}"), |r| r.branch.clone());
+        let def = self.plan().and_then(|pl| pl.phase(phase));
+        let key = Key {
+            config_blob: self.config_blob,
+            phase: Some(phase),
+            base: super::fork_tree(repo, f, phase)?,
+            scope: def.map(|d| d.paths.as_slice()),
+        };
+        let required: Vec<_> = gates::select(&self.config, Some(stage), &[], &key, def.map(|d| &d.gates))?
+            .into_iter()
+            .filter(|s| s.required && self.config.lane_allows(f.lane.as_deref(), &s.name))
+            .collect();
+        if required.is_empty() {
+            return Ok(());
+        }
+        let records = if evidence { gates::evidence_for(repo, repo.commit_tree(commit)?)? } else { Vec::new() };
+        let what = if self.signing.is_some() { "signed, passing" } else { "passing" };
+        let (when, fix) = match stage {
+            Stage::PreCommit => ("was it made with --no-verify?", "pre-commit"),
+            _ => ("was it pushed with --no-verify?", stage.as_str()),
+        };
+        for spec in &required {
+            let passed =
+                gates::cached(&records, spec, self.signing.as_ref())?.is_some_and(|e| e.verdict == Verdict::Pass);
+            if passed {
+                continue;
+            }
+            out.push(Problem {
+                commit: short.clone(),
+                feature: f.name.clone(),
+                message: format!("commit {short} on {branch} has no {what} `{}` evidence: {when}", spec.name),
+                cause: None,
+                fix: format!(
+                    "gate it now: git orchestrate gate --rev {short} --stage {fix} --feature {} --phase {phase}; then push again",
+                    f.name
+                ),
+                missing_gate: Some(spec.name.clone()),
+                stage: Some(stage),
+                phase: Some(phase),
+            });
+            if !all {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 }

@@ -114,8 +114,21 @@ pub fn verify(
                 report.problems.push(p);
             }
         }
+        // The tips of the phase branches: where pre-push runs its own stage's gates.
+        let tips: Vec<ObjectId> = places
+            .iter()
+            .filter_map(|(c, p)| match p {
+                Place::Phase(id) => Some((*c, *id)),
+                Place::Integration => None,
+            })
+            .filter(|(c, id)| phase_tip(loaded, &judging.branches, *id, &tip).ok().flatten() == Some(*c))
+            .map(|(c, _)| c)
+            .collect();
         for (commit, at) in mine {
-            let problems = judge.commit(commit, at, trusted, true)?;
+            let mut problems = judge.commit(commit, at, trusted, true)?;
+            if let (Place::Phase(phase), true) = (at, tips.contains(&commit)) {
+                judge.missing_evidence(commit, phase, Stage::PrePush, trusted, true, &mut problems)?;
+            }
             let (missing, other): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.missing_gate.is_some());
             report.problems.extend(other);
             let Place::Phase(phase) = at else { continue };
@@ -124,20 +137,25 @@ pub fn verify(
                 continue;
             }
             let rev = commit.to_string();
-            let gate_req = GateRequest {
-                stage: Some(Stage::PreCommit),
-                rev: Some(&rev),
-                phase: Some(phase),
-                trust: req.trust,
-                all: true,
-                // Evidence from clones is not trusted: run again whatever the notes hold.
-                force: !trusted,
-                ..GateRequest::default()
-            };
-            let run = gate(repo, Some(loaded), &gate_req, progress)?;
+            let mut stages: Vec<Stage> = missing.iter().filter_map(|p| p.stage).collect();
+            stages.dedup();
+            let mut outcomes = Vec::new();
+            for stage in stages {
+                let gate_req = GateRequest {
+                    stage: Some(stage),
+                    rev: Some(&rev),
+                    phase: Some(phase),
+                    trust: req.trust,
+                    all: true,
+                    // Evidence from clones is not trusted: run again whatever the notes hold.
+                    force: !trusted,
+                    ..GateRequest::default()
+                };
+                outcomes.extend(gate(repo, Some(loaded), &gate_req, progress)?.outcomes);
+            }
             for p in missing {
                 let name = p.missing_gate.clone().unwrap_or_default();
-                let outcome = run.outcomes.iter().find(|o| o.evidence.gate == name);
+                let outcome = outcomes.iter().find(|o| o.evidence.gate == name);
                 if let Some(o) = outcome {
                     report.ran.push(Ran {
                         commit: p.commit.clone(),
@@ -166,6 +184,24 @@ pub fn verify(
     Ok(report)
 }
 
+/// The tip of phase `id`'s branch: the recorded branch, else the one the layout names.
+fn phase_tip(
+    loaded: &Loaded,
+    layout: &crate::config::Branches,
+    id: u32,
+    tip: &dyn Fn(&str) -> Result<Option<ObjectId>>,
+) -> Result<Option<ObjectId>> {
+    let f = &loaded.feature;
+    let branch = match f.phases.get(&id) {
+        Some(rec) => rec.branch.clone(),
+        None => match loaded.plan.as_ref().ok().and_then(|(p, _)| p.phase(id)) {
+            Some(def) => layout.phase(&f.name, id, &def.slug()),
+            None => return Ok(None),
+        },
+    };
+    tip(&branch)
+}
+
 /// Under `[ci] trust_pushed_evidence = false` a missing gate says why evidence did not count.
 fn untrusted(mut p: Problem, trusted: bool) -> Problem {
     if !trusted {
@@ -186,6 +222,7 @@ fn feature_problem(f: &crate::state::Feature, e: Error) -> Problem {
         cause: e.causes.into_iter().next(),
         fix: e.hints.join("; "),
         missing_gate: None,
+        stage: None,
         phase: None,
     }
 }
