@@ -22,15 +22,14 @@ pub mod state;
 pub mod trust;
 pub mod workflow;
 
-/// Run a parsed command line and return the process exit code.
+/// Run a parsed command line on the terminal and return the process exit code.
 pub fn run(cli: cli::Cli) -> u8 {
-    output::set_color(cli.color);
-    match cmd::dispatch(cli) {
-        Ok(()) => 0,
-        Err(err) if err.kind == error::Kind::BrokenPipe => 0,
-        Err(err) => {
-            output::error(&err);
-            err.exit_code()
-        }
-    }
+    let ui = output::Ui::terminal(cli.color);
+    run_with(&ui, cli)
+}
+
+/// Run a parsed command line through `ui` (the terminal, or a captured one) and return the exit
+/// code it would give; its error is printed through `ui`.
+pub fn run_with(ui: &output::Ui, cli: cli::Cli) -> u8 {
+    ui.exit_code(cmd::dispatch(ui, cli))
 }

@@ -21,4 +21,5 @@ mod runners;
 mod staged;
 mod status;
 mod sync;
+mod ui;
 mod workflow;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::git::{self, ObjectId};
 use crate::ops;
 use crate::ops::sync::AutoPush;
-use crate::output;
+use crate::output::{self, Ui};
 use crate::render::Renderer;
 use crate::state::What;
 use crate::workflow::{FeatureView, PhaseState};
@@ -84,7 +84,7 @@ struct Approved {
     shared: Option<AutoPush>,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     // A note goes into the notes, the squash message and the reports: never a secret.
     let common = match &args.what {
         ApproveWhat::Plan(c) | ApproveWhat::Finish(c) | ApproveWhat::Phase { common: c, .. } => c,
@@ -93,41 +93,41 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         crate::workflow::refuse_secret(note)?;
     }
     match &args.what {
-        ApproveWhat::Plan(common) => plan(ctx, common),
-        ApproveWhat::Finish(common) => finish(ctx, common),
-        ApproveWhat::Phase { phase: n, overrides, accepts, common } => phase(ctx, *n, overrides, accepts, common),
+        ApproveWhat::Plan(common) => plan(ui, ctx, common),
+        ApproveWhat::Finish(common) => finish(ui, ctx, common),
+        ApproveWhat::Phase { phase: n, overrides, accepts, common } => phase(ui, ctx, *n, overrides, accepts, common),
     }
 }
 
-fn emit(ctx: &Ctx, json: bool, a: &mut Approved, next: Option<&str>) -> Result<()> {
+fn emit(ui: &Ui, ctx: &Ctx, json: bool, a: &mut Approved, next: Option<&str>) -> Result<()> {
     // A new decision is shared with the team's remote at once; one that cannot be shared now
     // stands all the same, and `sync` catches up.
     if !a.already {
         a.shared = Some(crate::ops::sync::after_approval(&ctx.repo, &ctx.config));
     }
     if json {
-        return Ok(output::json(a)?);
+        return Ok(ui.json(a)?);
     }
     if a.already {
-        output::status(&format!("{} of {} was already approved by {}", a.approved, a.feature, a.by));
+        ui.status(&format!("{} of {} was already approved by {}", a.approved, a.feature, a.by));
     } else {
-        output::success(&format!("approved {} of {} ({})", a.approved, a.feature, a.by));
+        ui.success(&format!("approved {} of {} ({})", a.approved, a.feature, a.by));
     }
     match &a.shared {
-        Some(AutoPush::Done { remote }) => output::status(&format!("shared with {remote}")),
-        Some(AutoPush::Failed { remote, why }) => output::warn(&format!(
+        Some(AutoPush::Done { remote }) => ui.status(&format!("shared with {remote}")),
+        Some(AutoPush::Failed { remote, why }) => ui.warn(&format!(
             "not shared with {remote} ({}): the approval stands; `git orchestrate sync` shares it later",
             output::escape(why.lines().next().unwrap_or_default())
         )),
         Some(AutoPush::Off) | None => {}
     }
     if let Some(next) = next {
-        output::hint(&format!("next: {next}"));
+        ui.hint(&format!("next: {next}"));
     }
     Ok(())
 }
 
-fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
+fn plan(ui: &Ui, ctx: &Ctx, c: &Common) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.feature(c.feature.as_deref())?;
     let loaded = flow.load(&name)?;
@@ -149,7 +149,7 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
             already: true,
             shared: None,
         };
-        return emit(ctx, c.json, &mut done, Some("git orchestrate phase start next"));
+        return emit(ui, ctx, c.json, &mut done, Some("git orchestrate phase start next"));
     }
     if ctx.repo.head()?.branch() == Some(f.branch.as_str()) {
         let on_disk = std::fs::read(ctx.repo.workdir().join(&f.plan)).ok();
@@ -170,7 +170,7 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
                     .and_then(|g| toml::Table::try_from(g).ok())
                     .and_then(|t| t.get(key).map(ToString::to_string))
                     .unwrap_or_else(|| "unset".into());
-                output::warn(&format!(
+                ui.warn(&format!(
                     "phase {} overrides gate {}: {key} = {value} (.orchestrate.toml: {was})",
                     def.id,
                     gate.escape_debug(),
@@ -180,7 +180,7 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
     }
     let question = format!("Approve the plan of {name} ({}, {} phases)?", plan.title, plan.phases.len());
     let policy = ops::approval_policy(&ctx.repo, f)?;
-    let consent = confirm_human(&ctx.repo, policy.require, c.yes, &question)?;
+    let consent = confirm_human(ui, &ctx.repo, policy.require, c.yes, &question)?;
     let event = flow.record_approval(
         &name,
         &loaded.log,
@@ -200,7 +200,7 @@ fn plan(ctx: &Ctx, c: &Common) -> Result<()> {
         already: false,
         shared: None,
     };
-    emit(ctx, c.json, &mut done, Some("git orchestrate phase start next"))
+    emit(ui, ctx, c.json, &mut done, Some("git orchestrate phase start next"))
 }
 
 /// The phase meant when none is named: the checked-out one, else the only one awaiting review.
@@ -225,7 +225,7 @@ fn join(ids: &[u32]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c: &Common) -> Result<()> {
+fn phase(ui: &Ui, ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c: &Common) -> Result<()> {
     let flow = ctx.workflow();
     let repo = &ctx.repo;
     let name = ctx.feature(c.feature.as_deref())?;
@@ -261,7 +261,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
             already: true,
             shared: None,
         };
-        return emit(ctx, c.json, &mut done, None);
+        return emit(ui, ctx, c.json, &mut done, None);
     }
     // A rebase of the phase in progress: its branch does not yet hold what is being reviewed.
     if matches!(repo.head()?, crate::git::Head::Detached { .. })
@@ -321,7 +321,7 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
             "each of its findings is accepted by name: --accept audit:<kind>:<file>:<line>, as the refusal lists them",
         ));
     }
-    let mut progress = output::Progress::new();
+    let mut progress = ui.progress();
     let reports = ops::phase_evidence(repo, &loaded, id, tip, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     let reports = reports?;
@@ -425,12 +425,12 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
     // Every approval path asks the same human question, the recovery below included.
     let question = format!("Approve phase {id} of {name} ({}) and squash it into {}?", def.title, f.branch);
     for o in &recorded_overrides {
-        output::warn(&format!("overriding gate {o}"));
+        ui.warn(&format!("overriding gate {o}"));
     }
     for a in &recorded_accepts {
-        output::warn(&format!("accepting audit finding {}", output::escape(a)));
+        ui.warn(&format!("accepting audit finding {}", output::escape(a)));
     }
-    let consent = confirm_human(repo, policy.require, c.yes, &question)?;
+    let consent = confirm_human(ui, repo, policy.require, c.yes, &question)?;
 
     let reviewed = repo.commit_tree(tip)?;
     let commit = if interrupted {
@@ -506,12 +506,12 @@ fn phase(ctx: &Ctx, n: Option<u32>, overrides: &[String], accepts: &[String], c:
         already: false,
         shared: None,
     };
-    emit(ctx, c.json, &mut done, Some(&next))?;
+    emit(ui, ctx, c.json, &mut done, Some(&next))?;
     // A phase submitted with --pr: its pull request is closed with the squash named.
     match ops::review::close_pull_request(repo, "origin", &f.branch, &rec.branch, commit) {
         Ok(None | Some(None)) => {}
-        Ok(Some(Some(command))) => output::hint(&format!("close its pull request: {}", output::escape(&command))),
-        Err(err) => output::warn(&format!("the pull request of {} is still open: {}", rec.branch, err.message)),
+        Ok(Some(Some(command))) => ui.hint(&format!("close its pull request: {}", output::escape(&command))),
+        Err(err) => ui.warn(&format!("the pull request of {} is still open: {}", rec.branch, err.message)),
     }
     Ok(())
 }
@@ -596,7 +596,7 @@ fn phase_report(
     Ok(crate::secrets::builtin().map_or_else(|| text.clone(), |s| s.redact_text(&text)))
 }
 
-fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
+fn finish(ui: &Ui, ctx: &Ctx, c: &Common) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.finishing_feature(c.feature.as_deref())?;
     let loaded = flow.load(&name)?;
@@ -611,14 +611,14 @@ fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
                 already: true,
                 shared: None,
             };
-            return emit(ctx, c.json, &mut done, Some("git orchestrate finish"));
+            return emit(ui, ctx, c.json, &mut done, Some("git orchestrate finish"));
         }
     }
     let question =
         format!("Approve the finish of {name}: merge {} into {}?", loaded.feature.branch, loaded.feature.base);
     let policy = ops::approval_policy(&ctx.repo, &loaded.feature)?;
-    let consent = confirm_human(&ctx.repo, policy.require, c.yes, &question)?;
-    let mut progress = output::Progress::new();
+    let consent = confirm_human(ui, &ctx.repo, policy.require, c.yes, &question)?;
+    let mut progress = ui.progress();
     let tip = ops::finish::approve(
         &ctx.repo,
         &loaded,
@@ -637,7 +637,7 @@ fn finish(ctx: &Ctx, c: &Common) -> Result<()> {
         already: false,
         shared: None,
     };
-    emit(ctx, c.json, &mut done, Some(&format!("git orchestrate finish --feature {name}")))
+    emit(ui, ctx, c.json, &mut done, Some(&format!("git orchestrate finish --feature {name}")))
 }
 
 /// What a phase changed, for its squash message: a line per file (at most `max`) with the

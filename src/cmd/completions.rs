@@ -7,6 +7,7 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 use crate::error::Result;
+use crate::output::Ui;
 
 /// Print a shell completion script.
 #[derive(Debug, clap::Args)]
@@ -23,7 +24,7 @@ pub struct Args {
 #[command(after_help = "Examples:\n  git orchestrate man | man -l -")]
 pub struct ManArgs {}
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, args: &Args) -> Result<()> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "git-orchestrate", &mut out);
@@ -38,7 +39,7 @@ pub fn run(args: &Args) -> Result<()> {
     if args.shell == clap_complete::Shell::Fish {
         text.push_str(FISH_GIT);
     }
-    Ok(crate::output::out(&text)?)
+    Ok(ui.out(&text)?)
 }
 
 /// git's bash completion completes `git orchestrate <TAB>` by calling `_git_orchestrate`: hand
@@ -66,7 +67,7 @@ end
 complete -c git -f -n '__fish_seen_subcommand_from orchestrate' -a '(__git_orchestrate_complete)'
 "#;
 
-pub fn man(_: &ManArgs) -> Result<()> {
+pub fn man(ui: &Ui, _: &ManArgs) -> Result<()> {
     let cmd = Cli::command().name("git-orchestrate");
     let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
@@ -87,7 +88,7 @@ pub fn man(_: &ManArgs) -> Result<()> {
     let mut rest = Vec::new();
     man.render_version_section(&mut rest)?;
     text.push_str(&String::from_utf8_lossy(&rest));
-    Ok(crate::output::out(&text)?)
+    Ok(ui.out(&text)?)
 }
 
 /// Text as roff: backslashes and hyphens escaped, no line starting with a control character.

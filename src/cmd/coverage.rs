@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::coverage::{self, Format};
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Ui};
 
 /// Read coverage reports.
 #[derive(Debug, clap::Args)]
@@ -51,7 +51,7 @@ struct Report {
     percent: f64,
 }
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, args: &Args) -> Result<()> {
     let CoverageCommand::Show { report, format, json } = &args.command;
     let shown = report.display().to_string();
     let bytes = std::fs::read(report).map_err(|e| Error::usage(format!("cannot read {shown}: {e}")))?;
@@ -75,7 +75,7 @@ pub fn run(args: &Args) -> Result<()> {
     #[allow(clippy::cast_precision_loss)]
     let percent = if total == 0 { 0.0 } else { covered as f64 * 100.0 / total as f64 };
     if *json {
-        return Ok(output::json(&Report { format: format.name(), files, covered, total, percent })?);
+        return Ok(ui.json(&Report { format: format.name(), files, covered, total, percent })?);
     }
     let mut text = String::new();
     for f in &files {
@@ -83,5 +83,5 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let _ = write!(text, "{covered}/{total} lines covered: {percent:.1} % ({})", format.name());
     // Every line is data (file names from the report): no colour here, all of it escaped.
-    Ok(output::out(&output::escape_text(&text))?)
+    Ok(ui.out(&output::escape_text(&text))?)
 }

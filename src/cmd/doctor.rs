@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::output::{self, Paint};
+use crate::output::{self, Paint, Ui};
 
 /// Check the setup: git, the binary on PATH, the hooks git will really run, notes settings,
 /// the configuration and every feature's plan.
@@ -33,18 +33,18 @@ struct Check {
     fix: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let repo = &ctx.repo;
     if args.repair {
         let dropped = ctx.workflow().repair()?;
         if dropped.is_empty() {
-            output::status("no event log is damaged: nothing to repair");
+            ui.status("no event log is damaged: nothing to repair");
         }
         for d in &dropped {
-            output::status(&format!("dropped {d}"));
+            ui.status(&format!("dropped {d}"));
         }
         if !dropped.is_empty() {
-            output::success(&format!(
+            ui.success(&format!(
                 "repaired: {} bad line{} dropped, every valid record kept",
                 dropped.len(),
                 if dropped.len() == 1 { "" } else { "s" }
@@ -187,7 +187,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
 
     let failed = checks.iter().filter(|c| !c.ok).count();
     if args.json {
-        output::json(&serde_json::json!({ "ok": failed == 0, "checks": checks }))?;
+        ui.json(&serde_json::json!({ "ok": failed == 0, "checks": checks }))?;
     } else {
         let mut text = String::new();
         for c in &checks {
@@ -197,7 +197,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 let _ = writeln!(text, "     {:<24} fix: {}", "", output::escape(fix));
             }
         }
-        output::out(text.trim_end())?;
+        ui.out(text.trim_end())?;
     }
     if failed > 0 {
         return Err(Error::blocked(format!("{failed} check{} failed", if failed == 1 { "" } else { "s" })));

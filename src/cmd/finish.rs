@@ -5,7 +5,7 @@
 use super::Ctx;
 use crate::error::Result;
 use crate::ops::finish::{Finish, Strategy};
-use crate::output;
+use crate::output::{self, Ui};
 
 /// Finish a feature: final gates, complete.md, the finish approval, the merge into the base.
 ///
@@ -38,47 +38,47 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.finishing_feature(args.feature.as_deref())?;
     let loaded = flow.load(&name)?;
-    let mut progress = output::Progress::new();
+    let mut progress = ui.progress();
     let done =
         crate::ops::finish::finish(&ctx.repo, &loaded, args.strategy, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     let done = done?;
     if args.json {
-        return Ok(output::json(&done.finish)?);
+        return Ok(ui.json(&done.finish)?);
     }
     for report in &done.gates {
-        super::gate::render(report, false, true)?;
+        super::gate::render(ui, report, false, true)?;
     }
     let e = output::escape;
     match &done.finish {
         Finish::AwaitingApproval { tip, complete, base_merged } => {
             if *base_merged {
-                output::status(&format!(
+                ui.status(&format!(
                     "merged {} into {} first: it had moved",
                     e(&loaded.feature.base),
                     e(&loaded.feature.branch)
                 ));
             }
             if complete.is_empty() {
-                output::status(&format!(
+                ui.status(&format!(
                     "{} is already in {} (merged by hand): it is recorded once approved",
                     e(&name),
                     e(&loaded.feature.base)
                 ));
             } else {
-                output::success(&format!("the final gates pass; wrote {} at {}", e(complete), &tip[..10]));
+                ui.success(&format!("the final gates pass; wrote {} at {}", e(complete), &tip[..10]));
             }
-            output::hint(&format!(
+            ui.hint(&format!(
                 "a person approves the finish: git orchestrate approve finish --feature {name}; then run finish again"
             ));
             // A base the forge protects takes the feature through a pull request.
             let protected = !args.pr && ctx.repo.gh_branch_protected(&loaded.feature.base);
             if protected {
-                output::status(&format!(
+                ui.status(&format!(
                     "{} is protected: the feature goes through a pull request",
                     e(&loaded.feature.base)
                 ));
@@ -96,11 +96,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                     &format!("feat: {title}"),
                     &String::from_utf8_lossy(&body),
                 )?;
-                super::say_pull_request(&pr, &f.branch);
+                super::say_pull_request(ui, &pr, &f.branch);
             }
         }
         Finish::Merged { commit, strategy, deleted, remote_branches } => {
-            output::success(&format!(
+            ui.success(&format!(
                 "{} is merged into {} as {} ({})",
                 e(&name),
                 e(&loaded.feature.base),
@@ -108,15 +108,15 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 strategy.as_str()
             ));
             if !deleted.is_empty() {
-                output::status(&format!("deleted the phase branches: {}", e(&deleted.join(", "))));
+                ui.status(&format!("deleted the phase branches: {}", e(&deleted.join(", "))));
             }
             for cmd in remote_branches {
-                output::hint(&format!("delete the remote phase branch: {}", e(cmd)));
+                ui.hint(&format!("delete the remote phase branch: {}", e(cmd)));
             }
-            output::hint(&format!("publish it: git push origin {}", e(&loaded.feature.base)));
+            ui.hint(&format!("publish it: git push origin {}", e(&loaded.feature.base)));
         }
         Finish::Recognised { commit } => {
-            output::success(&format!("{} was merged by hand: recorded as {}", e(&name), &commit[..10]));
+            ui.success(&format!("{} was merged by hand: recorded as {}", e(&name), &commit[..10]));
         }
     }
     Ok(())

@@ -10,7 +10,7 @@ use crate::config::Stage;
 use crate::error::{Error, Result};
 use crate::gates::{self, Verdict};
 use crate::ops;
-use crate::output::{self, Paint};
+use crate::output::{self, Paint, Ui};
 
 /// Run the gates on a snapshot and record the evidence in git notes, keyed by its tree.
 ///
@@ -79,7 +79,7 @@ struct Row<'a> {
     required: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
     // Feature and phase are context when the branch being worked on belongs to one; gates also
     // run outside any feature.
@@ -97,23 +97,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         all: args.all,
         trust: args.trust,
     };
-    let mut progress = output::Progress::new();
+    let mut progress = ui.progress();
     let report = ops::gate(&ctx.repo, loaded.as_ref(), &req, &mut super::gate_progress(&mut progress));
     progress.clear();
-    render(&report?, args.json, false)
+    render(ui, &report?, args.json, false)
 }
 
 /// Show a gate run: JSON, a table on a terminal, one line per gate elsewhere; the reasons and
 /// output of what did not pass on stderr. `quiet` (the hooks) says nothing when no gate ran.
 /// Exit 1 (an error) when a required gate did not pass.
-pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
+pub fn render(ui: &Ui, report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
     for name in &report.skipped {
-        output::warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
+        ui.warn(&format!("skipping gate {name} (ORCHESTRATE_SKIP); the skip is recorded"));
     }
     for name in &report.disabled {
-        output::status(&format!("gate {} is off (`enabled = false` in .orchestrate.toml)", output::escape(name)));
+        ui.status(&format!("gate {} is off (`enabled = false` in .orchestrate.toml)", output::escape(name)));
     }
-    say_seeds(&report.seeds);
+    say_seeds(ui, &report.seeds);
     let blocking = report.blocking();
     if json {
         let rows = report
@@ -121,7 +121,7 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
             .iter()
             .map(|o| Row { evidence: &o.evidence, cached: o.cached, required: o.required })
             .collect();
-        output::json(&Report {
+        ui.json(&Report {
             tree: report.tree.to_string(),
             stage: report.stage.map(Stage::as_str),
             feature: report.feature.as_deref(),
@@ -137,12 +137,12 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
             let what = report
                 .stage
                 .map_or_else(|| "no gates are configured".to_string(), |s| format!("no gates run at {}", s.as_str()));
-            output::status(&what);
-            output::hint("configure gates under [gates.<name>] in .orchestrate.toml and commit it");
+            ui.status(&what);
+            ui.hint("configure gates under [gates.<name>] in .orchestrate.toml and commit it");
         }
     } else {
         let outcomes = &report.outcomes;
-        output::out(&if output::stdout_is_terminal() { table(outcomes) } else { lines(outcomes) })?;
+        ui.out(&if ui.stdout_is_terminal() { table(outcomes) } else { lines(outcomes) })?;
         for o in outcomes {
             let e = &o.evidence;
             let mut text = String::new();
@@ -153,7 +153,7 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
                     let _ = writeln!(text, "{}: {r}", e.gate);
                 }
                 if !text.is_empty() {
-                    output::status(text.trim_end());
+                    ui.status(text.trim_end());
                 }
                 continue;
             }
@@ -166,12 +166,12 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
                     let _ = writeln!(text, "  | {line}");
                 }
             }
-            output::status(text.trim_end());
+            ui.status(text.trim_end());
         }
     }
     if !report.not_run.is_empty() {
         let names: Vec<String> = report.not_run.iter().map(|n| output::escape(n).into_owned()).collect();
-        output::status(&format!(
+        ui.status(&format!(
             "not run, after a required gate failed: {} (`git orchestrate gate --all` runs every gate)",
             names.join(", ")
         ));
@@ -187,7 +187,7 @@ pub fn render(report: &ops::GateReport, json: bool, quiet: bool) -> Result<()> {
 
 /// Say on stderr what a seed copied or why it did not (a seed the gate already has, or that
 /// the work tree does not have, goes unsaid).
-fn say_seeds(seeds: &[gates::seed::Seed]) {
+fn say_seeds(ui: &Ui, seeds: &[gates::seed::Seed]) {
     use gates::seed::Status;
     for s in seeds {
         let path = output::escape(&s.path);
@@ -206,13 +206,13 @@ fn say_seeds(seeds: &[gates::seed::Seed]) {
                 } else {
                     String::new()
                 };
-                output::status(&format!(
+                ui.status(&format!(
                     "seeded {path} from your work tree into {}: {} files, {mb:.1} MB in {secs:.1}s{own}",
                     output::escape(&into),
                     s.files
                 ));
             }
-            Status::Refused => output::warn(&format!(
+            Status::Refused => ui.warn(&format!(
                 "not seeding {path} (gate {}): {}",
                 output::escape(&s.gate),
                 output::escape(s.reason.as_deref().unwrap_or_default())

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::Ctx;
 use crate::config::Stage;
 use crate::error::{Error, Result};
+use crate::output::Ui;
 use crate::render::Renderer;
 use crate::workflow::Loaded;
 
@@ -34,7 +35,7 @@ pub struct Args {
     pub args: Vec<OsString>,
 }
 
-pub fn run(dir: &Path, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     // The message lint needs no repository: on a feature branch the shim has seen, go to it.
     if args.hook == "commit-msg" && args.seen == Seen::FeaturePrefix {
         return commit_msg(&args.args);
@@ -63,7 +64,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     let config = super::committed_config(&repo)?;
     if args.hook == "pre-push" {
         // Which remote it is does not matter: each update is judged by what it sends.
-        return pre_push(&Ctx { repo, config }, &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()));
+        return pre_push(ui, &Ctx { repo, config }, &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()));
     }
     let Some(branch) = repo.working_branch()? else { return Ok(()) };
     // A configuration newer than the shims sends every commit here; refresh them (they bake the
@@ -91,7 +92,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     match args.hook.as_str() {
         "commit-msg" => commit_msg(&args.args),
         // `git merge` runs pre-merge-commit instead of pre-commit: the merge is judged alike.
-        "pre-commit" | "pre-merge-commit" => pre_commit(&ctx, &loaded, &branch),
+        "pre-commit" | "pre-merge-commit" => pre_commit(ui, &ctx, &loaded, &branch),
         "prepare-commit-msg" => prepare_commit_msg(&ctx, &loaded, &branch, &args.args),
         other => {
             Err(Error::usage(format!("unknown hook `{other}`"))
@@ -100,7 +101,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     }
 }
 
-fn pre_commit(ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
+fn pre_commit(ui: &Ui, ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
     let f = &loaded.feature;
     let feature = &f.name;
     let on_phase = f.phases.iter().find(|(_, p)| p.branch == branch);
@@ -130,10 +131,10 @@ fn pre_commit(ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
     };
     let report = crate::ops::gate(&ctx.repo, Some(loaded), &req, &mut |p| {
         if let crate::gates::Progress::Waiting { holder } = p {
-            super::say_waiting(holder);
+            super::say_waiting(ui, holder);
         }
     })?;
-    super::gate::render(&report, false, true)
+    super::gate::render(ui, &report, false, true)
 }
 
 fn commit_msg(args: &[OsString]) -> Result<()> {
@@ -176,14 +177,14 @@ fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString
 
 /// pre-push: each update is judged by the ref it lands on and the commits it brings (see
 /// [`crate::ops::judge_push`]).
-fn pre_push(ctx: &Ctx, stdin: &str) -> Result<()> {
+fn pre_push(ui: &Ui, ctx: &Ctx, stdin: &str) -> Result<()> {
     let updates = crate::ops::PushUpdate::parse(stdin);
-    let mut progress = crate::output::Progress::new();
+    let mut progress = ui.progress();
     let reports =
         crate::ops::judge_push(&ctx.repo, &ctx.config, &updates, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     for report in reports? {
-        super::gate::render(&report, false, true)?;
+        super::gate::render(ui, &report, false, true)?;
     }
     Ok(())
 }

@@ -7,13 +7,14 @@ use std::path::Path;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::hooks::{self, Action};
+use crate::output::Ui;
 use crate::{ops, output};
 
 /// Say which records the installation skipped.
-pub fn warn_damage(damage: &[String]) {
+pub fn warn_damage(ui: &Ui, damage: &[String]) {
     for bad in damage {
-        output::warn(&format!("{bad}; the record is skipped"));
-        output::hint("git orchestrate doctor --repair drops the bad lines");
+        ui.warn(&format!("{bad}; the record is skipped"));
+        ui.hint("git orchestrate doctor --repair drops the bad lines");
     }
 }
 
@@ -49,9 +50,9 @@ pub enum HooksCommand {
     },
 }
 
-fn report(changes: &[hooks::Change], dir: &Path, json: bool) -> Result<()> {
+fn report(ui: &Ui, changes: &[hooks::Change], dir: &Path, json: bool) -> Result<()> {
     if json {
-        return Ok(output::json(&serde_json::json!({ "dir": dir, "hooks": changes }))?);
+        return Ok(ui.json(&serde_json::json!({ "dir": dir, "hooks": changes }))?);
     }
     for c in changes {
         let what = match c.action {
@@ -63,25 +64,25 @@ fn report(changes: &[hooks::Change], dir: &Path, json: bool) -> Result<()> {
             Action::Kept => "not ours: left alone",
             Action::Absent => "not installed",
         };
-        output::status(&format!("{:<19} {what}", c.hook));
+        ui.status(&format!("{:<19} {what}", c.hook));
     }
-    output::status(&format!("hooks directory: {}", dir.display()));
+    ui.status(&format!("hooks directory: {}", dir.display()));
     Ok(())
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let repo = &ctx.repo;
     match &args.command {
         HooksCommand::Install { json } => {
             let installed = ops::install_hooks(repo)?;
-            warn_damage(&installed.damage);
-            report(&installed.changes, &repo.hooks_dir().path, *json)
+            warn_damage(ui, &installed.damage);
+            report(ui, &installed.changes, &repo.hooks_dir().path, *json)
         }
         HooksCommand::Uninstall { json } => {
             let dir = repo.hooks_dir().path;
             let changes = hooks::uninstall(&dir)
                 .map_err(|e| Error::blocked(format!("removing hooks from {}: {e}", dir.display())))?;
-            report(&changes, &dir, *json)
+            report(ui, &changes, &dir, *json)
         }
         HooksCommand::Status { json } => {
             let dir = repo.hooks_dir();
@@ -92,7 +93,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 }
             }
             if *json {
-                return Ok(output::json(
+                return Ok(ui.json(
                     &serde_json::json!({ "dir": dir.path, "core_hooks_path": dir.configured, "hooks": status }),
                 )?);
             }
@@ -115,7 +116,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
                 dir.path.display(),
                 dir.configured.map(|c| format!(" (core.hooksPath = {c})")).unwrap_or_default()
             );
-            Ok(output::out(&output::escape_text(&text))?)
+            Ok(ui.out(&output::escape_text(&text))?)
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::git::{notes::EVENTS_REF, Repo};
-use crate::output;
+use crate::output::{self, Ui};
 use crate::render::Renderer;
 
 /// Set up this repository: .orchestrate.toml (if absent), git's notes settings, the hooks.
@@ -194,7 +194,7 @@ fn node(root: &Path, d: &mut Detection) {
     d.propose("coverage", "npm", coverage_lines(coverage, "coverage/lcov.info", "lcov"), why);
 }
 
-pub fn run(dir: &Path, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     let repo = Repo::discover(dir)?;
     let root = repo.workdir().to_path_buf();
     let path = root.join(config::FILE);
@@ -223,19 +223,19 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     let git_config = configure_notes(&repo)?;
     let hooks = match crate::ops::install_hooks(&repo) {
         Ok(installed) => {
-            super::hooks::warn_damage(&installed.damage);
+            super::hooks::warn_damage(ui, &installed.damage);
             installed.changes
         }
         Err(e) => {
-            output::warn(&format!("hooks not installed: {}", e.message));
+            ui.warn(&format!("hooks not installed: {}", e.message));
             for h in &e.hints {
-                output::hint(h);
+                ui.hint(h);
             }
             Vec::new()
         }
     };
     if args.json {
-        return Ok(output::json(&Report {
+        return Ok(ui.json(&Report {
             config: config::FILE.into(),
             config_written: written,
             kinds: detection.kinds,
@@ -252,39 +252,39 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
     if !hooks.is_empty() {
         let chained = hooks.iter().filter(|c| c.action == crate::hooks::Action::Chained).count();
         let kept = if chained > 0 { format!(" ({chained} of your own kept, run first)") } else { String::new() };
-        output::status(&format!("installed hooks: {}{kept}", crate::hooks::HOOKS.join(", ")));
+        ui.status(&format!("installed hooks: {}{kept}", crate::hooks::HOOKS.join(", ")));
     }
     if written {
         let kinds = &detection.kinds;
         let what = if kinds.is_empty() { String::new() } else { format!(" for {}", kinds.join(", ")) };
-        output::success(&format!("wrote {}{what}", config::FILE));
+        ui.success(&format!("wrote {}{what}", config::FILE));
         let on: Vec<&str> = detection.gates.iter().filter(|g| g.found).map(|g| g.name.as_str()).collect();
         let mut built_in = crate::gates::registry::names(|k| k.on_by_default).collect::<Vec<_>>().join(", ");
         built_in.push_str(" (built in, pre-commit)");
-        output::status(&format!(
+        ui.status(&format!(
             "gates: {}",
             if on.is_empty() { built_in } else { format!("{}, {built_in}", on.join(", ")) }
         ));
         if kinds.is_empty() {
-            output::warn("no project kind was recognised (cargo, pytest, npm, go): add a tests gate by hand");
+            ui.warn("no project kind was recognised (cargo, pytest, npm, go): add a tests gate by hand");
         }
         for why in &detection.missing {
-            output::warn(&format!("not set up: {}", output::escape(why)));
+            ui.warn(&format!("not set up: {}", output::escape(why)));
         }
-        output::hint(&format!(
+        ui.hint(&format!(
             "review it and commit it (git add {0} && git commit -m \"chore: gates\"): gates judge with the committed configuration",
             config::FILE
         ));
     } else {
-        output::status(&format!("kept {} as it is (it is valid)", config::FILE));
+        ui.status(&format!("kept {} as it is (it is valid)", config::FILE));
     }
     for line in &git_config {
-        output::status(&format!("set {line}"));
+        ui.status(&format!("set {line}"));
     }
     if git_config.is_empty() {
-        output::status("git's notes configuration was already in place");
+        ui.status("git's notes configuration was already in place");
     }
-    output::hint("next: git orchestrate start <feature>");
+    ui.hint("next: git orchestrate start <feature>");
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ops;
-use crate::output::{self, Paint};
+use crate::output::{self, Paint, Ui};
 use crate::state::What;
 
 /// Print a feature's event history (from git notes), oldest first.
@@ -20,7 +20,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let name = ctx.feature(args.feature.as_deref())?;
     let log = ctx.workflow().log(&name)?;
     if log.is_empty() {
@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         );
     }
     if args.json {
-        return Ok(output::json(&log)?);
+        return Ok(ui.json(&log)?);
     }
     let checks = ops::check_approvals(&ctx.repo, &log)?;
     let mut text = String::new();
@@ -82,5 +82,5 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             output::paint(Paint::Dim, &output::escape(&e.by))
         );
     }
-    Ok(output::out(text.trim_end())?)
+    Ok(ui.out(text.trim_end())?)
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand, each with its `Args` and a `run`. Commands turn arguments into calls
-//! on the domain (`workflow`, `plan`, `state`) and hand results to `output`.
+//! on the domain (`workflow`, `plan`, `state`) and write what they find through the
+//! [`Ui`] `dispatch` hands them.
 
 pub mod approve;
 pub mod completions;
@@ -28,19 +29,22 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::output::{Progress, Ui};
 use crate::state;
 use crate::workflow::{Loaded, Workflow};
 
 /// Show a gate run's progress: the running gate on a terminal, and once on stderr that it
 /// waits for another run.
-pub fn gate_progress(progress: &mut crate::output::Progress) -> impl FnMut(crate::gates::Progress<'_>) + '_ {
+pub fn gate_progress<'p, 'ui>(
+    progress: &'p mut Progress<'ui>,
+) -> impl FnMut(crate::gates::Progress<'_>) + use<'p, 'ui> {
     move |p| match p {
         crate::gates::Progress::Running { gate, elapsed } => {
             progress.show(&format!("running {gate} … {:.0}s", elapsed.as_secs_f64()));
         }
         crate::gates::Progress::Waiting { holder } => {
             progress.clear();
-            say_waiting(holder);
+            say_waiting(progress.ui(), holder);
         }
         crate::gates::Progress::Seeding { path } => {
             progress.show(&format!("seeding {} from your work tree …", crate::output::escape(path)));
@@ -49,52 +53,49 @@ pub fn gate_progress(progress: &mut crate::output::Progress) -> impl FnMut(crate
 }
 
 /// Say what became of a pull request: opened (its address), or the body file and the command.
-pub fn say_pull_request(pr: &crate::ops::review::PullRequest, branch: &str) {
+pub fn say_pull_request(ui: &Ui, pr: &crate::ops::review::PullRequest, branch: &str) {
     let e = crate::output::escape;
     if let Some(url) = &pr.opened {
-        crate::output::success(&format!("opened the pull request: {}", e(url)));
+        ui.success(&format!("opened the pull request: {}", e(url)));
     } else {
-        crate::output::status(&format!(
-            "pushed {}; the pull request's body is in {}",
-            e(branch),
-            pr.body_file.display()
-        ));
-        crate::output::hint(&format!("gh is not on PATH: open it with {}", e(&pr.command)));
+        ui.status(&format!("pushed {}; the pull request's body is in {}", e(branch), pr.body_file.display()));
+        ui.hint(&format!("gh is not on PATH: open it with {}", e(&pr.command)));
     }
 }
 
 /// Say once on stderr that this gate run waits for another one.
-pub fn say_waiting(holder: u32) {
-    crate::output::status(&format!("waiting for another gate run (pid {holder}) to finish …"));
+pub fn say_waiting(ui: &Ui, holder: u32) {
+    ui.status(&format!("waiting for another gate run (pid {holder}) to finish …"));
 }
 
-pub fn dispatch(cli: Cli) -> Result<()> {
+/// Run a command, writing and asking through `ui`.
+pub fn dispatch(ui: &Ui, cli: Cli) -> Result<()> {
     let dir = match &cli.dir {
         Some(d) => d.clone(),
         None => std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?,
     };
     match cli.command {
-        Command::Init(args) => init::run(&dir, &args),
-        Command::Start(args) => start::run(&Ctx::open(&dir)?, &args),
-        Command::Plan(args) => plan::run(&Ctx::open(&dir)?, &args),
-        Command::Approve(args) => approve::run(&Ctx::open(&dir)?, &args),
-        Command::Phase(args) => phase::run(&Ctx::open(&dir)?, &args),
-        Command::Status(args) => status::run(&Ctx::open(&dir)?, &args),
-        Command::Sync(args) => sync::run(&Ctx::open(&dir)?, &args),
-        Command::Verify(args) => verify::run(&Ctx::open(&dir)?, &args),
-        Command::Gate(args) => gate::run(&Ctx::open(&dir)?, &args),
-        Command::Trust(args) => trust::run(&Ctx::open(&dir)?, &args),
-        Command::Review(args) => review::run(&Ctx::open(&dir)?, &args),
-        Command::Finish(args) => finish::run(&Ctx::open(&dir)?, &args),
-        Command::Log(args) => log::run(&Ctx::open(&dir)?, &args),
-        Command::Tour(args) => tour::run(&args),
-        Command::Hooks(args) => hooks::run(&Ctx::open(&dir)?, &args),
-        Command::Hook(args) => hook::run(&dir, &args),
-        Command::Doctor(args) => doctor::run(&Ctx::open(&dir)?, &args),
-        Command::Secrets(args) => secrets::run(&dir, &args),
-        Command::Coverage(args) => coverage::run(&args),
-        Command::Completions(args) => completions::run(&args),
-        Command::Man(args) => completions::man(&args),
+        Command::Init(args) => init::run(ui, &dir, &args),
+        Command::Start(args) => start::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Plan(args) => plan::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Approve(args) => approve::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Phase(args) => phase::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Status(args) => status::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Sync(args) => sync::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Verify(args) => verify::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Gate(args) => gate::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Trust(args) => trust::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Review(args) => review::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Finish(args) => finish::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Log(args) => log::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Tour(args) => tour::run(ui, &args),
+        Command::Hooks(args) => hooks::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Hook(args) => hook::run(ui, &dir, &args),
+        Command::Doctor(args) => doctor::run(ui, &Ctx::open(&dir)?, &args),
+        Command::Secrets(args) => secrets::run(ui, &dir, &args),
+        Command::Coverage(args) => coverage::run(ui, &args),
+        Command::Completions(args) => completions::run(ui, &args),
+        Command::Man(args) => completions::man(ui, &args),
     }
 }
 
@@ -215,7 +216,7 @@ pub struct Consent {
 /// under the repository's `approvals.require` (`tty`, the default, and `signed`) refused without
 /// a terminal, `--yes` or not; under `any`, `--yes` stands in for the terminal. Every approval
 /// passes here.
-pub fn confirm_human(repo: &Repo, require: config::Require, yes: bool, question: &str) -> Result<Consent> {
+pub fn confirm_human(ui: &Ui, repo: &Repo, require: config::Require, yes: bool, question: &str) -> Result<Consent> {
     if TOUR.load(std::sync::atomic::Ordering::Relaxed) {
         // The tour approves on the reader's behalf in its own throwaway repository.
         return Ok(Consent { agent: Some("the tour".into()), via: "the tour".into() });
@@ -227,7 +228,7 @@ pub fn confirm_human(repo: &Repo, require: config::Require, yes: bool, question:
                 .hint("ask a person to approve from their own terminal"));
         }
     }
-    let terminal = crate::output::interactive();
+    let terminal = ui.interactive();
     if !terminal && require != config::Require::Any {
         return Err(Error::blocked(format!(
             "approving needs a person at a terminal (approvals.require = \"{}\"), and stdin is not one",
@@ -240,7 +241,7 @@ pub fn confirm_human(repo: &Repo, require: config::Require, yes: bool, question:
             return Err(Error::usage("approving needs a terminal to ask on, or --yes")
                 .hint("run it in a terminal, or add --yes to confirm without one"));
         }
-        if !crate::output::confirm(question)? {
+        if !ui.confirm(question)? {
             return Err(Error::blocked("not approved"));
         }
     }

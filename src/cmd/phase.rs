@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Ui};
 use crate::render::Renderer;
 use crate::state::What;
 use crate::workflow::{FeatureView, Loaded, PhaseState};
@@ -85,12 +85,12 @@ struct Started {
     resumed: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.command {
-        PhaseCommand::Start { which, feature, json } => start(ctx, which, feature.as_deref(), *json),
-        PhaseCommand::Brief { phase, feature, json } => brief(ctx, *phase, feature.as_deref(), *json),
+        PhaseCommand::Start { which, feature, json } => start(ui, ctx, which, feature.as_deref(), *json),
+        PhaseCommand::Brief { phase, feature, json } => brief(ui, ctx, *phase, feature.as_deref(), *json),
         PhaseCommand::Submit { phase, feature, json, pr, remote } => {
-            submit(ctx, *phase, feature.as_deref(), *json, pr.then_some(remote.as_str()))
+            submit(ui, ctx, *phase, feature.as_deref(), *json, pr.then_some(remote.as_str()))
         }
     }
 }
@@ -99,7 +99,7 @@ fn state_of(view: &FeatureView, id: u32) -> PhaseState {
     view.phases.iter().find(|p| p.id == id).map_or(PhaseState::Planned, |p| p.state)
 }
 
-fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()> {
+fn start(ui: &Ui, ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()> {
     let flow = ctx.workflow();
     let repo = &ctx.repo;
     let name = ctx.feature(feature)?;
@@ -150,7 +150,7 @@ fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()
         // Started before: check its branch out again.
         repo.switch(&rec.branch)?;
         let s = Started { feature: name, phase: id, branch: rec.branch.clone(), fork: rec.fork.clone(), resumed: true };
-        return report(&s, json);
+        return report(ui, &s, json);
     }
     let waiting: Vec<u32> = def.depends_on.iter().copied().filter(|d| !approved(*d)).collect();
     if !waiting.is_empty() {
@@ -181,21 +181,21 @@ fn start(ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> Result<()
     flow.record(&name, &loaded.log, What::PhaseStarted { phase: id, branch: branch.clone(), fork: fork.to_string() })?;
     // The team (and CI) learn of the phase at once; an unreachable remote fails nothing.
     if let crate::ops::sync::AutoPush::Failed { remote, why } = crate::ops::sync::after_approval(repo, &ctx.config) {
-        output::warn(&format!(
+        ui.warn(&format!(
             "not shared with {remote} ({}): `git orchestrate sync` shares it later",
             output::escape(why.lines().next().unwrap_or_default())
         ));
     }
-    report(&Started { feature: name, phase: id, branch, fork: fork.to_string(), resumed: false }, json)
+    report(ui, &Started { feature: name, phase: id, branch, fork: fork.to_string(), resumed: false }, json)
 }
 
-fn report(s: &Started, json: bool) -> Result<()> {
+fn report(ui: &Ui, s: &Started, json: bool) -> Result<()> {
     if json {
-        return Ok(output::json(s)?);
+        return Ok(ui.json(s)?);
     }
     let verb = if s.resumed { "back on" } else { "started" };
-    output::success(&format!("{verb} phase {} of {} on {}", s.phase, s.feature, s.branch));
-    output::hint(&format!("the brief for its owner: git orchestrate phase brief {}", s.phase));
+    ui.success(&format!("{verb} phase {} of {} on {}", s.phase, s.feature, s.branch));
+    ui.hint(&format!("the brief for its owner: git orchestrate phase brief {}", s.phase));
     Ok(())
 }
 
@@ -225,7 +225,7 @@ fn pick(ctx: &Ctx, view: &FeatureView) -> Result<u32> {
         })
 }
 
-fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Result<()> {
+fn brief(ui: &Ui, ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.feature(feature)?;
     let loaded: Loaded = flow.load(&name)?;
@@ -267,7 +267,7 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
         },
     )?;
     if json {
-        return Ok(output::json(&Brief {
+        return Ok(ui.json(&Brief {
             feature: name,
             phase: id,
             owner: def.owner.clone(),
@@ -275,7 +275,7 @@ fn brief(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool) -> Re
             brief: text,
         })?);
     }
-    Ok(output::out(&output::escape_text(&text))?)
+    Ok(ui.out(&output::escape_text(&text))?)
 }
 
 #[derive(Serialize)]
@@ -287,7 +287,7 @@ struct SubmitReport {
     gates: Vec<crate::ops::review::ReviewGate>,
 }
 
-fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: Option<&str>) -> Result<()> {
+fn submit(ui: &Ui, ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: Option<&str>) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.feature(feature)?;
     let loaded = flow.load(&name)?;
@@ -296,7 +296,7 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: 
         Some(id) => id,
         None => pick(ctx, &view)?,
     };
-    let mut progress = output::Progress::new();
+    let mut progress = ui.progress();
     let done = crate::ops::review::submit(&ctx.repo, &loaded, id, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     let done = done?;
@@ -315,7 +315,7 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: 
         })
         .collect();
     if json {
-        output::json(&SubmitReport {
+        ui.json(&SubmitReport {
             feature: name.clone(),
             phase: id,
             tip: done.tip.to_string(),
@@ -324,7 +324,7 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: 
         })?;
     } else {
         for report in &done.reports {
-            let _ = super::gate::render(report, false, true);
+            let _ = super::gate::render(ui, report, false, true);
         }
     }
     if !done.submitted {
@@ -338,8 +338,8 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: 
     }
     if !json {
         let what = if done.already { "was already submitted" } else { "is submitted for review" };
-        output::success(&format!("phase {id} of {name} {what} at {}", done.tip.to_hex_with_len(10)));
-        output::hint(&format!("a person reviews it: git orchestrate review {id} --feature {name}"));
+        ui.success(&format!("phase {id} of {name} {what} at {}", done.tip.to_hex_with_len(10)));
+        ui.hint(&format!("a person reviews it: git orchestrate review {id} --feature {name}"));
     }
     if let Some(remote) = pr {
         // The review is the pull request's body: the phase measured, not described.
@@ -355,7 +355,7 @@ fn submit(ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: 
             &title,
             &anstream::adapter::strip_str(&super::review::render(&review)).to_string(),
         )?;
-        super::say_pull_request(&pr, &branch);
+        super::say_pull_request(ui, &pr, &branch);
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::output::{self, Paint};
+use crate::output::{self, Paint, Ui};
 use crate::plan::{self, Diagnostic, Severity};
 
 /// Check or show a feature's plan.
@@ -57,14 +57,14 @@ struct LintReport<'a> {
     diagnostics: &'a [Diagnostic],
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.command {
-        PlanCommand::Lint { feature, file, json } => lint(ctx, feature.as_deref(), file.as_ref(), *json),
-        PlanCommand::Show { feature, json } => show(ctx, feature.as_deref(), *json),
+        PlanCommand::Lint { feature, file, json } => lint(ui, ctx, feature.as_deref(), file.as_ref(), *json),
+        PlanCommand::Show { feature, json } => show(ui, ctx, feature.as_deref(), *json),
     }
 }
 
-fn lint(ctx: &Ctx, feature: Option<&str>, file: Option<&PathBuf>, json: bool) -> Result<()> {
+fn lint(ui: &Ui, ctx: &Ctx, feature: Option<&str>, file: Option<&PathBuf>, json: bool) -> Result<()> {
     let (shown, path, expected) = if let Some(f) = file {
         (f.display().to_string(), f.clone(), feature.map(str::to_string))
     } else {
@@ -77,7 +77,7 @@ fn lint(ctx: &Ctx, feature: Option<&str>, file: Option<&PathBuf>, json: bool) ->
     let errors = report.errors();
     let warnings = report.diagnostics.len() - errors;
     if json {
-        output::json(&LintReport { file: shown.clone(), errors, warnings, diagnostics: &report.diagnostics })?;
+        ui.json(&LintReport { file: shown.clone(), errors, warnings, diagnostics: &report.diagnostics })?;
     } else {
         let mut text = String::new();
         for d in &report.diagnostics {
@@ -105,7 +105,7 @@ fn lint(ctx: &Ctx, feature: Option<&str>, file: Option<&PathBuf>, json: bool) ->
             plural(errors),
             plural(warnings)
         );
-        output::out(&text)?;
+        ui.out(&text)?;
     }
     if errors > 0 {
         return Err(Error::blocked(format!("{shown} has {errors} error{}", plural(errors))));
@@ -121,16 +121,16 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn show(ctx: &Ctx, feature: Option<&str>, json: bool) -> Result<()> {
+fn show(ui: &Ui, ctx: &Ctx, feature: Option<&str>, json: bool) -> Result<()> {
     let name = ctx.feature(feature)?;
     let loaded = ctx.workflow().load(&name)?;
     let (plan, blob) = loaded.plan?;
     let on_disk = std::fs::read(ctx.repo.workdir().join(&loaded.feature.plan)).ok();
     if on_disk.is_some_and(|b| crate::git::blob_id(&b) != blob) {
-        output::warn(&format!("{} in the work tree differs from the committed plan shown here", loaded.feature.plan));
+        ui.warn(&format!("{} in the work tree differs from the committed plan shown here", loaded.feature.plan));
     }
     if json {
-        return Ok(output::json(&plan)?);
+        return Ok(ui.json(&plan)?);
     }
     let mut text = String::new();
     let e = output::escape;
@@ -155,6 +155,6 @@ fn show(ctx: &Ctx, feature: Option<&str>, json: bool) -> Result<()> {
             }
         }
     }
-    output::out(&text)?;
+    ui.out(&text)?;
     Ok(())
 }

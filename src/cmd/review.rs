@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::gates::Verdict;
 use crate::git::Status;
 use crate::ops::review::Review;
-use crate::output::{self, Paint};
+use crate::output::{self, Paint, Ui};
 use crate::workflow::PhaseState;
 
 /// Review a phase: its diff against the fork point, its gates, coverage of the changed lines,
@@ -38,7 +38,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
     let name = ctx.feature(args.feature.as_deref())?;
     let loaded = flow.load(&name)?;
@@ -57,18 +57,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             return Err(Error::usage("--request-changes needs the reason in -m"));
         }
         crate::ops::review::request_changes(&ctx.repo, &loaded, id, reason)?;
-        output::success(&format!("phase {id} of {name} goes back to its owner: {}", output::escape(reason)));
-        output::hint(&format!("the owner sees it in: git orchestrate phase brief {id} --feature {name}"));
+        ui.success(&format!("phase {id} of {name} goes back to its owner: {}", output::escape(reason)));
+        ui.hint(&format!("the owner sees it in: git orchestrate phase brief {id} --feature {name}"));
         return Ok(());
     }
-    let mut progress = output::Progress::new();
+    let mut progress = ui.progress();
     let review = crate::ops::review::review(&ctx.repo, &loaded, id, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     let review = review?;
     if args.json {
-        return Ok(output::json(&review)?);
+        return Ok(ui.json(&review)?);
     }
-    output::out(&render(&review))?;
+    ui.out(&render(&review))?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Ui};
 use crate::secrets::{self, Finding, Scanner};
 
 /// Find secrets in files and directories.
@@ -84,7 +84,7 @@ fn read(path: &PathBuf, what: &str) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {what} {}: {e}", path.display())))
 }
 
-pub fn run(dir: &Path, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     let SecretsCommand::Scan { paths, gitleaks, baseline, json } = &args.command;
     let repository = repository(dir);
     let (unignored, repo_gitleaks) = match repository {
@@ -110,11 +110,11 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         secrets::scan_paths(&scanner, paths, unignored.as_ref());
     let blocking = findings.iter().filter(|f| !f.warning).count();
     for s in &skipped {
-        output::warn(&format!("not scanned: {}: {}", s.path, s.reason));
+        ui.warn(&format!("not scanned: {}: {}", s.path, s.reason));
     }
     if *json {
         let warnings = findings.len() - blocking;
-        output::json(&Report { bytes, secrets: blocking, warnings, findings: &findings, skipped: &skipped, ignored })?;
+        ui.json(&Report { bytes, secrets: blocking, warnings, findings: &findings, skipped: &skipped, ignored })?;
     } else {
         let mut text = String::new();
         for f in &findings {
@@ -132,7 +132,7 @@ pub fn run(dir: &Path, args: &Args) -> Result<()> {
         if !skipped.is_empty() {
             let _ = write!(text, "; {} path{} not scanned", skipped.len(), if skipped.len() == 1 { "" } else { "s" });
         }
-        output::out(&output::escape_text(&text))?;
+        ui.out(&output::escape_text(&text))?;
     }
     if blocking > 0 {
         return Err(Error::blocked(format!("{blocking} secret{} found", if blocking == 1 { "" } else { "s" }))

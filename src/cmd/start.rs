@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::git::{Head, ObjectId, Repo};
-use crate::output;
+use crate::output::Ui;
 use crate::plan;
 use crate::render::Renderer;
 use crate::state::What;
@@ -89,7 +89,7 @@ fn default_title(feature: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let repo = &ctx.repo;
     let feature = args.feature.as_str();
     if !plan::valid_slug(feature) {
@@ -208,17 +208,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
     )?;
     let started =
         Started { feature: feature.into(), title: parsed.title, base, branch, plan: path, commit: commit.to_string() };
-    report(&started, args.json, commit)
+    report(ui, &started, args.json, commit)
 }
 
-fn report(s: &Started, json: bool, commit: ObjectId) -> Result<()> {
+fn report(ui: &Ui, s: &Started, json: bool, commit: ObjectId) -> Result<()> {
     if json {
-        return Ok(output::json(s)?);
+        return Ok(ui.json(s)?);
     }
-    output::success(&format!("started {}: {}", s.feature, s.title));
-    output::status(&format!("  plan    {} (commit {})", s.plan, commit.to_hex_with_len(7)));
-    output::status(&format!("  branch  {} (from {})", s.branch, s.base));
-    output::hint(&format!(
+    ui.success(&format!("started {}: {}", s.feature, s.title));
+    ui.status(&format!("  plan    {} (commit {})", s.plan, commit.to_hex_with_len(7)));
+    ui.status(&format!("  branch  {} (from {})", s.branch, s.base));
+    ui.hint(&format!(
         "edit {}, commit it, check it with `git orchestrate plan lint`, then `git orchestrate approve plan`",
         s.plan
     ));

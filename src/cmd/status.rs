@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::output::{self, Paint};
+use crate::output::{self, Paint, Ui};
 use crate::state::What;
 use crate::workflow::{FeatureState, FeatureView, PhaseState};
 
@@ -30,7 +30,7 @@ struct Status<'a> {
     features: &'a [FeatureView],
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let mut features = ctx.workflow().overview()?;
     if let Some(name) = &args.feature {
         features.retain(|f| &f.name == name);
@@ -41,19 +41,16 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         }
     }
     if args.json {
-        return Ok(output::json(&Status { features: &features })?);
+        return Ok(ui.json(&Status { features: &features })?);
     }
     if features.is_empty() {
-        output::status("no features yet");
+        ui.status("no features yet");
         if ctx.repo.remotes()?.contains(&ctx.config.sync.remote)
             && ctx.repo.ref_id(crate::git::notes::EVENTS_REF)?.is_none()
         {
-            output::hint(&format!(
-                "in a clone, `git orchestrate sync` brings the features from {}",
-                ctx.config.sync.remote
-            ));
+            ui.hint(&format!("in a clone, `git orchestrate sync` brings the features from {}", ctx.config.sync.remote));
         }
-        output::hint("start one with: git orchestrate start <feature>");
+        ui.hint("start one with: git orchestrate start <feature>");
         return Ok(());
     }
     let mut text = String::new();
@@ -185,5 +182,5 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         }
         text.push('\n');
     }
-    Ok(output::out(text.trim_end())?)
+    Ok(ui.out(text.trim_end())?)
 }

@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::error::{Error, Result};
 use crate::git::remote::{NotesMerge, Pushed};
 use crate::ops::sync::{self, BranchAction};
-use crate::output;
+use crate::output::{self, Ui};
 
 /// Share the orchestration state with a remote: fetch its notes, merge them with yours by union,
 /// push back without force (retrying when the remote moved meanwhile), and bring or send the
@@ -32,13 +32,13 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let remote = args.remote.clone().unwrap_or_else(|| ctx.config.sync.remote.clone());
     let branches = ctx.config.sync.branches && !args.no_branches;
     let report = sync::sync(&ctx.repo, &ctx.config, &remote, branches)?;
     let incomplete = report.incomplete();
     if args.json {
-        output::json(&report)?;
+        ui.json(&report)?;
     } else {
         let e = output::escape;
         let mut text = String::new();
@@ -76,7 +76,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         if text.is_empty() {
             text = format!("nothing to share with {}", e(&remote));
         }
-        output::out(text.trim_end())?;
+        ui.out(text.trim_end())?;
     }
     if incomplete {
         return Err(Error::blocked(format!(

@@ -8,7 +8,7 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
-use crate::output;
+use crate::output::Ui;
 
 /// A guided run of plan → phases → review → commits in a throwaway repository.
 ///
@@ -61,32 +61,33 @@ paths = ["web/**"]
 Login with email and password, 15-minute access tokens, 7-day refresh tokens.
 "#;
 
-struct Tour {
+struct Tour<'ui> {
+    ui: &'ui Ui,
     dir: PathBuf,
     step: u32,
 }
 
-impl Tour {
+impl Tour<'_> {
     fn heading(&mut self, text: &str) {
         self.step += 1;
-        output::status(&format!("\n── {}. {text} ──", self.step));
+        self.ui.status(&format!("\n── {}. {text} ──", self.step));
     }
 
-    fn say(text: &str) {
-        output::status(text);
+    fn say(&self, text: &str) {
+        self.ui.status(text);
     }
 
     /// Run one of our own commands inside the tour repository, showing it first.
     fn run(&self, args: &[&str]) -> Result<()> {
         let shown: Vec<String> =
             args.iter().map(|a| if a.contains(' ') { format!("\"{a}\"") } else { (*a).to_string() }).collect();
-        output::status(&format!("$ git orchestrate {}", shown.join(" ")));
+        self.ui.status(&format!("$ git orchestrate {}", shown.join(" ")));
         let dir = self.dir.to_string_lossy().into_owned();
         let mut command_line = vec!["git-orchestrate", "-C", &dir];
         command_line.extend_from_slice(args);
         let cli =
             Cli::try_parse_from(command_line).map_err(|e| Error::usage(format!("tour step is malformed: {e}")))?;
-        super::dispatch(cli)
+        super::dispatch(self.ui, cli)
     }
 
     /// Run one of our own commands that the tour shows failing (a blocked gate).
@@ -94,7 +95,7 @@ impl Tour {
         match self.run(args) {
             Ok(()) => Err(Error::blocked(format!("tour step `{}` was expected to be refused", args.join(" ")))),
             Err(err) => {
-                output::error(&err);
+                self.ui.error(&err);
                 Ok(())
             }
         }
@@ -114,7 +115,7 @@ impl Tour {
             self.git(&["add", "--", path])?;
         }
         self.git(&["commit", "-q", "-m", message])?;
-        output::status(&format!("  (the owner commits: {message})"));
+        self.ui.status(&format!("  (the owner commits: {message})"));
         Ok(())
     }
 }
@@ -130,13 +131,13 @@ fn make_repo(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, args: &Args) -> Result<()> {
     // A tour started from inside a hook must not follow GIT_DIR back to the real repository.
     crate::env::forget_git_repository();
     super::TOUR.store(true, std::sync::atomic::Ordering::Relaxed);
     crate::env::trust_this_process();
     // One stream, so the tour can be paged: what the commands say on stderr goes to stdout.
-    let _ = rustix::stdio::dup2_stderr(std::io::stdout());
+    ui.merge_stderr_into_stdout();
     // Created exclusively under a random name: nothing planted in the temporary directory (a
     // symlink at a name we would pick) is ever followed, written into or deleted.
     let tmp = tempfile::Builder::new()
@@ -144,10 +145,10 @@ pub fn run(args: &Args) -> Result<()> {
         .tempdir()
         .map_err(|e| Error::blocked(format!("cannot create the tour's temporary directory: {e}")))?;
     let dir = tmp.path().canonicalize()?;
-    let result = tour(&dir);
+    let result = tour(ui, &dir);
     if args.keep || result.is_err() {
         let _ = tmp.keep();
-        output::status(&format!("\nthe tour repository is kept at {}", dir.display()));
+        ui.status(&format!("\nthe tour repository is kept at {}", dir.display()));
     } else {
         // Removes the directory it created, and nothing a symlink inside it points at.
         drop(tmp);
@@ -231,9 +232,9 @@ run   = "sh tests/run.sh"
 stage = "pre-push"
 "#;
 
-fn tour(dir: &Path) -> Result<()> {
-    let mut t = Tour { dir: dir.to_path_buf(), step: 0 };
-    output::status("A tour of git-orchestrate: one feature, three phases, every pause point.");
+fn tour(ui: &Ui, dir: &Path) -> Result<()> {
+    let mut t = Tour { ui, dir: dir.to_path_buf(), step: 0 };
+    ui.status("A tour of git-orchestrate: one feature, three phases, every pause point.");
     make_repo(dir)?;
 
     t.heading("set up the repository: gates, committed (gates judge with the committed configuration)");
@@ -254,13 +255,13 @@ fn tour(dir: &Path) -> Result<()> {
             "chore: gates and a test runner",
         )?;
     } else {
-        Tour::say("(python3 is not on PATH: the tour's tests are shell scripts, and coverage is not gated)");
+        t.say("(python3 is not on PATH: the tour's tests are shell scripts, and coverage is not gated)");
         t.work(
             &[(".orchestrate.toml", CONFIG), ("tests/run.sh", RUNNER), ("tests/test_readme.sh", "test -f README.md\n")],
             "chore: gates and a test runner",
         )?;
     }
-    Tour::say("The configuration's commands run only once you trust them; the tour trusts its own.");
+    t.say("The configuration's commands run only once you trust them; the tour trusts its own.");
 
     t.heading("turn the feature into a plan (athena's job), on its own branch");
     let plan = dir.join(".git").join("tour-plan.md");
@@ -270,7 +271,7 @@ fn tour(dir: &Path) -> Result<()> {
     t.run(&["status"])?;
 
     t.heading("⏸ pause point 1: a person approves the plan");
-    Tour::say("The approval is pinned to the plan's content: editing the plan later voids it.");
+    t.say("The approval is pinned to the plan's content: editing the plan later voids it.");
     t.run(&["approve", "plan", "--yes", "-m", "plan looks good"])?;
 
     let work: [(&[(&str, &str)], &str); 3] = [
@@ -289,9 +290,9 @@ fn tour(dir: &Path) -> Result<()> {
         t.work(files, message)?;
         t.heading(&format!("phase {n}: the owner submits it; every gate of every stage runs on its tip"));
         if n == 2 && python {
-            Tour::say("verify() has no test: coverage of the changed lines blocks the submission, and names them.");
+            t.say("verify() has no test: coverage of the changed lines blocks the submission, and names them.");
             t.run_expecting_failure(&["phase", "submit"])?;
-            Tour::say("The owner adds the missing test; only what changed is gated again.");
+            t.say("The owner adds the missing test; only what changed is gated again.");
             t.work(&[("tests/auth/test_verify.py", TEST_VERIFY)], "test: verify")?;
         }
         t.run(&["phase", "submit"])?;
@@ -299,7 +300,7 @@ fn tour(dir: &Path) -> Result<()> {
             t.heading("⏸ pause point 2: the reviewer sends phase 2 back (NEEDS_REVISION)");
             t.run(&["review", "2", "--request-changes", "-m", "also test a token that was never issued"])?;
             t.run(&["status"])?;
-            Tour::say("The owner sees the reason in the brief, adds the test, and submits again.");
+            t.say("The owner sees the reason in the brief, adds the test, and submits again.");
             t.work(&[("tests/auth/test_forged.py", TEST_FORGED)], "test: a token never issued")?;
             t.run(&["phase", "submit"])?;
         }
@@ -312,7 +313,7 @@ fn tour(dir: &Path) -> Result<()> {
     t.run(&["status"])?;
     t.run(&["log"])?;
     let report = t.git(&["show", "orchestrate/jwt-auth/main:plans/jwt-auth/phase-1-complete.md"])?;
-    output::status(&format!(
+    ui.status(&format!(
         "$ git show orchestrate/jwt-auth/main:plans/jwt-auth/phase-1-complete.md\n{}",
         report.trim_end()
     ));
@@ -322,12 +323,10 @@ fn tour(dir: &Path) -> Result<()> {
     t.run(&["approve", "finish", "--yes", "-m", "ship it"])?;
     t.run(&["finish"])?;
     let commits = t.git(&["log", "--format=%h %s", "-6", "main"])?;
-    output::status(&format!("$ git log --oneline -6 main\n{}", commits.trim_end()));
+    ui.status(&format!("$ git log --oneline -6 main\n{}", commits.trim_end()));
     let complete = t.git(&["show", "main:plans/jwt-auth/complete.md"])?;
-    output::status(&format!("$ git show main:plans/jwt-auth/complete.md\n{}", complete.trim_end()));
+    ui.status(&format!("$ git show main:plans/jwt-auth/complete.md\n{}", complete.trim_end()));
     t.run(&["status"])?;
-    output::success(
-        "That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.",
-    );
+    ui.success("That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.");
     Ok(())
 }

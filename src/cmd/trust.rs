@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Ui};
 
 /// Trust the commands of the committed .orchestrate.toml on this machine.
 ///
@@ -41,7 +41,7 @@ struct Report<'a> {
     commands: &'a [crate::trust::Command],
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
     let feature = match &args.feature {
         Some(f) => Some(flow.load(f)?.feature),
@@ -58,10 +58,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
         trusted = true;
     }
     if args.json {
-        return Ok(output::json(&Report { hash: &commands.hash, trusted, commands: &commands.commands })?);
+        return Ok(ui.json(&Report { hash: &commands.hash, trusted, commands: &commands.commands })?);
     }
     if commands.commands.is_empty() {
-        output::status("the committed configuration runs no command: nothing to trust");
+        ui.status("the committed configuration runs no command: nothing to trust");
         return Ok(());
     }
     let mut text = String::new();
@@ -77,12 +77,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             );
         }
     }
-    output::out(&text)?;
+    ui.out(&text)?;
     let short = &commands.hash[..12];
     match recorded {
-        Some(path) => output::success(&format!("trusted these commands ({short}), recorded in {}", path.display())),
-        None if trusted => output::status(&format!("these commands ({short}) are trusted")),
-        None => output::status(&format!("these commands ({short}) are not trusted: gates that run them stop")),
+        Some(path) => ui.success(&format!("trusted these commands ({short}), recorded in {}", path.display())),
+        None if trusted => ui.status(&format!("these commands ({short}) are trusted")),
+        None => ui.status(&format!("these commands ({short}) are not trusted: gates that run them stop")),
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ops::verify::{self, VerifyRequest};
-use crate::output;
+use crate::output::{self, Ui};
 
 /// Judge every feature commit of a range, as pre-push would have: the evidence and approvals its
 /// feature's policy requires. Lists what is missing or failing with the command that fixes it,
@@ -34,13 +34,13 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
+pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let req = VerifyRequest { range: args.range.as_deref(), run_missing: args.run_missing, trust: args.trust };
-    let mut progress = output::Progress::new();
+    let mut progress = ui.progress();
     let report = verify::verify(&ctx.repo, &ctx.config, &req, &mut super::gate_progress(&mut progress))?;
     progress.clear();
     if args.json {
-        output::json(&report)?;
+        ui.json(&report)?;
     } else {
         let e = output::escape;
         let mut text = String::new();
@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<()> {
             report.problems.len(),
             if report.problems.len() == 1 { "" } else { "s" }
         );
-        output::out(&text)?;
+        ui.out(&text)?;
     }
     if !report.problems.is_empty() {
         return Err(Error::blocked(format!(
