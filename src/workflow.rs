@@ -311,6 +311,19 @@ impl<'r> Workflow<'r> {
         self.committed_plan_at(f, tip)
     }
 
+    /// The tip of `f`'s integration branch here, or why there is none: a remote has it (the
+    /// command that brings it), or it is gone everywhere (the command that restores it).
+    pub fn integration_tip(&self, f: &Feature) -> Result<ObjectId> {
+        if let Some(tip) = self.repo.branch_tip(&f.branch)? {
+            return Ok(tip);
+        }
+        let err = Error::blocked(format!("integration branch {} is not here", f.branch));
+        Err(match self.remote_copy(&f.branch)? {
+            Some((copy, _)) => err.hint(format!("{copy} has it: `git orchestrate sync` creates it here")),
+            None => err.hint(format!("it is gone on every remote too; restore it: {}", restore_command(f))),
+        })
+    }
+
     /// A remote-tracking copy of `branch` (`origin/<branch>` and the like), for a branch missing
     /// here: the remote of `[sync] remote` first, then the others by name.
     pub fn remote_copy(&self, branch: &str) -> Result<Option<(String, ObjectId)>> {
@@ -530,15 +543,7 @@ impl<'r> Workflow<'r> {
         }
         // The integration branch holds the plan and every approved phase: when it is gone
         // everywhere, the last commit the tool made on it brings it back.
-        let restore = (f.finished.is_none() && !branches.contains_key(&f.branch)).then(|| {
-            let last = f
-                .phases
-                .values()
-                .filter_map(|p| p.approval.as_ref().map(|a| (a.at.as_str(), a.what.as_str())))
-                .max()
-                .map_or(f.created_commit.as_str(), |(_, c)| c);
-            format!("git branch {} {}", f.branch, &last[..12.min(last.len())])
-        });
+        let restore = (f.finished.is_none() && !branches.contains_key(&f.branch)).then(|| restore_command(f));
         let state = if f.finished.is_some() {
             FeatureState::Finished
         } else if !approved {
@@ -741,6 +746,18 @@ fn corrupt_view(name: String, first: &state::Error, bad: usize) -> FeatureView {
         restore: None,
         divergent: Vec::new(),
     }
+}
+
+/// The command that brings a deleted integration branch back: at the last commit the tool made
+/// on it (the newest phase squash, else the plan commit).
+fn restore_command(f: &Feature) -> String {
+    let last = f
+        .phases
+        .values()
+        .filter_map(|p| p.approval.as_ref().map(|a| (a.at.as_str(), a.what.as_str())))
+        .max()
+        .map_or(f.created_commit.as_str(), |(_, c)| c);
+    format!("git branch {} {}", f.branch, &last[..12.min(last.len())])
 }
 
 fn state_commit(f: &Feature) -> String {

@@ -84,13 +84,11 @@ pub fn finish(
         return Err(Error::blocked(format!("phase {} of {name} is not approved yet", p.id))
             .hint(format!("git orchestrate status --feature {name} says what it waits for")));
     }
-    let integration = repo
-        .branch_tip(&f.branch)?
-        .ok_or_else(|| Error::blocked(format!("integration branch {} is gone", f.branch)))?;
-    let base_tip =
-        repo.branch_tip(&f.base)?.ok_or_else(|| Error::blocked(format!("base branch {} is gone", f.base)))?;
     let (config, _) = super::judging_config(repo, Some(f))?;
     let flow = Workflow::new(repo, &config);
+    let integration = flow.integration_tip(f)?;
+    let base_tip =
+        repo.branch_tip(&f.base)?.ok_or_else(|| Error::blocked(format!("base branch {} is gone", f.base)))?;
 
     // Approved: merge exactly what was approved.
     if let Some(approval) = &f.finish_approval {
@@ -397,9 +395,8 @@ pub fn approve(
     if f.finished.is_some() {
         return Err(Error::blocked(format!("{name} is finished already")));
     }
-    let tip = repo
-        .branch_tip(&f.branch)?
-        .ok_or_else(|| Error::blocked(format!("integration branch {} is gone", f.branch)))?;
+    let (config, _) = super::judging_config(repo, Some(f))?;
+    let tip = Workflow::new(repo, &config).integration_tip(f)?;
     let base_tip = repo.branch_tip(&f.base)?;
     let by_hand = base_tip.is_some_and(|b| repo.merge_base(tip, b).ok().flatten() == Some(tip));
     let prepared = repo.blob_at(tip, &complete_path(name))?.is_some()
