@@ -75,12 +75,33 @@ fn other_notes_are_left_alone() {
 fn a_log_written_by_git_with_fanout_is_still_read() {
     let t = TestRepo::new();
     t.run(["start", "x"]).ok();
-    // Enough unrelated notes in the same ref make git rewrite the tree with fanout.
-    for i in 0..300 {
-        let blob = t.hash_blob(&format!("filler {i}\n"));
-        let line = format!(r#"{{"seq":1,"ts":"2026-01-01T00:00:00Z","id":"f{i}","by":"x","event":"other-tool"}}"#);
-        t.git(["notes", "--ref=orchestrate", "add", "-m", &line, &blob]);
+    // Enough unrelated notes in the same ref make git rewrite the tree with fanout: 300 of
+    // them laid flat beside the feature's (one process each: mktree, commit-tree), then one
+    // more added by `git notes`, which writes the whole tree with the fanout it chooses.
+    let line = r#"{"seq":1,"ts":"2026-01-01T00:00:00Z","id":"f","by":"x","event":"other-tool"}"#;
+    let note = t.hash_blob(&format!("{line}\n"));
+    let mut listing = t.git(["ls-tree", "refs/notes/orchestrate"]);
+    // Keys spread over the whole id space, as object ids are (splitmix64).
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for i in 0..300u64 {
+        listing.push_str(&format!("100644 blob {note}\t{:016x}{:016x}{:08x}\n", mix(i), mix(i + 1000), i));
     }
+    let mut mktree = t.command("git", &t.dir);
+    mktree.arg("mktree").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = mktree.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), listing.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let flat = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let parent = t.rev("refs/notes/orchestrate");
+    let commit = t.git(["commit-tree", flat.trim(), "-p", &parent, "-m", "filler"]);
+    t.git(["update-ref", "refs/notes/orchestrate", commit.trim()]);
+    let one_more = t.hash_blob("filler\n");
+    t.git(["notes", "--ref=orchestrate", "add", "-m", line, &one_more]);
     let tree = t.git(["ls-tree", "refs/notes/orchestrate"]);
     assert!(tree.lines().any(|l| l.contains(" tree ")), "git used fanout:\n{}", &tree[..tree.len().min(400)]);
     t.run(["approve", "plan", "--yes"]).ok();
@@ -131,13 +152,17 @@ fn objects_the_tool_writes_pass_git_fsck_and_survive_gc() {
     t.write("a.txt", "a\n");
     t.git(["add", "a.txt"]);
     let staged = t.git(["write-tree"]).trim().to_string();
-    // Every forced run appends a record to the same tree's note, until it outgrows 64 KB.
-    let mut size = 0;
-    while size <= 64 * 1024 {
-        t.run(["gate", "--stage", "pre-commit", "--force"]).ok();
-        let blob = t.git(["notes", "--ref=orchestrate-evidence", "list", &staged]);
-        size = t.git(["cat-file", "-s", blob.trim()]).trim().parse::<usize>().unwrap();
-    }
+    // Every forced run appends a record to the same tree's note: the note is grown to 64 KB of
+    // the tool's own records, and the next run writes it past 64 KB (more than one stored block).
+    t.run(["gate", "--stage", "pre-commit", "--force"]).ok();
+    let record = t.git(["notes", "--ref=orchestrate-evidence", "show", &staged]);
+    let grown = t.root.join("grown");
+    std::fs::write(&grown, record.repeat(64 * 1024 / record.len() + 1)).unwrap();
+    t.git(["notes", "--ref=orchestrate-evidence", "add", "-f", "-F", grown.to_str().unwrap(), &staged]);
+    t.run(["gate", "--stage", "pre-commit", "--force"]).ok();
+    let blob = t.git(["notes", "--ref=orchestrate-evidence", "list", &staged]);
+    let size = t.git(["cat-file", "-s", blob.trim()]).trim().parse::<usize>().unwrap();
+    assert!(size > 64 * 1024 + record.len() / 2, "the tool wrote a note past 64 KB: {size}");
     let fsck = t.git_try(["fsck", "--full", "--strict", "--no-dangling"]);
     assert_eq!(fsck.code, 0, "git fsck: {}{}", fsck.stdout, fsck.stderr);
     let commit = t.git(["cat-file", "-p", "refs/notes/orchestrate-evidence"]);
