@@ -1,5 +1,6 @@
 //! The event log in notes: concurrent writers lose nothing, other notes are left alone.
 
+use std::fmt::Write as _;
 use std::process::Stdio;
 
 use crate::common::TestRepo;
@@ -89,7 +90,7 @@ fn a_log_written_by_git_with_fanout_is_still_read() {
         z ^ (z >> 31)
     };
     for i in 0..300u64 {
-        listing.push_str(&format!("100644 blob {note}\t{:016x}{:016x}{:08x}\n", mix(i), mix(i + 1000), i));
+        let _ = writeln!(listing, "100644 blob {note}\t{:016x}{:016x}{:08x}", mix(i), mix(i + 1000), i);
     }
     let mut mktree = t.command("git", &t.dir);
     mktree.arg("mktree").stdin(Stdio::piped()).stdout(Stdio::piped());

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
-use crate::git::cli::Git;
+use crate::git::Repo;
 use crate::output::Ui;
 
 /// A guided run of plan → phases → review → commits in a throwaway repository.
@@ -101,8 +101,15 @@ impl Tour<'_> {
         }
     }
 
-    fn git(&self, args: &[&str]) -> Result<String> {
-        Ok(Git::new(&self.dir).clean_env().args(args.iter().copied()).read()?)
+    fn repo(&self) -> Result<Repo> {
+        Ok(Repo::discover(&self.dir)?)
+    }
+
+    /// `git show <rev>:<path>`, as the tour shows it.
+    fn show(&self, rev: &str, path: &str) -> Result<()> {
+        let text = self.repo()?.file_at(rev, path)?.unwrap_or_default();
+        self.ui.status(&format!("$ git show {rev}:{path}\n{}", text.trim_end()));
+        Ok(())
     }
 
     fn work(&self, files: &[(&str, &str)], message: &str) -> Result<()> {
@@ -112,22 +119,20 @@ impl Tour<'_> {
                 std::fs::create_dir_all(parent)?;
             }
             std::fs::write(&p, text)?;
-            self.git(&["add", "--", path])?;
         }
-        self.git(&["commit", "-q", "-m", message])?;
+        let repo = self.repo()?;
+        repo.stage(&files.iter().map(|(path, _)| *path).collect::<Vec<_>>())?;
+        repo.commit_staged(message)?;
         self.ui.status(&format!("  (the owner commits: {message})"));
         Ok(())
     }
 }
 
 fn make_repo(dir: &Path) -> Result<()> {
-    let git = |args: &[&str]| -> Result<()> { Ok(Git::new(dir).clean_env().args(args.iter().copied()).run()?) };
-    git(&["init", "-q", "-b", "main"])?;
-    git(&["config", "user.name", "Tour Guide"])?;
-    git(&["config", "user.email", "tour@example.com"])?;
+    let repo = crate::git::init_repository(dir, "main", "Tour Guide", "tour@example.com")?;
     std::fs::write(dir.join("README.md"), "# demo app\n")?;
-    git(&["add", "README.md"])?;
-    git(&["commit", "-q", "-m", "chore: initial commit"])?;
+    repo.stage(&["README.md"])?;
+    repo.commit_staged("chore: initial commit")?;
     Ok(())
 }
 
@@ -312,20 +317,15 @@ fn tour(ui: &Ui, dir: &Path) -> Result<()> {
     t.heading("where it all stands: state from git notes, one commit per phase");
     t.run(&["status"])?;
     t.run(&["log"])?;
-    let report = t.git(&["show", "orchestrate/jwt-auth/main:plans/jwt-auth/phase-1-complete.md"])?;
-    ui.status(&format!(
-        "$ git show orchestrate/jwt-auth/main:plans/jwt-auth/phase-1-complete.md\n{}",
-        report.trim_end()
-    ));
+    t.show("orchestrate/jwt-auth/main", "plans/jwt-auth/phase-1-complete.md")?;
 
     t.heading("⏸ pause point 3: finish — the final gates, complete.md, a person's approval, the merge");
     t.run(&["finish"])?;
     t.run(&["approve", "finish", "--yes", "-m", "ship it"])?;
     t.run(&["finish"])?;
-    let commits = t.git(&["log", "--format=%h %s", "-6", "main"])?;
+    let commits = t.repo()?.oneline_log("main", 6)?;
     ui.status(&format!("$ git log --oneline -6 main\n{}", commits.trim_end()));
-    let complete = t.git(&["show", "main:plans/jwt-auth/complete.md"])?;
-    ui.status(&format!("$ git show main:plans/jwt-auth/complete.md\n{}", complete.trim_end()));
+    t.show("main", "plans/jwt-auth/complete.md")?;
     t.run(&["status"])?;
     ui.success("That is the loop. In your own repository: git orchestrate init, then git orchestrate start <feature>.");
     Ok(())

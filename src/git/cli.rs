@@ -23,7 +23,6 @@ pub struct Git {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     clean_env: bool,
-    stdin: Option<Vec<u8>>,
 }
 
 /// What a finished `git` run left behind.
@@ -35,7 +34,7 @@ pub struct Output {
 
 impl Git {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf(), args: Vec::new(), env: Vec::new(), clean_env: false, stdin: None }
+        Self { dir: dir.to_path_buf(), args: Vec::new(), env: Vec::new(), clean_env: false }
     }
 
     #[must_use]
@@ -69,12 +68,6 @@ impl Git {
         self
     }
 
-    #[must_use]
-    pub fn stdin(mut self, data: Vec<u8>) -> Self {
-        self.stdin = Some(data);
-        self
-    }
-
     fn describe(&self) -> String {
         let args: Vec<_> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         format!("git {}", args.join(" "))
@@ -85,11 +78,8 @@ impl Git {
         let git = git_binary()?;
         let mut args: Vec<OsString> = vec!["-C".into(), self.dir.clone().into_os_string()];
         args.extend(self.args.iter().cloned());
-        let mut expr = duct::cmd(git, args).env("LC_ALL", "C").stdout_capture().stderr_capture().unchecked();
-        expr = match &self.stdin {
-            Some(data) => expr.stdin_bytes(data.clone()),
-            None => expr.stdin_null(),
-        };
+        let mut expr =
+            duct::cmd(git, args).env("LC_ALL", "C").stdout_capture().stderr_capture().unchecked().stdin_null();
         if self.clean_env {
             for var in crate::env::GIT_REPO_VARS {
                 expr = expr.env_remove(var);

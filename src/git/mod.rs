@@ -2,7 +2,7 @@
 //! [`cli`] runs the `git` binary for what gix cannot do (switching a work tree, `merge-tree`,
 //! config writes). No other module touches a repository or spawns a process.
 
-pub mod cli;
+mod cli;
 mod diff;
 mod index;
 mod loose;
@@ -546,6 +546,28 @@ impl Repo {
         Ok(())
     }
 
+    /// Stage `paths` as `git add` does.
+    pub fn stage(&self, paths: &[&str]) -> Result<()> {
+        self.cli().args(["add", "--"]).args(paths.iter().copied()).run()
+    }
+
+    /// Commit the index with `message` as a person's `git commit` does: through the hooks.
+    pub fn commit_staged(&self, message: &str) -> Result<()> {
+        self.cli().args(["commit", "-q", "-m", message]).run()
+    }
+
+    /// The last `n` commits of `rev`, newest first, as `git log --oneline` shows them.
+    pub fn oneline_log(&self, rev: &str, n: usize) -> Result<String> {
+        self.cli().args(["log", "--format=%h %s", &format!("-{n}"), rev, "--"]).read()
+    }
+
+    /// The text of `path` at `rev`, as `git show <rev>:<path>` prints it.
+    pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<String>> {
+        let Some(commit) = self.resolve_commit(rev)? else { return Ok(None) };
+        let Some(blob) = self.blob_at(commit, path)? else { return Ok(None) };
+        Ok(Some(String::from_utf8_lossy(&self.read_blob(blob)?).into_owned()))
+    }
+
     /// Which branches are checked out in any worktree of this repository (short names).
     pub fn checked_out_branches(&self) -> Result<Vec<(String, PathBuf)>> {
         let text = self.cli().args(["worktree", "list", "--porcelain"]).read()?;
@@ -560,6 +582,16 @@ impl Repo {
         }
         Ok(out)
     }
+}
+
+/// Make a new repository at `dir` on branch `branch`, committing as `name <email>` (its own
+/// configuration): for the tour's throwaway repository.
+pub fn init_repository(dir: &Path, branch: &str, name: &str, email: &str) -> Result<Repo> {
+    cli::Git::new(dir).clean_env().args(["init", "-q", "-b", branch]).run()?;
+    let repo = Repo::discover(dir)?;
+    repo.set_local_config("user.name", name)?;
+    repo.set_local_config("user.email", email)?;
+    Ok(repo)
 }
 
 /// The current time with the local UTC offset, found as libc finds it (`TZ`, else
