@@ -1,7 +1,7 @@
 //! Runs one gate command: `sh -c` in its own process group, with git's repository variables
 //! removed, a timeout, and the output kept as a bounded tail. On timeout or Ctrl-C the whole
 //! group is killed, grandchildren included; when the script exits, whatever it left running in
-//! its group is ended too. Besides `git`'s own `cli.rs`, the only place that starts a gate's process.
+//! its group is ended too. Besides the `git` module, the only place that starts a process.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
