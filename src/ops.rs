@@ -208,6 +208,21 @@ pub fn gate(
     Ok(report)
 }
 
+/// Create `branch` at `at` and switch to it. The ref is made first and the switch is `git
+/// switch`, which carries or refuses local changes and never drops them; when it fails, the ref
+/// goes again, so the user's files and branches are as they were. The one place a branch is
+/// created and checked out (`start`, `phase start`).
+pub fn branch_off(repo: &Repo, branch: &str, at: ObjectId, reason: &str) -> Result<()> {
+    let full = format!("refs/heads/{branch}");
+    repo.cas_ref(&full, None, at, reason)?;
+    if let Err(err) = repo.switch(branch) {
+        // Leave nothing behind: the branch goes, the user's tree was never touched.
+        repo.delete_ref(&full, at)?;
+        return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
+    }
+    Ok(())
+}
+
 /// The paths a change on `feature`'s integration branch touches that are not its plan's folder:
 /// the integration branch takes the tool's own commits (the plan, each phase's squash) and plan
 /// edits, nothing made by hand.

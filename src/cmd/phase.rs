@@ -112,14 +112,9 @@ fn start(ui: &Ui, ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> 
         return Err(Error::blocked(format!("cannot start a phase of {name}: {why}"))
             .hint(format!("a person approves it first: git orchestrate approve plan --feature {name}")));
     }
-    let approved = |id: u32| state_of(&view, id) == PhaseState::Approved;
     let id = if which == "next" {
         // The first planned phase whose dependencies are all approved.
-        let candidate = plan
-            .phases
-            .iter()
-            .find(|p| state_of(&view, p.id) == PhaseState::Planned && p.depends_on.iter().all(|d| approved(*d)));
-        let Some(p) = candidate else {
+        let Some(p) = view.startable() else {
             let busy = view.phases.iter().find(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview));
             return Err(match busy {
                 Some(p) if p.state == PhaseState::Active => {
@@ -152,7 +147,7 @@ fn start(ui: &Ui, ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> 
         let s = Started { feature: name, phase: id, branch: rec.branch.clone(), fork: rec.fork.clone(), resumed: true };
         return report(ui, &s, json);
     }
-    let waiting: Vec<u32> = def.depends_on.iter().copied().filter(|d| !approved(*d)).collect();
+    let waiting = view.unapproved_dependencies(id);
     if !waiting.is_empty() {
         let list = waiting.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         let first = waiting[0];
@@ -172,12 +167,7 @@ fn start(ui: &Ui, ctx: &Ctx, which: &str, feature: Option<&str>, json: bool) -> 
         return Err(Error::blocked(format!("branch {branch} already exists, but phase {id} never started"))
             .hint(format!("rename or delete it first (git branch -m {branch} {branch}-old)")));
     }
-    let full = format!("refs/heads/{branch}");
-    repo.cas_ref(&full, None, fork, &format!("orchestrate: start phase {id}"))?;
-    if let Err(err) = repo.switch(&branch) {
-        repo.delete_ref(&full, fork)?;
-        return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
-    }
+    crate::ops::branch_off(repo, &branch, fork, &format!("orchestrate: start phase {id}"))?;
     flow.record(&name, &loaded.log, What::PhaseStarted { phase: id, branch: branch.clone(), fork: fork.to_string() })?;
     // The team (and CI) learn of the phase at once; an unreachable remote fails nothing.
     if let crate::ops::sync::AutoPush::Failed { remote, why } = crate::ops::sync::after_approval(repo, &ctx.config) {

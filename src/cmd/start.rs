@@ -186,13 +186,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
         minijinja::context! { feature, title => &parsed.title, phase_count => parsed.phases.len() },
     )?;
     let commit = repo.write_commit(tree, &[base_tip], &message)?;
-    let full = format!("refs/heads/{branch}");
-    repo.cas_ref(&full, None, commit, &format!("orchestrate: start {feature}"))?;
-    if let Err(err) = repo.switch(&branch) {
-        // Leave nothing behind: the branch goes, the user's tree was never touched.
-        repo.delete_ref(&full, commit)?;
-        return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
-    }
+    crate::ops::branch_off(repo, &branch, commit, &format!("orchestrate: start {feature}"))?;
     flow.record(
         feature,
         &log,
