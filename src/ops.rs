@@ -4,6 +4,7 @@
 pub mod finish;
 pub mod judge;
 pub mod review;
+pub mod start;
 pub mod sync;
 pub mod verify;
 
