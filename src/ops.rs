@@ -3,6 +3,7 @@
 
 pub mod finish;
 pub mod judge;
+pub mod phase;
 pub mod review;
 pub mod start;
 pub mod sync;

@@ -80,6 +80,22 @@ pub struct ReviewGate {
     pub reasons: Vec<String>,
 }
 
+impl ReviewGate {
+    /// A gate's outcome as the review shows it.
+    pub fn of(o: &gates::Outcome) -> ReviewGate {
+        let e = &o.evidence;
+        ReviewGate {
+            gate: e.gate.clone(),
+            kind: e.kind,
+            verdict: e.verdict,
+            summary: e.summary.clone(),
+            required: o.required,
+            cached: o.cached,
+            reasons: e.reasons.clone(),
+        }
+    }
+}
+
 /// Coverage as the review shows it, from the coverage gate's evidence on the tip.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewCoverage {
@@ -222,15 +238,7 @@ pub fn review(
                 .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
                 .unwrap_or_default();
         }
-        gates_out.push(ReviewGate {
-            gate: e.gate.clone(),
-            kind: e.kind,
-            verdict: e.verdict,
-            summary: e.summary.clone(),
-            required: o.required,
-            cached: o.cached,
-            reasons: e.reasons.clone(),
-        });
+        gates_out.push(ReviewGate::of(o));
     }
     let skipped = f
         .gate_runs
