@@ -1,6 +1,7 @@
 //! Operations: one function per user-visible action that judges or changes the workflow. Each
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
+pub mod approve;
 pub mod finish;
 pub mod judge;
 pub mod phase;
