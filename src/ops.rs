@@ -1,9 +1,13 @@
 //! Operations: one function per user-visible action that judges or changes the workflow. Each
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
+pub mod approve;
 pub mod finish;
+pub mod init;
 pub mod judge;
+pub mod phase;
 pub mod review;
+pub mod start;
 pub mod sync;
 pub mod verify;
 
@@ -206,6 +210,21 @@ pub fn gate(
         .map(|s| s.name.clone())
         .collect();
     Ok(report)
+}
+
+/// Create `branch` at `at` and switch to it. The ref is made first and the switch is `git
+/// switch`, which carries or refuses local changes and never drops them; when it fails, the ref
+/// goes again, so the user's files and branches are as they were. The one place a branch is
+/// created and checked out (`start`, `phase start`).
+pub fn branch_off(repo: &Repo, branch: &str, at: ObjectId, reason: &str) -> Result<()> {
+    let full = format!("refs/heads/{branch}");
+    repo.cas_ref(&full, None, at, reason)?;
+    if let Err(err) = repo.switch(branch) {
+        // Leave nothing behind: the branch goes, the user's tree was never touched.
+        repo.delete_ref(&full, at)?;
+        return Err(Error::from(err).hint("git refused to switch branches; your files are as they were"));
+    }
+    Ok(())
 }
 
 /// The paths a change on `feature`'s integration branch touches that are not its plan's folder:

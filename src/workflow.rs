@@ -764,8 +764,29 @@ fn state_commit(f: &Feature) -> String {
     f.created_commit.clone()
 }
 
+impl FeatureView {
+    /// The phase that may start next: the first planned one whose dependencies are all approved.
+    pub fn startable(&self) -> Option<&PhaseView> {
+        startable(&self.phases)
+    }
+
+    /// The phases phase `id` depends on that are not approved yet (none: it may start).
+    pub fn unapproved_dependencies(&self, id: u32) -> Vec<u32> {
+        let deps = self.phases.iter().find(|p| p.id == id).map(|p| p.depends_on.as_slice()).unwrap_or_default();
+        deps.iter().copied().filter(|d| !approved(&self.phases, *d)).collect()
+    }
+}
+
+fn approved(phases: &[PhaseView], id: u32) -> bool {
+    phases.iter().any(|p| p.id == id && p.state == PhaseState::Approved)
+}
+
+/// Which phase may start next: the one rule, for `status` and for `phase start`.
+fn startable(phases: &[PhaseView]) -> Option<&PhaseView> {
+    phases.iter().find(|p| p.state == PhaseState::Planned && p.depends_on.iter().all(|d| approved(phases, *d)))
+}
+
 fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
-    let approved = |id: u32| phases.iter().any(|p| p.id == id && p.state == PhaseState::Approved);
     if let Some(p) = phases.iter().find(|p| p.state == PhaseState::AwaitingReview) {
         return (format!("review of phase {} (human)", p.id), Some(format!("git orchestrate review {}{flag}", p.id)));
     }
@@ -778,8 +799,7 @@ fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
         };
         return (format!("phase {} {work} (@{})", p.id, p.owner), Some(next));
     }
-    if let Some(p) = phases.iter().find(|p| p.state == PhaseState::Planned && p.depends_on.iter().all(|d| approved(*d)))
-    {
+    if let Some(p) = startable(phases) {
         return (
             format!("start of phase {} (@{})", p.id, p.owner),
             Some(format!("git orchestrate phase start {}{flag}", p.id)),

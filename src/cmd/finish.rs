@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::error::Result;
-use crate::ops::finish::{Finish, Strategy};
+use crate::ops::finish::{Finish, FinishRequest, Strategy};
 use crate::output::{self, Ui};
 
 /// Finish a feature: final gates, complete.md, the finish approval, the merge into the base.
@@ -43,8 +43,9 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let name = ctx.finishing_feature(args.feature.as_deref())?;
     let loaded = flow.load(&name)?;
     let mut progress = ui.progress();
-    let done =
-        crate::ops::finish::finish(&ctx.repo, &loaded, args.strategy, false, &mut super::gate_progress(&mut progress));
+    let req =
+        FinishRequest { strategy: args.strategy, pr: args.pr, remote: &args.remote, trust: false, forge: !args.json };
+    let done = crate::ops::finish::finish(&ctx.repo, &loaded, &req, &mut super::gate_progress(&mut progress));
     progress.clear();
     let done = done?;
     if args.json {
@@ -75,28 +76,11 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
             ui.hint(&format!(
                 "a person approves the finish: git orchestrate approve finish --feature {name}; then run finish again"
             ));
-            // A base the forge protects takes the feature through a pull request.
-            let protected = !args.pr && ctx.repo.gh_branch_protected(&loaded.feature.base);
-            if protected {
+            if done.protected {
                 ui.status(&format!(
                     "{} is protected: the feature goes through a pull request",
                     e(&loaded.feature.base)
                 ));
-            }
-            if (args.pr || protected) && !complete.is_empty() {
-                let f = &loaded.feature;
-                let tip = crate::state::object_id_of("tip", tip)?;
-                let body = ctx.repo.tree_blob(ctx.repo.commit_tree(tip)?, complete)?.unwrap_or_default();
-                let title = loaded.plan.as_ref().map_or_else(|_| f.title.clone(), |(p, _)| p.title.clone());
-                let pr = crate::ops::review::pull_request(
-                    &ctx.repo,
-                    &args.remote,
-                    &f.base,
-                    &f.branch,
-                    &format!("feat: {title}"),
-                    &String::from_utf8_lossy(&body),
-                )?;
-                super::say_pull_request(ui, &pr, &f.branch);
             }
         }
         Finish::Merged { commit, strategy, deleted, remote_branches } => {
@@ -118,6 +102,9 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
         Finish::Recognised { commit } => {
             ui.success(&format!("{} was merged by hand: recorded as {}", e(&name), &commit[..10]));
         }
+    }
+    if let Some(pr) = done.pull_request {
+        super::say_pull_request(ui, &pr?, &loaded.feature.branch);
     }
     Ok(())
 }

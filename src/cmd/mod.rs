@@ -29,6 +29,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::ops::approve::Consent;
 use crate::output::{Progress, Ui};
 use crate::state;
 use crate::workflow::{Loaded, Workflow};
@@ -203,19 +204,11 @@ pub use crate::workflow::load_config;
 /// Set by `tour` for its own throwaway repository, where it approves as the demonstration.
 static TOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// What an approval was given from, as it is recorded.
-pub struct Consent {
-    /// The agent whose environment it was given in, when the user opted in.
-    pub agent: Option<String>,
-    /// `terminal`, or `--yes without a terminal`.
-    pub via: String,
-}
-
 /// Approvals are human pause points: refused inside an agent's environment (unless the user's
 /// own git configuration opts in, never the repository's: the approval records the agent), and
 /// under the repository's `approvals.require` (`tty`, the default, and `signed`) refused without
 /// a terminal, `--yes` or not; under `any`, `--yes` stands in for the terminal. Every approval
-/// passes here.
+/// passes here: the operation it hands the [`Consent`] to never asks.
 pub fn confirm_human(ui: &Ui, repo: &Repo, require: config::Require, yes: bool, question: &str) -> Result<Consent> {
     if TOUR.load(std::sync::atomic::Ordering::Relaxed) {
         // The tour approves on the reader's behalf in its own throwaway repository.

@@ -1,15 +1,15 @@
-//! `git orchestrate review [N]`: the phase-review pause point. Shows the phase against its fork
-//! point, measured; `--request-changes -m REASON` sends it back to its owner.
+//! `git orchestrate review [N]`: the phase-review pause point, its arguments and the review as
+//! text. [`crate::ops::review`] measures the phase against its fork point, or, with
+//! `--request-changes -m REASON`, sends it back to its owner.
 
 use std::fmt::Write as _;
 
 use super::Ctx;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gates::Verdict;
 use crate::git::Status;
 use crate::ops::review::Review;
 use crate::output::{self, Paint, Ui};
-use crate::workflow::PhaseState;
 
 /// Review a phase: its diff against the fork point, its gates, coverage of the changed lines,
 /// scope, time spent, and where to look first.
@@ -39,30 +39,25 @@ pub struct Args {
 }
 
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
-    let flow = ctx.workflow();
-    let name = ctx.feature(args.feature.as_deref())?;
-    let loaded = flow.load(&name)?;
-    let view = flow.view_of(&loaded)?;
-    let branch = ctx.repo.working_branch()?;
-    let id = args
-        .phase
-        .or_else(|| view.phases.iter().find(|p| p.state == PhaseState::AwaitingReview).map(|p| p.id))
-        .or_else(|| view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref()).map(|p| p.id))
-        .ok_or_else(|| {
-            Error::usage(format!("no phase of {name} awaits review")).hint("name one: git orchestrate review <N>")
-        })?;
+    let loaded = ctx.workflow().load(&ctx.feature(args.feature.as_deref())?)?;
+    let (repo, config) = (&ctx.repo, &ctx.config);
     if args.request_changes {
-        let reason = args.message.as_deref().unwrap_or_default().trim();
-        if reason.is_empty() {
-            return Err(Error::usage("--request-changes needs the reason in -m"));
-        }
-        crate::ops::review::request_changes(&ctx.repo, &loaded, id, reason)?;
-        ui.success(&format!("phase {id} of {name} goes back to its owner: {}", output::escape(reason)));
+        let reason = args.message.as_deref().unwrap_or_default();
+        let sent = crate::ops::review::send_back(repo, config, &loaded, args.phase, reason)?;
+        let (id, name) = (sent.phase, &loaded.feature.name);
+        ui.success(&format!("phase {id} of {name} goes back to its owner: {}", output::escape(&sent.reason)));
         ui.hint(&format!("the owner sees it in: git orchestrate phase brief {id} --feature {name}"));
         return Ok(());
     }
     let mut progress = ui.progress();
-    let review = crate::ops::review::review(&ctx.repo, &loaded, id, false, &mut super::gate_progress(&mut progress));
+    let review = crate::ops::review::review_phase(
+        repo,
+        config,
+        &loaded,
+        args.phase,
+        false,
+        &mut super::gate_progress(&mut progress),
+    );
     progress.clear();
     let review = review?;
     if args.json {

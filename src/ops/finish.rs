@@ -51,6 +51,66 @@ pub enum Finish {
 pub struct Finished {
     pub gates: Vec<GateReport>,
     pub finish: Finish,
+    /// The forge protects the base: the feature goes through a pull request.
+    pub protected: bool,
+    /// The pull request against the base with `complete.md` as its body, once it is written and
+    /// one was asked for (or the base is protected): opened or prepared, or why not.
+    pub pull_request: Option<Result<super::review::PullRequest>>,
+}
+
+impl Finished {
+    fn new(gates: Vec<GateReport>, finish: Finish) -> Finished {
+        Finished { gates, finish, protected: false, pull_request: None }
+    }
+}
+
+/// What `finish` is asked.
+pub struct FinishRequest<'a> {
+    /// How the feature lands on its base.
+    pub strategy: Strategy,
+    /// Open a pull request against the base once `complete.md` is written.
+    pub pr: bool,
+    /// The remote of the pull request.
+    pub remote: &'a str,
+    /// Run the configuration's commands without a trust record.
+    pub trust: bool,
+    /// Ask the forge whether the base is protected and open the pull request; false leaves the
+    /// forge alone (`finish --json` never did either).
+    pub forge: bool,
+}
+
+/// Finish a feature (see [`Finish`]); once `complete.md` is written, a base the forge protects
+/// takes the feature through a pull request, as does one asked for.
+pub fn finish(
+    repo: &Repo,
+    loaded: &Loaded,
+    req: &FinishRequest<'_>,
+    progress: &mut dyn FnMut(gates::Progress<'_>),
+) -> Result<Finished> {
+    let mut done = gate_and_merge(repo, loaded, req.strategy, req.trust, progress)?;
+    let Finish::AwaitingApproval { tip, complete, .. } = &done.finish else { return Ok(done) };
+    if !req.forge {
+        return Ok(done);
+    }
+    let f = &loaded.feature;
+    done.protected = !req.pr && repo.gh_branch_protected(&f.base);
+    if (req.pr || done.protected) && !complete.is_empty() {
+        let open = || -> Result<super::review::PullRequest> {
+            let tip = crate::state::object_id_of("tip", tip)?;
+            let body = repo.tree_blob(repo.commit_tree(tip)?, complete)?.unwrap_or_default();
+            let title = loaded.plan.as_ref().map_or_else(|_| f.title.clone(), |(p, _)| p.title.clone());
+            super::review::pull_request(
+                repo,
+                req.remote,
+                &f.base,
+                &f.branch,
+                &format!("feat: {title}"),
+                &String::from_utf8_lossy(&body),
+            )
+        };
+        done.pull_request = Some(open());
+    }
+    Ok(done)
 }
 
 fn complete_path(feature: &str) -> String {
@@ -60,7 +120,7 @@ fn complete_path(feature: &str) -> String {
 /// Run the finish: see [`Finish`]. Refuses (with what failed and what to run next) when a phase
 /// is not approved, a final gate fails, the base cannot be merged in without conflicts, or the
 /// base moved after the approval.
-pub fn finish(
+fn gate_and_merge(
     repo: &Repo,
     loaded: &Loaded,
     strategy: Strategy,
@@ -103,7 +163,7 @@ pub fn finish(
             .hint(format!("run `git orchestrate finish --feature {name}` again, and approve it again")));
         }
         return merge(repo, &flow, loaded, strategy, integration, base_tip)
-            .map(|finish| Finished { gates: Vec::new(), finish });
+            .map(|finish| Finished::new(Vec::new(), finish));
     }
 
     // A merge made by hand before finish: the base holds the integration tip already.
@@ -149,14 +209,10 @@ pub fn finish(
     if by_hand {
         // Merged by hand before finish: approved and recorded like any finish, without a
         // complete.md commit (the base holds the feature already).
-        return Ok(Finished {
-            gates: vec![report],
-            finish: Finish::AwaitingApproval {
-                tip: integration.to_string(),
-                complete: String::new(),
-                base_merged: false,
-            },
-        });
+        return Ok(Finished::new(
+            vec![report],
+            Finish::AwaitingApproval { tip: integration.to_string(), complete: String::new(), base_merged: false },
+        ));
     }
 
     // complete.md, committed on the integration branch by the tool: what the approval covers.
@@ -166,10 +222,7 @@ pub fn finish(
     let message = format!("docs({name}): complete.md\n\nSee: {path}\n\nFeature: {name}\n");
     let commit = repo.write_commit(tree, &[tip], &message)?;
     move_branch(repo, &f.branch, integration, commit, "orchestrate: finish")?;
-    Ok(Finished {
-        gates: vec![report],
-        finish: Finish::AwaitingApproval { tip: commit.to_string(), complete: path, base_merged },
-    })
+    Ok(Finished::new(vec![report], Finish::AwaitingApproval { tip: commit.to_string(), complete: path, base_merged }))
 }
 
 /// Move a branch that may be checked out here (then the work tree moves with it, by git).

@@ -4,11 +4,12 @@
 use serde::Serialize;
 
 use super::{phase_evidence, GateReport};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gates::{self, Kind, Verdict};
 use crate::git::{FileStat, ObjectId, Repo, Status};
 use crate::state::What;
-use crate::workflow::{Loaded, Workflow};
+use crate::workflow::{Loaded, PhaseState, Workflow};
 
 /// The phase record, its branch tip and its fork point, or why there is nothing to review.
 fn phase_tip(repo: &Repo, loaded: &Loaded, id: u32) -> Result<(ObjectId, ObjectId)> {
@@ -78,6 +79,22 @@ pub struct ReviewGate {
     pub required: bool,
     pub cached: bool,
     pub reasons: Vec<String>,
+}
+
+impl ReviewGate {
+    /// A gate's outcome as the review shows it.
+    pub fn of(o: &gates::Outcome) -> ReviewGate {
+        let e = &o.evidence;
+        ReviewGate {
+            gate: e.gate.clone(),
+            kind: e.kind,
+            verdict: e.verdict,
+            summary: e.summary.clone(),
+            required: o.required,
+            cached: o.cached,
+            reasons: e.reasons.clone(),
+        }
+    }
 }
 
 /// Coverage as the review shows it, from the coverage gate's evidence on the tip.
@@ -222,15 +239,7 @@ pub fn review(
                 .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
                 .unwrap_or_default();
         }
-        gates_out.push(ReviewGate {
-            gate: e.gate.clone(),
-            kind: e.kind,
-            verdict: e.verdict,
-            summary: e.summary.clone(),
-            required: o.required,
-            cached: o.cached,
-            reasons: e.reasons.clone(),
-        });
+        gates_out.push(ReviewGate::of(o));
     }
     let skipped = f
         .gate_runs
@@ -281,6 +290,57 @@ pub fn review(
         look_here_first: look,
         changes_requested: rec.changes_requested.as_ref().and_then(|c| c.note.clone()),
     })
+}
+
+/// The phase a review means: the one named, else the one awaiting review, else the one
+/// checked out.
+fn meant(repo: &Repo, config: &Config, loaded: &Loaded, phase: Option<u32>) -> Result<u32> {
+    if let Some(id) = phase {
+        return Ok(id);
+    }
+    let view = Workflow::new(repo, config).view_of(loaded)?;
+    let branch = repo.working_branch()?;
+    view.phases
+        .iter()
+        .find(|p| p.state == PhaseState::AwaitingReview)
+        .map(|p| p.id)
+        .or_else(|| view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref()).map(|p| p.id))
+        .ok_or_else(|| {
+            Error::usage(format!("no phase of {} awaits review", loaded.feature.name))
+                .hint("name one: git orchestrate review <N>")
+        })
+}
+
+/// [`review`] of the phase meant (named, else the one awaiting review, else the one checked
+/// out): what `git orchestrate review` shows.
+pub fn review_phase(
+    repo: &Repo,
+    config: &Config,
+    loaded: &Loaded,
+    phase: Option<u32>,
+    trust: bool,
+    progress: &mut dyn FnMut(gates::Progress<'_>),
+) -> Result<Review> {
+    let id = meant(repo, config, loaded, phase)?;
+    review(repo, loaded, id, trust, progress)
+}
+
+/// A phase sent back to its owner.
+pub struct SentBack {
+    pub phase: u32,
+    /// The reviewer's reason, as recorded.
+    pub reason: String,
+}
+
+/// [`request_changes`] of the phase meant (as [`review_phase`] finds it), which needs a reason.
+pub fn send_back(repo: &Repo, config: &Config, loaded: &Loaded, phase: Option<u32>, reason: &str) -> Result<SentBack> {
+    let id = meant(repo, config, loaded, phase)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::usage("--request-changes needs the reason in -m"));
+    }
+    request_changes(repo, loaded, id, reason)?;
+    Ok(SentBack { phase: id, reason: reason.to_string() })
 }
 
 /// Send a phase back to its owner (`NEEDS_REVISION`) with the reason: it is active again, and
