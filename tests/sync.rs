@@ -496,3 +496,21 @@ fn verify_runs_the_push_stage_gates_of_a_phase_tip_pushed_past_pre_push() {
     assert_eq!(v["ran"][0]["gate"], "slowcheck", "{v}");
     assert_eq!(v["ran"][0]["verdict"], "fail", "{v}");
 }
+
+#[test]
+fn a_command_that_needs_a_branch_only_a_remote_has_says_how_to_bring_it() {
+    let t = TestRepo::new();
+    let remote = with_origin(&t);
+    t.started_and_approved("here", 1);
+    let b = clone(&t, &remote, "b", "Grace");
+    t.run_in(&b, ["sync", "--no-branches"]).ok();
+    let run = t.run_in(&b, ["phase", "start", "--feature", "here"]).code(1);
+    assert!(run.stderr.contains("integration branch orchestrate/here/main is not here"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("origin/orchestrate/here/main has it: `git orchestrate sync` creates it here"),
+        "{}",
+        run.stderr
+    );
+    t.run_in(&b, ["sync"]).ok();
+    t.run_in(&b, ["phase", "start", "--feature", "here"]).ok();
+}

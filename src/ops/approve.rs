@@ -320,9 +320,7 @@ pub fn prepare_phase<'a>(
         return Err(Error::blocked(format!("phase {id} has no commits on {} yet: nothing to approve", rec.branch))
             .hint(format!("commit the phase's work first; `git orchestrate phase brief {id}` says what it is")));
     }
-    let integration = repo
-        .branch_tip(&f.branch)?
-        .ok_or_else(|| Error::blocked(format!("integration branch {} is gone", f.branch)))?;
+    let integration = crate::workflow::Workflow::new(repo, config).integration_tip(f)?;
     let here = repo.head()?.branch() == Some(f.branch.as_str());
     if !here {
         if let Some((_, path)) = repo.checked_out_branches()?.into_iter().find(|(b, _)| *b == f.branch) {

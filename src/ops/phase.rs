@@ -99,9 +99,7 @@ pub fn start_phase(repo: &Repo, config: &Config, loaded: &Loaded, which: &str) -
         };
         return Err(Error::blocked(format!("phase {id} depends on phase {list}, which is not approved yet")).hint(hint));
     }
-    let fork = repo
-        .branch_tip(&loaded.feature.branch)?
-        .ok_or_else(|| Error::blocked(format!("integration branch {} is gone", loaded.feature.branch)))?;
+    let fork = Workflow::new(repo, config).integration_tip(&loaded.feature)?;
     let branch = config.branches.phase(&name, id, &def.slug());
     Repo::validate_branch_name(&branch)?;
     if repo.branch_tip(&branch)?.is_some() {
