@@ -52,7 +52,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
         return Ok(ui.json(&done.finish)?);
     }
     for report in &done.gates {
-        super::gate::render(ui, report, false, true)?;
+        super::show::gate(ui, report, false, true)?;
     }
     let e = output::escape;
     match &done.finish {

@@ -134,7 +134,7 @@ fn pre_commit(ui: &Ui, ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
             super::say_waiting(ui, holder);
         }
     })?;
-    super::gate::render(ui, &report, false, true)
+    super::show::gate(ui, &report, false, true)
 }
 
 fn commit_msg(args: &[OsString]) -> Result<()> {
@@ -184,7 +184,7 @@ fn pre_push(ui: &Ui, ctx: &Ctx, stdin: &str) -> Result<()> {
         crate::ops::judge_push(&ctx.repo, &ctx.config, &updates, false, &mut super::gate_progress(&mut progress));
     progress.clear();
     for report in reports? {
-        super::gate::render(ui, &report, false, true)?;
+        super::show::gate(ui, &report, false, true)?;
     }
     Ok(())
 }

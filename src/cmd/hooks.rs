@@ -10,14 +10,6 @@ use crate::hooks::{self, Action};
 use crate::output::Ui;
 use crate::{ops, output};
 
-/// Say which records the installation skipped.
-pub fn warn_damage(ui: &Ui, damage: &[String]) {
-    for bad in damage {
-        ui.warn(&format!("{bad}; the record is skipped"));
-        ui.hint("git orchestrate doctor --repair drops the bad lines");
-    }
-}
-
 /// Manage the git hooks (pre-commit, pre-merge-commit, prepare-commit-msg, commit-msg, pre-push).
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -75,7 +67,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     match &args.command {
         HooksCommand::Install { json } => {
             let installed = ops::install_hooks(repo)?;
-            warn_damage(ui, &installed.damage);
+            super::show::warn_damage(ui, &installed.damage);
             report(ui, &installed.changes, &repo.hooks_dir().path, *json)
         }
         HooksCommand::Uninstall { json } => {

@@ -43,7 +43,7 @@ pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     let (detection, written, git_config) = (done.detection, done.config_written, done.git_config);
     let hooks = match done.hooks {
         Ok(installed) => {
-            super::hooks::warn_damage(ui, &installed.damage);
+            super::show::warn_damage(ui, &installed.damage);
             installed.changes
         }
         Err(e) => {

@@ -16,6 +16,7 @@ pub mod phase;
 pub mod plan;
 pub mod review;
 pub mod secrets;
+pub mod show;
 pub mod start;
 pub mod status;
 pub mod sync;

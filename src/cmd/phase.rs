@@ -129,7 +129,7 @@ struct SubmitReport {
 fn submit(ui: &Ui, ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: bool, pr: Option<&str>) -> Result<()> {
     let loaded = ctx.workflow().load(&ctx.feature(feature)?)?;
     let body =
-        |review: &crate::ops::review::Review| anstream::adapter::strip_str(&super::review::render(review)).to_string();
+        |review: &crate::ops::review::Review| anstream::adapter::strip_str(&super::show::review(review)).to_string();
     let pr = pr.map(|remote| PrRequest { remote, body: &body });
     let mut progress = ui.progress();
     let done =
@@ -147,7 +147,7 @@ fn submit(ui: &Ui, ctx: &Ctx, phase: Option<u32>, feature: Option<&str>, json: b
         })?;
     } else {
         for report in &done.reports {
-            let _ = super::gate::render(ui, report, false, true);
+            let _ = super::show::gate(ui, report, false, true);
         }
     }
     if let Some(refusal) = done.refusal() {
