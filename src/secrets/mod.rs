@@ -441,6 +441,12 @@ fn assignment_passes(name: &str, between: &str, value: &str, provider: bool) -> 
     if value.len() > if provider { 300 } else { 150 } || is_file_or_host(value) || (!provider && is_wordy(value)) {
         return false;
     }
+    // A provider whose keys have one documented shape: a value of another shape assigned to
+    // its name is not its key (`meraki_token = <67 characters>`), for either rule.
+    let shapes: Vec<_> = rules::PROVIDER_SHAPES.iter().filter(|(p, _)| names_provider(&parts, p)).collect();
+    if !shapes.is_empty() && !shapes.iter().any(|(_, fits)| fits(value)) {
+        return false;
+    }
     if provider {
         // A provider's format, even a made-up one (`12345678-ABCD-…`), is reported: fixtures
         // take an allow marker.

@@ -404,6 +404,16 @@ pub const PROVIDERS: &[&str] = &[
     "zendesk",
 ];
 
+/// Whether a value has a provider's key shape.
+pub type Shape = fn(&str) -> bool;
+
+/// Providers whose keys have one documented shape: a value assigned to a name that names one
+/// of them is its key only in that shape.
+pub const PROVIDER_SHAPES: &[(&str, Shape)] = &[
+    // Cisco Meraki API keys: 40 hexadecimal characters, lowercase (gitleaks' rule and tests).
+    ("meraki", |v| v.len() == 40 && v.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))),
+];
+
 /// The keywords of the generic rule: a line without one has no secret-like name.
 const SECRET_KEYWORDS: &[&str] =
     &["key", "token", "secret", "pwd", "pass", "credential", "creds", "auth", "api", "access", "jwt", "bearer"];

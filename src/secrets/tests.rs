@@ -139,6 +139,26 @@ fn provider_names_and_formats() {
     }
 }
 
+/// A name that names a provider with one documented key shape takes only that shape: Meraki
+/// keys are 40 lowercase hex characters (gitleaks' own false-positive samples of its rule).
+#[test]
+fn provider_shapes_decide_for_a_named_provider() {
+    let key = "53369721ac6b2eea9a02450076d953c0".to_string() + "6265a6a7";
+    for line in
+        [format!("merakiToken = \"{key}\""), format!("MERAKI_API_KEY: {key}"), format!("<merakiToken>\n  {key}\n")]
+    {
+        let found = scan(&line);
+        assert!(found.iter().any(|f| f.rule == "provider-key-assignment" && !f.warning), "{line:?}: {found:?}");
+    }
+    for quiet in [
+        // Mixed case, and 67 characters with one outside hex: not a Meraki key.
+        format!("meraki-api-key: {}", "acdeFf05b1a6d4c890237bf08c5e6e8d2b4d0f2e"),
+        format!("meraki_token = {}{}", "5cb4a5f04cd412fe946667b17f0129ba17aeb2e0", "c7b5b7264efcebf7d022bfe2R21"),
+    ] {
+        assert!(scan(&quiet).is_empty(), "{quiet:?} flagged: {:?}", scan(&quiet));
+    }
+}
+
 #[test]
 fn inline_markers_and_baseline() {
     let line = format!("aws = \"{}{}\"", "AKIA", "Z7QW4R2T5Y6U3I2O");
