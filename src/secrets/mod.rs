@@ -5,27 +5,15 @@
 //! ever shown redacted. Pure: text in, findings out.
 
 mod gitleaks;
+mod keywords;
 pub mod rules;
 
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
 pub use rules::{Check, RuleSpec};
-
-/// From this many bytes scanned, a scanner uses the keyword DFA.
-const DFA_FROM: usize = 256 * 1024;
-
-fn keyword_automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, Error> {
-    AhoCorasickBuilder::new()
-        .kind(Some(kind))
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(patterns)
-        .map_err(|e| Error::Config { file: "rules".into(), message: e.to_string() })
-}
 
 /// Markers that allow a line.
 const ALLOW_MARKERS: &[&str] = &["gitleaks:allow", "orchestrate:allow-secret"];
@@ -68,16 +56,10 @@ struct Rule {
 
 pub struct Scanner {
     rules: Vec<Rule>,
-    /// The keywords as a contiguous NFA: it builds in a fraction of a DFA's time, which would
-    /// be most of a commit-msg hook's run. Once a scanner has read [`DFA_FROM`] bytes it
-    /// switches to a DFA, built then: it scans about twice as fast.
-    keywords: AhoCorasick,
-    keywords_dfa: std::sync::OnceLock<AhoCorasick>,
-    patterns: Vec<String>,
-    /// Bytes scanned so far: a scanner that has read this much is doing bulk work.
-    scanned: std::sync::atomic::AtomicUsize,
-    /// For each keyword, the rules it starts.
-    keyword_rules: Vec<Vec<usize>>,
+    /// The rules' keywords, all found in one pass.
+    keywords: keywords::Keywords,
+    /// For each match state of `keywords`, the rules its keywords start.
+    match_rules: Vec<Vec<usize>>,
     /// Rules without keywords: run on every line.
     always: Vec<usize>,
     allow_paths: Vec<Regex>,
@@ -441,6 +423,12 @@ fn assignment_passes(name: &str, between: &str, value: &str, provider: bool) -> 
     if value.len() > if provider { 300 } else { 150 } || is_file_or_host(value) || (!provider && is_wordy(value)) {
         return false;
     }
+    // A provider whose keys have one documented shape: a value of another shape assigned to
+    // its name is not its key (`meraki_token = <67 characters>`), for either rule.
+    let shapes: Vec<_> = rules::PROVIDER_SHAPES.iter().filter(|(p, _)| names_provider(&parts, p)).collect();
+    if !shapes.is_empty() && !shapes.iter().any(|(_, fits)| fits(value)) {
+        return false;
+    }
     if provider {
         // A provider's format, even a made-up one (`12345678-ABCD-…`), is reported: fixtures
         // take an allow marker.
@@ -467,6 +455,86 @@ fn assignment_passes(name: &str, between: &str, value: &str, provider: bool) -> 
         && !is_uuid(value)
         && !is_code_reference(value)
         && (has_digit || (mixed_case && value.len() >= 16))
+}
+
+/// Line numbers in a text, counted only when a finding needs one (in order of position).
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Newlines are counted up to here.
+    upto: usize,
+    /// The number of the line at `upto`.
+    number: u32,
+}
+
+impl Lines<'_> {
+    /// The number of the line `pos` is on (`pos` not before the last one asked for).
+    fn at(&mut self, pos: usize) -> u32 {
+        let newlines = memchr::memchr_iter(b'\n', &self.bytes[self.upto..pos]).count();
+        self.number = self.number.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+        self.upto = pos;
+        self.number
+    }
+}
+
+/// The length of the longest value an assignment regex of [`rules::assignment_regex`] could
+/// take in `hay`: a run of value characters after an operator's last character (`=`, `:`, `,`,
+/// `>`) and blanks, a line break, a quote, and followed by what ends a value. Never shorter than
+/// what the regex matches, so a rule whose minimum is longer cannot match.
+fn longest_assigned_value(hay: &[u8]) -> usize {
+    // Bytes of a value: `[A-Za-z0-9_.=+/~%-]`.
+    const VALUE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0u8;
+        loop {
+            t[b as usize] =
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'=' | b'+' | b'/' | b'~' | b'%' | b'-');
+            if b == u8::MAX {
+                break t;
+            }
+            b += 1;
+        }
+    };
+    let value = |c: u8| VALUE[usize::from(c)];
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let mut longest = 0;
+    let mut i = 0;
+    while i < hay.len() {
+        if !matches!(hay[i], b'=' | b':' | b',' | b'>') {
+            i += 1;
+            continue;
+        }
+        // `[ \t]*\r?\n?[ \t]*[`'"]?`
+        let mut j = i + 1;
+        while j < hay.len() && blank(hay[j]) {
+            j += 1;
+        }
+        if hay.get(j) == Some(&b'\r') {
+            j += 1;
+        }
+        if hay.get(j) == Some(&b'\n') {
+            j += 1;
+        }
+        while j < hay.len() && blank(hay[j]) {
+            j += 1;
+        }
+        if matches!(hay.get(j), Some(b'`' | b'\'' | b'"')) {
+            j += 1;
+        }
+        let mut k = j;
+        while k < hay.len() && value(hay[k]) {
+            k += 1;
+        }
+        // What may follow a value: a quote, blank, `;`, `,`, `)`, `<`, `&`, `\n`-style escapes, the
+        // end, or any non-ASCII character (`\s` is Unicode).
+        let ends = hay.get(k).is_none_or(|&c| !c.is_ascii() || b"`'\";,)<&\\ \t\n\r\x0b\x0c".contains(&c));
+        if ends {
+            longest = longest.max(k - j);
+        }
+        // An `=` inside the value starts a shorter one with the same end; its last byte may be
+        // an operator followed by blanks (`:=` is `:` and `=`).
+        i = k.saturating_sub(1).max(i + 1);
+    }
+    longest
 }
 
 /// A PKCS #12 key store by its file name (`.p12`, `.pfx`).
@@ -561,33 +629,26 @@ impl Scanner {
             }
             rules.push(Rule { spec, re, path, allow });
         }
-        // The longest keyword at a place is the one found (`age-secret-key-1`, not `key`): it
-        // starts the rules of every keyword inside it too.
-        for i in 0..patterns.len() {
-            for j in 0..patterns.len() {
-                if i != j && patterns[i].contains(patterns[j].as_str()) {
-                    let inner = keyword_rules[j].clone();
-                    keyword_rules[i].extend(inner);
-                }
+        // An empty keyword is on every line.
+        for (k, rules) in patterns.iter().zip(&keyword_rules) {
+            if k.is_empty() {
+                always.extend(rules);
             }
-            keyword_rules[i].sort_unstable();
-            keyword_rules[i].dedup();
         }
-        let keywords = keyword_automaton(&patterns, AhoCorasickKind::ContiguousNFA)?;
-        let keywords_dfa = std::sync::OnceLock::new();
-        Ok(Self {
-            rules,
-            keywords,
-            keywords_dfa,
-            patterns,
-            scanned: std::sync::atomic::AtomicUsize::new(0),
-            keyword_rules,
-            always,
-            allow_paths,
-            allow_regexes,
-            stopwords,
-            baseline,
-        })
+        always.sort_unstable();
+        always.dedup();
+        let keywords = keywords::Keywords::new(&patterns);
+        // Every keyword that ends at a place (`age-secret-key-1` and `key`) starts its rules.
+        let match_rules = (0..keywords.match_states())
+            .map(|m| {
+                let mut r: Vec<usize> =
+                    keywords.ends(m).iter().flat_map(|&k| keyword_rules[k].iter().copied()).collect();
+                r.sort_unstable();
+                r.dedup();
+                r
+            })
+            .collect();
+        Ok(Self { rules, keywords, match_rules, always, allow_paths, allow_regexes, stopwords, baseline })
     }
 
     /// Whether a path is allowed as a whole (gitleaks `[allowlist] paths`).
@@ -608,55 +669,39 @@ impl Scanner {
             self.scan_kubernetes(path, first_line, text, out);
         }
         let bytes = text.as_bytes();
+        // An allow marker is looked for on a line only when the text has one somewhere.
+        let markers = memchr::memmem::find(bytes, b":allow").is_some();
         let mut line_start = 0usize;
-        let mut line_no = first_line;
+        let mut lines = Lines { bytes, upto: 0, number: first_line };
         let mut candidates: Vec<usize> = Vec::new();
+        // The line being gathered: its start and end (its newline or the end of the text).
         let mut current: Option<(usize, usize)> = None;
-        let flush = |range: (usize, usize), line: u32, cands: &mut Vec<usize>, out: &mut Vec<Finding>| {
-            cands.extend(&self.always);
-            cands.sort_unstable();
-            cands.dedup();
-            let next = (range.1 < text.len()).then(|| {
-                let rest = &text[range.1 + 1..];
-                &rest[..memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len())]
-            });
-            self.scan_line(path, line, &text[range.0..range.1], next, cands, out);
-            cands.clear();
-        };
-        let seen = self.scanned.fetch_add(bytes.len(), std::sync::atomic::Ordering::Relaxed) + bytes.len();
-        let automaton = if seen >= DFA_FROM {
-            self.keywords_dfa.get_or_init(|| {
-                keyword_automaton(&self.patterns, AhoCorasickKind::DFA).unwrap_or_else(|_| self.keywords.clone())
-            })
-        } else {
-            &self.keywords
-        };
-        for m in automaton.find_iter(bytes) {
+        self.keywords.find(bytes, |end, m| {
+            // The keyword's last byte: on the line it is found on.
+            let at = end - 1;
             if let Some((s, e)) = current {
-                if m.start() < e {
-                    candidates.extend(&self.keyword_rules[m.pattern().as_usize()]);
-                    continue;
+                if at < e {
+                    candidates.extend(&self.match_rules[m]);
+                    return;
                 }
-                flush((s, e), line_no, &mut candidates, out);
+                self.flush(path, text, (s, e), &mut lines, markers, &mut candidates, out);
             }
-            // Move to the line of this match, counting the newlines on the way.
-            let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |p| p + 1);
-            let lines_between = memchr::memchr_iter(b'\n', &bytes[line_start..start]).count();
-            line_no += u32::try_from(lines_between).unwrap_or(u32::MAX);
+            // Move to the line of this match (its number is counted only for a finding).
+            let start = memchr::memrchr(b'\n', &bytes[line_start..at]).map_or(line_start, |p| line_start + p + 1);
             line_start = start;
-            let end = memchr::memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |p| m.start() + p);
-            current = Some((start, end));
-            candidates.extend(&self.keyword_rules[m.pattern().as_usize()]);
-        }
+            let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
+            current = Some((start, line_end));
+            candidates.extend(&self.match_rules[m]);
+        });
         if let Some(range) = current {
-            flush(range, line_no, &mut candidates, out);
+            self.flush(path, text, range, &mut lines, markers, &mut candidates, out);
         }
         if !self.always.is_empty() {
             // Rules without keywords see every line that had no keyword.
             for (n, line) in (first_line..).zip(text.split('\n')) {
                 let mut cands = self.always.clone();
                 let mut found = Vec::new();
-                self.scan_line(path, n, line, None, &mut cands, &mut found);
+                self.scan_line(path, &mut || n, line, None, markers, &mut cands, &mut found);
                 for f in found {
                     if !out.contains(&f) {
                         out.push(f);
@@ -666,26 +711,56 @@ impl Scanner {
         }
     }
 
+    /// Scans the line `range` of `text` with the rules its keywords started (`candidates`,
+    /// emptied), and those without keywords.
+    #[allow(clippy::too_many_arguments)]
+    fn flush(
+        &self,
+        path: &str,
+        text: &str,
+        range: (usize, usize),
+        lines: &mut Lines,
+        markers: bool,
+        candidates: &mut Vec<usize>,
+        out: &mut Vec<Finding>,
+    ) {
+        candidates.extend(&self.always);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let next = (range.1 < text.len()).then(|| {
+            let rest = &text[range.1 + 1..];
+            &rest[..memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len())]
+        });
+        self.scan_line(path, &mut || lines.at(range.0), &text[range.0..range.1], next, markers, candidates, out);
+        candidates.clear();
+    }
+
+    /// `markers`: whether the text has an allow marker anywhere (else no line is looked at for
+    /// one).
     #[allow(clippy::too_many_arguments)]
     fn scan_line(
         &self,
         path: &str,
-        line_no: u32,
+        line_no: &mut dyn FnMut() -> u32,
         line: &str,
         next: Option<&str>,
+        markers: bool,
         candidates: &mut [usize],
         out: &mut Vec<Finding>,
     ) {
-        if allowed(line) {
+        if markers && allowed(line) {
             return;
         }
         // A line that opens something whose value may follow on the next line: an XML element
         // (`<apiToken>`) or a PEM header.
         let trimmed = line.trim_end();
         let joined = next
-            .filter(|n| (trimmed.ends_with('>') || trimmed.ends_with("-----")) && !allowed(n))
+            .filter(|n| (trimmed.ends_with('>') || trimmed.ends_with("-----")) && !(markers && allowed(n)))
             .map(|n| format!("{line}\n{n}"));
         let mut secrets: Vec<(usize, usize)> = Vec::new();
+        // The longest value after an assignment operator, in the line and joined with the next
+        // (worked out once, when an assignment rule is a candidate).
+        let mut values: [Option<usize>; 2] = [None, None];
         for &i in candidates.iter() {
             let rule = &self.rules[i];
             if rule.path.as_ref().is_some_and(|p| !p.is_match(path)) {
@@ -699,6 +774,25 @@ impl Scanner {
                 Some(j) if rule.spec.next_line => j.as_str(),
                 _ => line,
             };
+            // An assignment needs a value that long after an operator: most lines with a secret
+            // word in code have none, and are not worth the regex.
+            let min_value = match rule.spec.check {
+                Check::Assignment => rules::GENERIC_VALUE_MIN,
+                Check::ProviderAssignment => rules::PROVIDER_VALUE_MIN,
+                _ => 0,
+            };
+            if min_value > 0 {
+                let longest = *values[usize::from(haystack.len() != line.len())]
+                    .get_or_insert_with(|| longest_assigned_value(haystack.as_bytes()));
+                if longest < min_value {
+                    continue;
+                }
+            }
+            // Most lines a rule runs on hold no match: telling so costs less than looking for
+            // its groups.
+            if !re.is_match(haystack) {
+                continue;
+            }
             for caps in re.captures_iter(haystack) {
                 let Some(m) = caps.get(rule.spec.secret_group).or_else(|| caps.get(0)) else { continue };
                 let secret = m.as_str();
@@ -721,7 +815,7 @@ impl Scanner {
                     rule: rule.spec.id.clone(),
                     description: rule.spec.description.clone(),
                     path: path.into(),
-                    line: line_no + u32::from(m.start() > line.len()),
+                    line: line_no() + u32::from(m.start() > line.len()),
                     redacted: redact(secret),
                     fingerprint,
                     warning: rule.spec.warn_only,

@@ -404,6 +404,16 @@ pub const PROVIDERS: &[&str] = &[
     "zendesk",
 ];
 
+/// Whether a value has a provider's key shape.
+pub type Shape = fn(&str) -> bool;
+
+/// Providers whose keys have one documented shape: a value assigned to a name that names one
+/// of them is its key only in that shape.
+pub const PROVIDER_SHAPES: &[(&str, Shape)] = &[
+    // Cisco Meraki API keys: 40 hexadecimal characters, lowercase (gitleaks' rule and tests).
+    ("meraki", |v| v.len() == 40 && v.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))),
+];
+
 /// The keywords of the generic rule: a line without one has no secret-like name.
 const SECRET_KEYWORDS: &[&str] =
     &["key", "token", "secret", "pwd", "pass", "credential", "creds", "auth", "api", "access", "jwt", "bearer"];
@@ -569,7 +579,7 @@ pub fn builtin() -> Vec<RuleSpec> {
     let mut provider = rule(
         "provider-key-assignment",
         "Random value assigned to a name that names a provider",
-        &assignment_regex(PROVIDERS, r"[A-Za-z0-9_.=+/~%-]{14,}"),
+        &assignment_regex(PROVIDERS, &format!("[A-Za-z0-9_.=+/~%-]{{{PROVIDER_VALUE_MIN},}}")),
         PROVIDERS,
         2,
     );
@@ -580,7 +590,7 @@ pub fn builtin() -> Vec<RuleSpec> {
     let mut generic = rule(
         "generic-api-key",
         "High-entropy value assigned to a secret-like name",
-        &assignment_regex(SECRET_WORDS, r"[A-Za-z0-9_.=+/~-]{10,}"),
+        &assignment_regex(SECRET_WORDS, &format!("[A-Za-z0-9_.=+/~-]{{{GENERIC_VALUE_MIN},}}")),
         SECRET_KEYWORDS,
         2,
     );
@@ -591,10 +601,15 @@ pub fn builtin() -> Vec<RuleSpec> {
     rules
 }
 
+/// The shortest value the generic rule takes.
+pub const GENERIC_VALUE_MIN: usize = 10;
+/// The shortest value the provider rule takes.
+pub const PROVIDER_VALUE_MIN: usize = 14;
+
 /// `name = value` in the forms of configuration files and code: group 1 the name (containing
 /// one of `words`), group 2 the value. Operators: `=`, `:`, `:=`, `::=`, `?=`, `.=`, `=>`, `,`
 /// (a call's arguments) and `>` (an XML element, whose value may be on the next line).
-fn assignment_regex(words: &[&str], value: &str) -> String {
+pub(super) fn assignment_regex(words: &[&str], value: &str) -> String {
     let words: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
     format!(
         r#"(?i)(<?[A-Za-z0-9_.-]*(?:{})[A-Za-z0-9_.-]*)(?:[ \t][A-Za-z0-9_.]+)?[ \t]*["']?[ \t]*(?:=|:{{1,3}}=|\?=|\.=|=>|:|,|>)[ \t]*\r?\n?[ \t]*[`'"]?({value})(?:[`'"\s;,)<&]|\\[nrt]|$)"#,

@@ -139,6 +139,26 @@ fn provider_names_and_formats() {
     }
 }
 
+/// A name that names a provider with one documented key shape takes only that shape: Meraki
+/// keys are 40 lowercase hex characters (gitleaks' own false-positive samples of its rule).
+#[test]
+fn provider_shapes_decide_for_a_named_provider() {
+    let key = "53369721ac6b2eea9a02450076d953c0".to_string() + "6265a6a7";
+    for line in
+        [format!("merakiToken = \"{key}\""), format!("MERAKI_API_KEY: {key}"), format!("<merakiToken>\n  {key}\n")]
+    {
+        let found = scan(&line);
+        assert!(found.iter().any(|f| f.rule == "provider-key-assignment" && !f.warning), "{line:?}: {found:?}");
+    }
+    for quiet in [
+        // Mixed case, and 67 characters with one outside hex: not a Meraki key.
+        format!("meraki-api-key: {}", "acdeFf05b1a6d4c890237bf08c5e6e8d2b4d0f2e"),
+        format!("meraki_token = {}{}", "5cb4a5f04cd412fe946667b17f0129ba17aeb2e0", "c7b5b7264efcebf7d022bfe2R21"),
+    ] {
+        assert!(scan(&quiet).is_empty(), "{quiet:?} flagged: {:?}", scan(&quiet));
+    }
+}
+
 #[test]
 fn inline_markers_and_baseline() {
     let line = format!("aws = \"{}{}\"", "AKIA", "Z7QW4R2T5Y6U3I2O");
@@ -214,20 +234,76 @@ fn entropy_of_random_and_repeated() {
     assert!(entropy("q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1") > 4.0);
 }
 
-/// Past `DFA_FROM` bytes a scanner switches keyword automatons; both find the same secrets at
-/// the same lines.
+/// A big text is read as two halves at once: secrets in either half, at the split and at the
+/// ends are found at their lines, as in a small text.
 #[test]
-fn bulk_scans_switch_automaton_and_find_the_same() {
+fn bulk_scans_find_the_same_at_the_same_lines() {
     let s = Scanner::new(None, HashSet::new()).unwrap();
     let filler = "let value = compute(index, total);\n".repeat(10_000);
     for (rule, line) in planted() {
-        let text = format!("{filler}{line}\n");
-        let mut out = Vec::new();
-        s.scan("big.rs", 1, &text, &mut out);
-        assert!(out.iter().any(|f| f.rule == rule && f.line == 10_001), "{rule}: {out:?}");
+        for (text, at) in [
+            (format!("{filler}{line}\n"), 10_001),
+            (format!("{line}\n{filler}"), 1),
+            (format!("{}{line}\n{}", &filler[..filler.len() / 2], &filler[filler.len() / 2..]), 5_001),
+        ] {
+            let mut out = Vec::new();
+            s.scan("big.rs", 1, &text, &mut out);
+            assert!(out.iter().any(|f| f.rule == rule && f.line == at), "{rule} at {at}: {out:?}");
+        }
     }
-    assert!(s.keywords_dfa.get().is_some(), "the scanner moved to the DFA");
     let mut small = Vec::new();
     s.scan("small.rs", 7, &planted()[0].1, &mut small);
     assert_eq!(small.iter().map(|f| f.line).collect::<Vec<_>>(), [7]);
+}
+
+/// The keyword automaton finds every occurrence of every keyword, overlapping ones and either
+/// case, as a plain search does, in small texts and in texts read in two halves.
+#[test]
+fn keyword_automaton_finds_every_occurrence() {
+    let patterns: Vec<String> = ["key", "api_key", "age-secret-key-1", "sk", "q~", "ask", "-----begin", "://", "xoxb-"]
+        .map(String::from)
+        .to_vec();
+    let k = super::keywords::Keywords::new(&patterns);
+    // A deterministic mix of the keywords' bytes, both cases, and line breaks.
+    let alphabet = b"keyKEYapiAPI_-sSqQ~:/bBeEgGiInN1xXoO \n-";
+    let mut seed = 7u64;
+    for len in [0, 1, 5, 100, 5_000, 20_000] {
+        let text: Vec<u8> = (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                alphabet[usize::try_from(seed >> 33).unwrap() % alphabet.len()]
+            })
+            .collect();
+        let lower = text.to_ascii_lowercase();
+        let mut want = Vec::new();
+        for end in 1..=lower.len() {
+            for (i, p) in patterns.iter().enumerate() {
+                if lower[..end].ends_with(p.as_bytes()) {
+                    want.push((end, i));
+                }
+            }
+        }
+        let mut got = Vec::new();
+        k.find(&text, |end, m| got.extend(k.ends(m).iter().map(|&i| (end, i))));
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "text of {len} bytes");
+    }
+}
+
+/// The assignment rules run only where a value at least as long as theirs follows an operator;
+/// the check never says shorter than what their regexes take.
+#[test]
+fn assigned_values_are_measured_as_the_regexes_take_them() {
+    for (hay, want) in [
+        ("apiToken := \"q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\"", 23),
+        ("\"client_secret\" => 'abc=def+ghi/jk',", 14),
+        ("<apiToken>\n    q8Zr3Lm7Vx2Pw9Kt4Hn6Bj1\n</apiToken>", 23),
+        // `cart.parse` is followed by `(`: no value ends there.
+        ("key = cart.parse(session_key, 42)", 2),
+        ("token_key: 12345", 5),
+        ("a = b ==== c", 3),
+    ] {
+        assert_eq!(super::longest_assigned_value(hay.as_bytes()), want, "{hay:?}");
+    }
 }
