@@ -79,7 +79,7 @@ pub fn working_phase(repo: &Repo, loaded: &Loaded) -> Result<Option<u32>> {
 
 /// The tree a phase's change is measured against: its fork point's.
 pub fn fork_tree(repo: &Repo, feature: &Feature, phase: u32) -> Result<Option<ObjectId>> {
-    let fork = feature.phases.get(&phase).and_then(|r| ObjectId::from_hex(r.fork.as_bytes()).ok());
+    let fork = feature.phases.get(&phase).and_then(|r| r.fork);
     Ok(fork.map(|f| repo.commit_tree(f)).transpose()?)
 }
 
@@ -159,7 +159,7 @@ pub fn gate(
             let what = What::GateRun {
                 phase: p,
                 gate: name.clone(),
-                tree: tree.to_string(),
+                tree,
                 fingerprint: String::new(),
                 verdict: "skipped".into(),
             };
@@ -319,7 +319,7 @@ pub fn judge_push(
         } else {
             let starts: Vec<ObjectId> = features
                 .iter()
-                .filter_map(|l| ObjectId::from_hex(l.feature.created_commit.as_bytes()).ok())
+                .map(|l| l.feature.created_commit)
                 .flat_map(|c| repo.commit_parents(c).unwrap_or_default())
                 .collect();
             repo.rev_list(&[update.local], &starts, None)?

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::git::ObjectId;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{place}: line {line} of the event log is not a valid event: {reason}")]
 pub struct Error {
@@ -50,8 +52,7 @@ pub struct Event {
     pub what: What,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum What {
     Created {
         feature: String,
@@ -59,12 +60,12 @@ pub enum What {
         base: String,
         branch: String,
         plan: String,
-        commit: String,
+        commit: ObjectId,
         /// `bugfix` or `hotfix`: one phase, whose review is the only pause point before finish.
         lane: Option<String>,
     },
     PlanApproved {
-        plan_blob: String,
+        plan_blob: ObjectId,
         note: Option<String>,
         /// The agent environment the approval was given from, when the user opted in.
         agent: Option<String>,
@@ -73,12 +74,12 @@ pub enum What {
     PhaseStarted {
         phase: u32,
         branch: String,
-        fork: String,
+        fork: ObjectId,
     },
     PhaseApproved {
         phase: u32,
-        commit: String,
-        tree: String,
+        commit: ObjectId,
+        tree: ObjectId,
         note: Option<String>,
         agent: Option<String>,
         /// Gates a person let through without passing evidence: `<gate>: <reason>`.
@@ -92,30 +93,30 @@ pub enum What {
     GateRun {
         phase: u32,
         gate: String,
-        tree: String,
+        tree: ObjectId,
         fingerprint: String,
         verdict: String,
     },
     /// The owner says the phase is ready for review, at `commit` (its branch tip then).
     PhaseSubmitted {
         phase: u32,
-        commit: String,
+        commit: ObjectId,
     },
     /// A reviewer sent the phase back to its owner (`NEEDS_REVISION`), with the reason.
     ChangesRequested {
         phase: u32,
-        commit: String,
+        commit: ObjectId,
         note: Option<String>,
     },
     /// The finish pause point: a person approved merging the integration tip `commit`.
     FinishApproved {
-        commit: String,
+        commit: ObjectId,
         note: Option<String>,
         agent: Option<String>,
     },
     /// The feature reached its base: `commit` is the merge (or the base tip that holds it).
     Finished {
-        commit: String,
+        commit: ObjectId,
         strategy: String,
     },
     /// An event written by a newer version: kept in the log with its name, ignored by the fold.
@@ -193,29 +194,32 @@ impl From<Event> for Wire {
             What::Created { feature, title, base, branch, plan, commit, lane } => {
                 w.lane = lane;
                 (w.feature, w.title, w.base, w.branch, w.plan, w.commit) =
-                    (Some(feature), Some(title), Some(base), Some(branch), Some(plan), Some(commit));
+                    (Some(feature), Some(title), Some(base), Some(branch), Some(plan), Some(commit.to_string()));
             }
             What::PlanApproved { plan_blob, note, agent, given } => {
-                (w.plan_blob, w.note, w.agent, w.via, w.sig) = (Some(plan_blob), note, agent, given.via, given.sig);
+                (w.plan_blob, w.note, w.agent, w.via, w.sig) =
+                    (Some(plan_blob.to_string()), note, agent, given.via, given.sig);
             }
             What::PhaseStarted { phase, branch, fork } => {
-                (w.phase, w.branch, w.fork) = (Some(phase), Some(branch), Some(fork));
+                (w.phase, w.branch, w.fork) = (Some(phase), Some(branch), Some(fork.to_string()));
             }
             What::PhaseApproved { phase, commit, tree, note, agent, overrides, accepted, given } => {
                 (w.phase, w.commit, w.tree, w.note, w.agent, w.overrides, w.accepted) =
-                    (Some(phase), Some(commit), Some(tree), note, agent, overrides, accepted);
+                    (Some(phase), Some(commit.to_string()), Some(tree.to_string()), note, agent, overrides, accepted);
                 (w.via, w.sig) = (given.via, given.sig);
             }
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {
                 (w.phase, w.gate, w.tree, w.fingerprint, w.verdict) =
-                    (Some(phase), Some(gate), Some(tree), Some(fingerprint), Some(verdict));
+                    (Some(phase), Some(gate), Some(tree.to_string()), Some(fingerprint), Some(verdict));
             }
-            What::PhaseSubmitted { phase, commit } => (w.phase, w.commit) = (Some(phase), Some(commit)),
+            What::PhaseSubmitted { phase, commit } => (w.phase, w.commit) = (Some(phase), Some(commit.to_string())),
             What::ChangesRequested { phase, commit, note } => {
-                (w.phase, w.commit, w.note) = (Some(phase), Some(commit), note);
+                (w.phase, w.commit, w.note) = (Some(phase), Some(commit.to_string()), note);
             }
-            What::FinishApproved { commit, note, agent } => (w.commit, w.note, w.agent) = (Some(commit), note, agent),
-            What::Finished { commit, strategy } => (w.commit, w.strategy) = (Some(commit), Some(strategy)),
+            What::FinishApproved { commit, note, agent } => {
+                (w.commit, w.note, w.agent) = (Some(commit.to_string()), note, agent);
+            }
+            What::Finished { commit, strategy } => (w.commit, w.strategy) = (Some(commit.to_string()), Some(strategy)),
             What::Unknown { name } => w.event = name,
         }
         w
@@ -229,6 +233,12 @@ impl TryFrom<Wire> for Event {
         fn need<T>(value: Option<T>, event: &str, field: &str) -> Result<T, String> {
             value.ok_or_else(|| format!("a `{event}` event needs `{field}`"))
         }
+        // Object ids are parsed here, once: the fold and every reader get `ObjectId`s.
+        fn id(value: Option<String>, event: &str, field: &str) -> Result<ObjectId, String> {
+            let hex = need(value, event, field)?;
+            object_id(field, &hex)?;
+            ObjectId::from_hex(hex.as_bytes()).map_err(|e| format!("`{field}`: {e}"))
+        }
         let e = w.event.as_str();
         let what = match e {
             "created" => What::Created {
@@ -237,11 +247,11 @@ impl TryFrom<Wire> for Event {
                 base: need(w.base, e, "base")?,
                 branch: need(w.branch, e, "branch")?,
                 plan: need(w.plan, e, "plan")?,
-                commit: need(w.commit, e, "commit")?,
+                commit: id(w.commit, e, "commit")?,
                 lane: w.lane,
             },
             "plan-approved" => What::PlanApproved {
-                plan_blob: need(w.plan_blob, e, "plan_blob")?,
+                plan_blob: id(w.plan_blob, e, "plan_blob")?,
                 note: w.note,
                 agent: w.agent,
                 given: Given { via: w.via, sig: w.sig },
@@ -249,12 +259,12 @@ impl TryFrom<Wire> for Event {
             "phase-started" => What::PhaseStarted {
                 phase: need(w.phase, e, "phase")?,
                 branch: need(w.branch, e, "branch")?,
-                fork: need(w.fork, e, "fork")?,
+                fork: id(w.fork, e, "fork")?,
             },
             "phase-approved" => What::PhaseApproved {
                 phase: need(w.phase, e, "phase")?,
-                commit: need(w.commit, e, "commit")?,
-                tree: need(w.tree, e, "tree")?,
+                commit: id(w.commit, e, "commit")?,
+                tree: id(w.tree, e, "tree")?,
                 note: w.note,
                 agent: w.agent,
                 overrides: w.overrides,
@@ -264,23 +274,23 @@ impl TryFrom<Wire> for Event {
             "gate-run" => What::GateRun {
                 phase: need(w.phase, e, "phase")?,
                 gate: need(w.gate, e, "gate")?,
-                tree: need(w.tree, e, "tree")?,
+                tree: id(w.tree, e, "tree")?,
                 fingerprint: need(w.fingerprint, e, "fingerprint")?,
                 verdict: need(w.verdict, e, "verdict")?,
             },
             "phase-submitted" => {
-                What::PhaseSubmitted { phase: need(w.phase, e, "phase")?, commit: need(w.commit, e, "commit")? }
+                What::PhaseSubmitted { phase: need(w.phase, e, "phase")?, commit: id(w.commit, e, "commit")? }
             }
             "changes-requested" => What::ChangesRequested {
                 phase: need(w.phase, e, "phase")?,
-                commit: need(w.commit, e, "commit")?,
+                commit: id(w.commit, e, "commit")?,
                 note: w.note,
             },
             "finish-approved" => {
-                What::FinishApproved { commit: need(w.commit, e, "commit")?, note: w.note, agent: w.agent }
+                What::FinishApproved { commit: id(w.commit, e, "commit")?, note: w.note, agent: w.agent }
             }
             "finished" => {
-                What::Finished { commit: need(w.commit, e, "commit")?, strategy: need(w.strategy, e, "strategy")? }
+                What::Finished { commit: id(w.commit, e, "commit")?, strategy: need(w.strategy, e, "strategy")? }
             }
             _ => What::Unknown { name: w.event },
         };
@@ -329,7 +339,7 @@ impl Event {
             return Err(format!("`seq` {} is out of range (at most 2^53)", self.seq));
         }
         match &self.what {
-            What::Created { feature, title: _, base, branch: b, plan, commit, lane } => {
+            What::Created { feature, title: _, base, branch: b, plan, lane, .. } => {
                 if lane.as_deref().is_some_and(|l| !LANES.contains(&l)) {
                     return Err(format!("`lane` is not a lane ({}): {lane:?}", LANES.join(", ")));
                 }
@@ -343,37 +353,25 @@ impl Event {
                 if plan.is_empty() || !relative || plan.chars().any(char::is_control) {
                     return Err(format!("`plan` is not a path inside the repository: {plan:?}"));
                 }
-                object_id("commit", commit)
+                Ok(())
             }
-            What::PlanApproved { plan_blob, .. } => object_id("plan_blob", plan_blob),
-            What::PhaseStarted { phase, branch: b, fork } => {
+            What::PlanApproved { .. } | What::FinishApproved { .. } => Ok(()),
+            What::PhaseStarted { phase, branch: b, .. } => {
                 phase_id(*phase)?;
-                branch("branch", b)?;
-                object_id("fork", fork)
+                branch("branch", b)
             }
-            What::PhaseApproved { phase, commit, tree, .. } => {
-                phase_id(*phase)?;
-                object_id("commit", commit)?;
-                object_id("tree", tree)
-            }
-            What::GateRun { phase, gate, tree, fingerprint, verdict } => {
+            What::PhaseApproved { phase, .. }
+            | What::PhaseSubmitted { phase, .. }
+            | What::ChangesRequested { phase, .. } => phase_id(*phase),
+            What::GateRun { phase, gate, fingerprint, verdict, .. } => {
                 phase_id(*phase)?;
                 plain("gate", gate)?;
-                object_id("tree", tree)?;
                 if fingerprint.chars().any(char::is_control) {
                     return Err(format!("`fingerprint` holds control characters: {fingerprint:?}"));
                 }
                 plain("verdict", verdict)
             }
-            What::PhaseSubmitted { phase, commit } | What::ChangesRequested { phase, commit, .. } => {
-                phase_id(*phase)?;
-                object_id("commit", commit)
-            }
-            What::FinishApproved { commit, .. } => object_id("commit", commit),
-            What::Finished { commit, strategy } => {
-                object_id("commit", commit)?;
-                plain("strategy", strategy)
-            }
+            What::Finished { strategy, .. } => plain("strategy", strategy),
             What::Unknown { name } => plain("event", name),
         }
     }
@@ -522,7 +520,7 @@ pub fn without_bad_lines(place: &str, text: &[u8]) -> Option<(Vec<u8>, Vec<Error
 }
 
 /// A feature as its log tells it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Feature {
     pub name: String,
     pub title: String,
@@ -530,13 +528,12 @@ pub struct Feature {
     pub branch: String,
     pub plan: String,
     /// The commit that added the plan: where the plan is read when the branch is gone.
-    pub created_commit: String,
+    pub created_commit: ObjectId,
     pub created_by: String,
     pub created_at: String,
     pub plan_approval: Option<Approval>,
     pub phases: BTreeMap<u32, PhaseRecord>,
     /// The last recorded run (a skip) of each gate on each phase: (phase, gate) → run.
-    #[serde(skip)]
     pub gate_runs: BTreeMap<(u32, String), GateRunRecord>,
     /// `bugfix` or `hotfix`: one phase, no separate plan approval (the phase review is the pause
     /// point).
@@ -558,97 +555,65 @@ impl Feature {
         if self.lane.is_some() && plan_blob.is_some() {
             return true;
         }
-        let blob = plan_blob.map(|b| b.to_string());
-        self.plan_approval.as_ref().is_some_and(|a| Some(&a.what) == blob.as_ref())
+        self.plan_approval.as_ref().is_some_and(|a| Some(a.what) == plan_blob)
     }
 
     /// The commits the tool made itself: the plan commit, each phase's squash, and what finish
     /// approved (the integration tip with `complete.md`).
-    pub fn tool_commits(&self) -> Vec<&str> {
-        std::iter::once(self.created_commit.as_str())
-            .chain(self.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what.as_str())))
-            .chain(self.finish_approval.as_ref().map(|a| a.what.as_str()))
+    pub fn tool_commits(&self) -> Vec<ObjectId> {
+        std::iter::once(self.created_commit)
+            .chain(self.phases.values().filter_map(|p| p.approval.as_ref().map(|a| a.what)))
+            .chain(self.finish_approval.as_ref().map(|a| a.what))
             .collect()
     }
 }
 
-/// An object id from a folded record. Records are checked when the log is read, so this fails
-/// only on one that escaped the check; it is an error then, never a quiet "no id".
-pub fn object_id_of(field: &str, hex: &str) -> Result<crate::git::ObjectId, crate::error::Error> {
-    crate::git::ObjectId::from_hex(hex.as_bytes()).map_err(|_| {
-        crate::error::Error::blocked(format!("the event log holds a malformed `{field}`: {hex:?}"))
-            .hint("run `git orchestrate doctor`: it names the record")
-    })
-}
-
-impl PhaseRecord {
-    /// The commit the phase branched from (`None`: the log records no start of the phase).
-    pub fn fork_id(&self) -> Result<Option<crate::git::ObjectId>, crate::error::Error> {
-        if self.fork.is_empty() {
-            return Ok(None);
-        }
-        object_id_of("fork", &self.fork).map(Some)
-    }
-}
-
-impl Approval {
-    /// What was approved, as an object id.
-    pub fn id(&self) -> Result<crate::git::ObjectId, crate::error::Error> {
-        object_id_of("approved object", &self.what)
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct GateRunRecord {
-    pub tree: String,
+    pub tree: ObjectId,
     pub fingerprint: String,
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Approval {
     pub by: String,
     pub at: String,
     /// What was approved: the plan blob, or the phase's squash commit.
-    pub what: String,
+    pub what: ObjectId,
     /// The agent environment it was given from (the user opted in), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     /// Gates let through by a person's named decision: `<gate>: <reason>`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
     /// For a phase: the tree the reviewer approved (its evidence is recorded there).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tree: Option<String>,
+    pub tree: Option<ObjectId>,
     /// Audit findings a person accepted by name: `audit:<id>: <reason>`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accepted: Vec<String>,
     /// From what it was given (`terminal`, `--yes without a terminal`), when recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     /// The signed payload and its signature, when the approval was signed.
-    #[serde(skip)]
     pub signature: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct PhaseRecord {
     pub branch: String,
-    pub fork: String,
+    /// The commit the phase branched from (`None`: the log records no start of the phase).
+    pub fork: Option<ObjectId>,
     pub started_by: String,
     pub started_at: String,
     pub approval: Option<Approval>,
     /// The branch tip the owner submitted for review, until changes are requested.
-    pub submitted: Option<String>,
+    pub submitted: Option<ObjectId>,
     /// The last request for changes: by, when, the commit it reviewed, and the reason.
     pub changes_requested: Option<ChangesRequested>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ChangesRequested {
     pub by: String,
     pub at: String,
-    pub commit: String,
+    pub commit: ObjectId,
     pub note: Option<String>,
 }
 
@@ -676,11 +641,17 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 base: base.clone(),
                 branch: branch.clone(),
                 plan: plan.clone(),
-                created_commit: commit.clone(),
+                created_commit: *commit,
                 created_by: e.by.clone(),
                 created_at: e.ts.clone(),
                 lane: lane.clone(),
-                ..Feature::default()
+                plan_approval: None,
+                phases: BTreeMap::new(),
+                gate_runs: BTreeMap::new(),
+                finish_approval: None,
+                finished: None,
+                events: 0,
+                divergent: Vec::new(),
             });
         }
         let Some(f) = feature.as_mut() else { continue };
@@ -690,9 +661,9 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 if let Some(old) = f.plan_approval.as_ref().filter(|a| a.what != *plan_blob && plan_seq == e.seq) {
                     f.divergent.push(format!(
                         "the plan was approved as two different texts at once: {} by {} and {} by {}; the second stands",
-                        short(&old.what),
+                        short(old.what),
                         old.by,
-                        short(plan_blob),
+                        short(*plan_blob),
                         e.by
                     ));
                 }
@@ -700,7 +671,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 f.plan_approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
-                    what: plan_blob.clone(),
+                    what: *plan_blob,
                     agent: agent.clone(),
                     overrides: Vec::new(),
                     tree: None,
@@ -713,7 +684,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 let p = f.phases.entry(*phase).or_default();
                 *p = PhaseRecord {
                     branch: branch.clone(),
-                    fork: fork.clone(),
+                    fork: Some(*fork),
                     started_by: e.by.clone(),
                     started_at: e.ts.clone(),
                     approval: p.approval.clone(),
@@ -726,9 +697,9 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 if let Some(old) = p.approval.as_ref().filter(|a| a.what != *commit) {
                     f.divergent.push(format!(
                         "phase {phase} was approved twice: as {} by {} and as {} by {}; the second stands",
-                        short(&old.what),
+                        short(old.what),
                         old.by,
-                        short(commit),
+                        short(*commit),
                         e.by
                     ));
                 } else if let Some(req) =
@@ -742,17 +713,17 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 f.phases.entry(*phase).or_default().approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
-                    what: commit.clone(),
+                    what: *commit,
                     agent: agent.clone(),
                     overrides: overrides.clone(),
                     accepted: accepted.clone(),
                     via: given.via.clone(),
                     signature: given.sig.clone().map(|sig| (e.signed_payload(), sig)),
-                    tree: Some(tree.clone()),
+                    tree: Some(*tree),
                 });
             }
             What::PhaseSubmitted { phase, commit } => {
-                f.phases.entry(*phase).or_default().submitted = Some(commit.clone());
+                f.phases.entry(*phase).or_default().submitted = Some(*commit);
             }
             What::ChangesRequested { phase, commit, note } => {
                 let p = f.phases.entry(*phase).or_default();
@@ -765,18 +736,14 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 }
                 request_seq.insert(*phase, e.seq);
                 p.submitted = None;
-                p.changes_requested = Some(ChangesRequested {
-                    by: e.by.clone(),
-                    at: e.ts.clone(),
-                    commit: commit.clone(),
-                    note: note.clone(),
-                });
+                p.changes_requested =
+                    Some(ChangesRequested { by: e.by.clone(), at: e.ts.clone(), commit: *commit, note: note.clone() });
             }
             What::FinishApproved { commit, agent, .. } => {
                 f.finish_approval = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
-                    what: commit.clone(),
+                    what: *commit,
                     agent: agent.clone(),
                     overrides: Vec::new(),
                     tree: None,
@@ -789,7 +756,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                 f.finished = Some(Approval {
                     by: e.by.clone(),
                     at: e.ts.clone(),
-                    what: commit.clone(),
+                    what: *commit,
                     agent: None,
                     overrides: Vec::new(),
                     tree: None,
@@ -801,7 +768,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
             What::GateRun { phase, gate, tree, fingerprint, verdict } => {
                 f.gate_runs.insert(
                     (*phase, gate.clone()),
-                    GateRunRecord { tree: tree.clone(), fingerprint: fingerprint.clone(), verdict: verdict.clone() },
+                    GateRunRecord { tree: *tree, fingerprint: fingerprint.clone(), verdict: verdict.clone() },
                 );
             }
             What::Created { .. } | What::Unknown { .. } => {}
@@ -811,13 +778,17 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
 }
 
 /// An object id shortened for a message.
-fn short(id: &str) -> &str {
-    &id[..10.min(id.len())]
+fn short(id: ObjectId) -> String {
+    id.to_hex_with_len(10).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hex(digit: &str) -> ObjectId {
+        ObjectId::from_hex(digit.repeat(40).as_bytes()).unwrap()
+    }
 
     fn created() -> What {
         What::Created {
@@ -826,7 +797,7 @@ mod tests {
             base: "main".into(),
             branch: "orchestrate/f/main".into(),
             plan: "plans/f/plan.md".into(),
-            commit: "0".repeat(40),
+            commit: hex("0"),
             lane: None,
         }
     }
@@ -837,7 +808,7 @@ mod tests {
         let b = Event::new(
             std::slice::from_ref(&a),
             "B <b@x>",
-            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None, given: Given::default() },
+            What::PlanApproved { plan_blob: hex("1"), note: None, agent: None, given: Given::default() },
         );
         // A union merge (cat_sort_uniq) sorts lines and may duplicate them.
         let mut lines = [b.to_line(), a.to_line(), b.to_line()];
@@ -855,7 +826,7 @@ mod tests {
         let started = Event::new(
             std::slice::from_ref(&a),
             "A <a@x>",
-            What::PhaseStarted { phase: 1, branch: "b1".into(), fork: "0".repeat(40) },
+            What::PhaseStarted { phase: 1, branch: "b1".into(), fork: hex("0") },
         );
         let base = vec![a, started];
         // Both written on the same log, neither seeing the other.
@@ -864,8 +835,8 @@ mod tests {
             "A <a@x>",
             What::PhaseApproved {
                 phase: 1,
-                commit: "1".repeat(40),
-                tree: "2".repeat(40),
+                commit: hex("1"),
+                tree: hex("2"),
                 note: None,
                 agent: None,
                 overrides: Vec::new(),
@@ -876,7 +847,7 @@ mod tests {
         let sent_back = Event::new(
             &base,
             "B <b@x>",
-            What::ChangesRequested { phase: 1, commit: "3".repeat(40), note: Some("more".into()) },
+            What::ChangesRequested { phase: 1, commit: hex("3"), note: Some("more".into()) },
         );
         assert_eq!(approved.seq, sent_back.seq);
         let one = [base.clone(), vec![approved.clone(), sent_back.clone()]].concat();
@@ -905,7 +876,7 @@ mod tests {
     #[test]
     fn values_the_tool_never_writes_are_refused() {
         let line = |fields: &str| format!(r#"{{"seq":1,"ts":"t","id":"x","by":"A",{fields}}}"#);
-        let fork = "0".repeat(40);
+        let fork = hex("0");
         for (fields, why) in [
             (format!(r#""event":"phase-started","phase":1,"branch":"a\nb","fork":"{fork}""#), "branch"),
             (format!(r#""event":"phase-started","phase":0,"branch":"a","fork":"{fork}""#), "phase"),
@@ -937,7 +908,7 @@ mod tests {
         let b = Event::new(
             &[],
             "B",
-            What::PlanApproved { plan_blob: "1".repeat(40), note: None, agent: None, given: Given::default() },
+            What::PlanApproved { plan_blob: hex("1"), note: None, agent: None, given: Given::default() },
         )
         .to_line();
         let text = format!("{a}\n{{broken\n{b}");

@@ -496,7 +496,7 @@ impl<'r> Workflow<'r> {
             let def = plan.and_then(|p| p.phase(id));
             let rec = f.phases.get(&id);
             let tip = rec.and_then(|r| branches.get(&r.branch).copied());
-            let state = phase_state(rec, rec.map(state::PhaseRecord::fork_id).transpose()?.flatten(), tip);
+            let state = phase_state(rec, rec.and_then(|r| r.fork), tip);
             let branch = match (rec, def) {
                 (Some(r), _) => r.branch.clone(),
                 (None, Some(d)) => self.config.branches.phase(&f.name, id, &d.slug()),
@@ -509,12 +509,12 @@ impl<'r> Workflow<'r> {
                 owner: def.map(|d| d.owner.clone()).unwrap_or_default(),
                 state,
                 branch,
-                fork: rec.map(|r| r.fork.clone()),
+                fork: rec.map(|r| r.fork.map(|f| f.to_string()).unwrap_or_default()),
                 depends_on: def.map(|d| d.depends_on.clone()).unwrap_or_default(),
                 approved_by: rec.and_then(|r| r.approval.as_ref().map(|a| a.by.clone())),
                 overrides: rec.and_then(|r| r.approval.as_ref().map(|a| a.overrides.clone())).unwrap_or_default(),
                 accepted: rec.and_then(|r| r.approval.as_ref().map(|a| a.accepted.clone())).unwrap_or_default(),
-                commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.clone())),
+                commit: rec.and_then(|r| r.approval.as_ref().map(|a| a.what.to_string())),
                 gates: self.gate_states(
                     f,
                     id,
@@ -526,12 +526,12 @@ impl<'r> Workflow<'r> {
                     &mut figures,
                 )?,
                 figures,
-                submitted: rec.and_then(|r| r.submitted.clone()),
+                submitted: rec.and_then(|r| r.submitted.map(|s| s.to_string())),
                 changes_requested: rec
                     .and_then(|r| r.changes_requested.as_ref())
                     .filter(|_| state == PhaseState::Active)
                     .map(|c| c.note.clone().unwrap_or_else(|| "(no reason given)".into())),
-                has_work: tip.is_some_and(|t| Some(t) != rec.and_then(|r| r.fork_id().ok().flatten())),
+                has_work: tip.is_some_and(|t| Some(t) != rec.and_then(|r| r.fork)),
             });
         }
 
@@ -595,7 +595,7 @@ impl<'r> Workflow<'r> {
             events: f.events,
             created_at: f.created_at.clone(),
             problem,
-            merged_as: f.finished.as_ref().map(|d| d.what.clone()),
+            merged_as: f.finished.as_ref().map(|d| d.what.to_string()),
             read_from_remote,
             restore,
             divergent: f.divergent.clone(),
@@ -630,12 +630,12 @@ impl Workflow<'_> {
         let rec = f.phases.get(&phase);
         let tip = match rec {
             Some(r) => match &r.approval {
-                Some(a) => Some(a.id()?),
+                Some(a) => Some(a.what),
                 None => branches.get(&r.branch).copied(),
             },
             None => None,
         };
-        let fork = rec.map(state::PhaseRecord::fork_id).transpose()?.flatten();
+        let fork = rec.and_then(|r| r.fork);
         // Under `signed`, a record that does not verify is not shown as evidence at all.
         let records = |tree: ObjectId| match evidence {
             Some(notes) => {
@@ -649,10 +649,7 @@ impl Workflow<'_> {
         };
         // An approved phase was judged on the tree its reviewer approved (the squash may add
         // the phase report beside it).
-        let reviewed = rec
-            .and_then(|r| r.approval.as_ref())
-            .and_then(|a| a.tree.as_deref())
-            .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
+        let reviewed = rec.and_then(|r| r.approval.as_ref()).and_then(|a| a.tree);
         let tip_tree = reviewed.or_else(|| tip.and_then(|t| self.repo.commit_tree(t).ok()));
         let at_tip = tip_tree.map(records).unwrap_or_default();
         // Evidence on the phase's earlier commits (first parents back to the fork), read only
@@ -696,7 +693,7 @@ impl Workflow<'_> {
                 spec.bind_source(&fingerprint);
             }
             let run = f.gate_runs.get(&(phase, name.clone()));
-            let run_tree = run.map(|r| state::object_id_of("tree", &r.tree)).transpose()?;
+            let run_tree = run.map(|r| r.tree);
             let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;
             let found = crate::gates::cached(&at_tip, &spec, None)?;
             if let Some(e) = found {
@@ -754,14 +751,14 @@ fn restore_command(f: &Feature) -> String {
     let last = f
         .phases
         .values()
-        .filter_map(|p| p.approval.as_ref().map(|a| (a.at.as_str(), a.what.as_str())))
+        .filter_map(|p| p.approval.as_ref().map(|a| (a.at.as_str(), a.what)))
         .max()
-        .map_or(f.created_commit.as_str(), |(_, c)| c);
-    format!("git branch {} {}", f.branch, &last[..12.min(last.len())])
+        .map_or(f.created_commit, |(_, c)| c);
+    format!("git branch {} {}", f.branch, last.to_hex_with_len(12))
 }
 
 fn state_commit(f: &Feature) -> String {
-    f.created_commit.clone()
+    f.created_commit.to_string()
 }
 
 impl FeatureView {
@@ -826,7 +823,7 @@ pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy>
         Require::Tty => 1,
         Require::Signed => 2,
     };
-    let created = ObjectId::from_hex(feature.created_commit.as_bytes()).ok().filter(|c| repo.commit_tree(*c).is_ok());
+    let created = Some(feature.created_commit).filter(|c| repo.commit_tree(*c).is_ok());
     let (at_start, _) = config_at(repo, created)?;
     let judging = judging_commit(repo, Some(feature))?;
     let (now, _) = config_at(repo, judging)?;
@@ -892,7 +889,6 @@ pub fn judging_commit(repo: &Repo, feature: Option<&Feature>) -> Result<Option<O
     let Some(f) = feature else { return Ok(repo.resolve_commit("HEAD")?) };
     let mut newest: Option<ObjectId> = None;
     for c in f.tool_commits() {
-        let Ok(c) = ObjectId::from_hex(c.as_bytes()) else { continue };
         if repo.resolve_commit(&c.to_string())?.is_none() {
             continue;
         }
@@ -914,9 +910,7 @@ pub fn judging_config(repo: &Repo, feature: Option<&Feature>) -> Result<(Config,
 /// The phase-state rule: approved once an approval is recorded; awaiting review once its branch
 /// has moved past its fork point; active while it has not; planned before it starts.
 pub fn phase_state(rec: Option<&state::PhaseRecord>, fork: Option<ObjectId>, tip: Option<ObjectId>) -> PhaseState {
-    let submitted = |r: &state::PhaseRecord| {
-        tip.is_some_and(|t| Some(t) != fork && r.submitted.as_deref() == Some(t.to_string().as_str()))
-    };
+    let submitted = |r: &state::PhaseRecord| tip.is_some_and(|t| Some(t) != fork && r.submitted == Some(t));
     match rec {
         None => PhaseState::Planned,
         Some(r) if r.approval.is_some() => PhaseState::Approved,
@@ -970,16 +964,11 @@ mod tests {
                 base: "main".into(),
                 branch: "orchestrate/f/main".into(),
                 plan: "plans/f/plan.md".into(),
-                commit: id(9).to_string(),
+                commit: id(9),
                 lane: None,
             },
-            What::PlanApproved {
-                plan_blob: id(8).to_string(),
-                note: None,
-                agent: None,
-                given: state::Given::default(),
-            },
-            What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1).to_string() },
+            What::PlanApproved { plan_blob: id(8), note: None, agent: None, given: state::Given::default() },
+            What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1) },
         ];
         whats.extend(more);
         for what in whats {
@@ -997,13 +986,13 @@ mod tests {
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(1))), PhaseState::Active, "no commit past the fork");
         assert_eq!(phase_state(rec, Some(id(1)), None), PhaseState::Active, "branch gone: not under review");
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Active, "commits alone ask no review");
-        let submitted = fold(&log(vec![What::PhaseSubmitted { phase: 1, commit: id(2).to_string() }])).unwrap();
+        let submitted = fold(&log(vec![What::PhaseSubmitted { phase: 1, commit: id(2) }])).unwrap();
         let rec = submitted.phases.get(&1);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::AwaitingReview);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(3))), PhaseState::Active, "a later commit: back to work");
         let sent_back = fold(&log(vec![
-            What::PhaseSubmitted { phase: 1, commit: id(2).to_string() },
-            What::ChangesRequested { phase: 1, commit: id(2).to_string(), note: Some("more tests".into()) },
+            What::PhaseSubmitted { phase: 1, commit: id(2) },
+            What::ChangesRequested { phase: 1, commit: id(2), note: Some("more tests".into()) },
         ]))
         .unwrap();
         let rec = sent_back.phases.get(&1);
@@ -1011,8 +1000,8 @@ mod tests {
         assert_eq!(rec.unwrap().changes_requested.as_ref().unwrap().note.as_deref(), Some("more tests"));
         let approved = log(vec![What::PhaseApproved {
             phase: 1,
-            commit: id(3).to_string(),
-            tree: id(4).to_string(),
+            commit: id(3),
+            tree: id(4),
             note: None,
             agent: None,
             overrides: vec!["tests: flaky".into()],
@@ -1035,13 +1024,9 @@ mod tests {
 
     #[test]
     fn a_restarted_phase_keeps_its_approval_and_takes_the_new_fork() {
-        let f = fold(&log(vec![What::PhaseStarted {
-            phase: 1,
-            branch: "orchestrate/f/1-a".into(),
-            fork: id(5).to_string(),
-        }]))
-        .unwrap();
-        assert_eq!(f.phases[&1].fork, id(5).to_string());
-        assert_eq!(f.tool_commits(), [id(9).to_string()]);
+        let f =
+            fold(&log(vec![What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(5) }])).unwrap();
+        assert_eq!(f.phases[&1].fork, Some(id(5)));
+        assert_eq!(f.tool_commits(), [id(9)]);
     }
 }

@@ -24,8 +24,11 @@ fn concurrent_writer_child() {
     let flow = Workflow::new(&repo, &config);
     for i in 0..EACH {
         let log = flow.log("race").unwrap();
-        let what =
-            What::PhaseStarted { phase: writer * 1000 + i + 1, branch: format!("w{writer}"), fork: "0".repeat(40) };
+        let what = What::PhaseStarted {
+            phase: writer * 1000 + i + 1,
+            branch: format!("w{writer}"),
+            fork: git_orchestrate::git::ObjectId::from_hex("0".repeat(40).as_bytes()).unwrap(),
+        };
         flow.record("race", &log, what).unwrap();
     }
 }

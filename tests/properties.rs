@@ -218,16 +218,20 @@ fn event_log() -> String {
             base: "main".into(),
             branch: "orchestrate/x/main".into(),
             plan: "plans/x/plan.md".into(),
-            commit: "0".repeat(40),
+            commit: git_orchestrate::git::ObjectId::from_hex("0".repeat(40).as_bytes()).unwrap(),
             lane: None,
         },
         What::PlanApproved {
-            plan_blob: "1".repeat(40),
+            plan_blob: git_orchestrate::git::ObjectId::from_hex("1".repeat(40).as_bytes()).unwrap(),
             note: Some("lgtm".into()),
             agent: None,
             given: git_orchestrate::state::Given::default(),
         },
-        What::PhaseStarted { phase: 1, branch: "orchestrate/x/1-schema".into(), fork: "2".repeat(40) },
+        What::PhaseStarted {
+            phase: 1,
+            branch: "orchestrate/x/1-schema".into(),
+            fork: git_orchestrate::git::ObjectId::from_hex("2".repeat(40).as_bytes()).unwrap(),
+        },
     ];
     events
         .into_iter()

@@ -39,7 +39,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
             What::PlanApproved { plan_blob, note, agent, given } => {
                 format!(
                     "plan {} ({}){}",
-                    &plan_blob[..plan_blob.len().min(12)],
+                    plan_blob.to_hex_with_len(12),
                     ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
                     note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
                 )
@@ -47,29 +47,29 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
             What::PhaseStarted { phase, branch, .. } => format!("phase {phase} on {branch}"),
             What::PhaseApproved { phase, commit, note, agent, overrides, accepted, given, .. } => format!(
                 "phase {phase} as {} ({}){}{}{}",
-                &commit[..commit.len().min(12)],
+                commit.to_hex_with_len(12),
                 ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
                 note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
                 overrides.iter().fold(String::new(), |s, o| s + "; override " + o),
                 accepted.iter().fold(String::new(), |s, o| s + "; accepted " + o)
             ),
             What::GateRun { phase, gate, tree, verdict, .. } => {
-                format!("phase {phase}: {gate} {verdict} on tree {}", &tree[..tree.len().min(12)])
+                format!("phase {phase}: {gate} {verdict} on tree {}", tree.to_hex_with_len(12))
             }
             What::PhaseSubmitted { phase, commit } => {
-                format!("phase {phase} at {} is ready for review", &commit[..commit.len().min(12)])
+                format!("phase {phase} at {} is ready for review", commit.to_hex_with_len(12))
             }
             What::ChangesRequested { phase, note, .. } => {
                 format!("phase {phase} needs revision{}", note.as_ref().map(|n| format!(": {n}")).unwrap_or_default())
             }
             What::FinishApproved { commit, note, agent } => format!(
                 "finish of {}{}{}",
-                &commit[..commit.len().min(12)],
+                commit.to_hex_with_len(12),
                 agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
                 note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
             ),
             What::Finished { commit, strategy } => {
-                format!("merged into the base as {} ({strategy})", &commit[..commit.len().min(12)])
+                format!("merged into the base as {} ({strategy})", commit.to_hex_with_len(12))
             }
             What::Unknown { name } => format!("`{name}` (an event from a newer version)"),
         };

@@ -146,7 +146,7 @@ pub fn prepare_plan<'a>(
     };
     let f = &loaded.feature;
     let next = Some("git orchestrate phase start next".to_string());
-    let approved_blob = f.plan_approval.as_ref().map(crate::state::Approval::id).transpose()?;
+    let approved_blob = f.plan_approval.as_ref().map(|a| a.what);
     if let Some(a) = f.plan_approval.as_ref().filter(|_| approved_blob == Some(blob)) {
         return Ok(Prepared::Already(Approved::already(name, "plan".into(), &a.by, blob.to_string(), next)));
     }
@@ -192,7 +192,7 @@ pub fn approve_plan(repo: &Repo, config: &Config, pending: PlanApproval<'_>, con
         name,
         &loaded.log,
         What::PlanApproved {
-            plan_blob: blob.to_string(),
+            plan_blob: blob,
             note: note.0,
             agent: consent.agent,
             given: Given { via: Some(consent.via), sig: None },
@@ -303,7 +303,7 @@ pub fn prepare_phase<'a>(
             .hint(format!("git orchestrate phase start {id} --feature {name}")));
     };
     if let Some(a) = &rec.approval {
-        return Ok(Prepared::Already(Approved::already(name, format!("phase {id}"), &a.by, a.what.clone(), None)));
+        return Ok(Prepared::Already(Approved::already(name, format!("phase {id}"), &a.by, a.what.to_string(), None)));
     }
     // A rebase of the phase in progress: its branch does not yet hold what is being reviewed.
     if matches!(repo.head()?, git::Head::Detached { .. })
@@ -313,10 +313,13 @@ pub fn prepare_phase<'a>(
             .hint("finish it (git rebase --continue) or abort it (git rebase --abort), then approve"));
     }
     let tip = repo.branch_tip(&rec.branch)?.ok_or_else(|| {
-        Error::blocked(format!("branch {} of phase {id} is gone", rec.branch))
-            .hint(format!("recreate it from its fork point: git branch {} {}", rec.branch, rec.fork))
+        Error::blocked(format!("branch {} of phase {id} is gone", rec.branch)).hint(format!(
+            "recreate it from its fork point: git branch {} {}",
+            rec.branch,
+            rec.fork.map(|f| f.to_string()).unwrap_or_default()
+        ))
     })?;
-    if rec.fork_id()? == Some(tip) {
+    if rec.fork == Some(tip) {
         return Err(Error::blocked(format!("phase {id} has no commits on {} yet: nothing to approve", rec.branch))
             .hint(format!("commit the phase's work first; `git orchestrate phase brief {id}` says what it is")));
     }
@@ -335,7 +338,7 @@ pub fn prepare_phase<'a>(
 
     // Only a submitted phase awaits review (a commit after submitting takes it back to work);
     // a person overriding a gate by name decides for a phase that could not be submitted.
-    if overrides.is_empty() && accepts.is_empty() && rec.submitted.as_deref() != Some(tip.to_string().as_str()) {
+    if overrides.is_empty() && accepts.is_empty() && rec.submitted != Some(tip) {
         let why =
             if rec.submitted.is_some() { "has commits after it was submitted" } else { "is not submitted for review" };
         return Err(Error::blocked(format!("phase {id} of {name} {why}")).hint(format!(
@@ -543,8 +546,8 @@ pub fn approve_phase(repo: &Repo, config: &Config, pending: PhaseApproval<'_>, c
         &loaded.log,
         What::PhaseApproved {
             phase: id,
-            commit: commit.to_string(),
-            tree: reviewed.to_string(),
+            commit,
+            tree: reviewed,
             note: note.0,
             agent: consent.agent,
             overrides,
@@ -697,9 +700,9 @@ pub fn prepare_finish<'a>(repo: &Repo, loaded: &'a Loaded, note: Note) -> Result
     let f = &loaded.feature;
     if let Some(a) = &f.finish_approval {
         let tip = repo.branch_tip(&f.branch)?;
-        if tip.map(|t| t.to_string()).as_deref() == Some(a.what.as_str()) {
+        if tip == Some(a.what) {
             let next = Some("git orchestrate finish".to_string());
-            return Ok(Prepared::Already(Approved::already(&f.name, "finish".into(), &a.by, a.what.clone(), next)));
+            return Ok(Prepared::Already(Approved::already(&f.name, "finish".into(), &a.by, a.what.to_string(), next)));
         }
     }
     let question = format!("Approve the finish of {}: merge {} into {}?", f.name, f.branch, f.base);

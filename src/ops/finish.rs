@@ -96,7 +96,8 @@ pub fn finish(
     done.protected = !req.pr && repo.gh_branch_protected(&f.base);
     if (req.pr || done.protected) && !complete.is_empty() {
         let open = || -> Result<super::review::PullRequest> {
-            let tip = crate::state::object_id_of("tip", tip)?;
+            let tip = ObjectId::from_hex(tip.as_bytes())
+                .map_err(|_| Error::blocked(format!("the finish report names no commit: {tip:?}")))?;
             let body = repo.tree_blob(repo.commit_tree(tip)?, complete)?.unwrap_or_default();
             let title = loaded.plan.as_ref().map_or_else(|_| f.title.clone(), |(p, _)| p.title.clone());
             super::review::pull_request(
@@ -130,10 +131,7 @@ fn gate_and_merge(
     let f = &loaded.feature;
     let name = &f.name;
     if let Some(done) = &f.finished {
-        return Err(Error::blocked(format!(
-            "{name} is finished (merged as {})",
-            &done.what[..10.min(done.what.len())]
-        )));
+        return Err(Error::blocked(format!("{name} is finished (merged as {})", done.what.to_hex_with_len(10))));
     }
     let (plan, plan_blob) = loaded.plan.as_ref().map_err(|e| Error::blocked(e.message.clone()))?;
     if !f.plan_approved_as(Some(*plan_blob)) {
@@ -152,7 +150,7 @@ fn gate_and_merge(
 
     // Approved: merge exactly what was approved.
     if let Some(approval) = &f.finish_approval {
-        let approved = approval.id()?;
+        let approved = approval.what;
         if approved != integration {
             return Err(Error::blocked(format!(
                 "{} moved after the finish was approved ({} approved, {} now)",
@@ -253,7 +251,7 @@ fn merge(
     let contains = |a: ObjectId, b: ObjectId| -> Result<bool> { Ok(repo.merge_base(a, b)? == Some(a)) };
     // Merged by hand (the base holds the approved tip): record it.
     if contains(integration, base_tip)? {
-        flow.record(name, &loaded.log, What::Finished { commit: base_tip.to_string(), strategy: "by-hand".into() })?;
+        flow.record(name, &loaded.log, What::Finished { commit: base_tip, strategy: "by-hand".into() })?;
         return Ok(Finish::Recognised { commit: base_tip.to_string() });
     }
     if !contains(base_tip, integration)? {
@@ -273,15 +271,15 @@ fn merge(
         }
     };
     move_branch(repo, &f.base, base_tip, commit, &format!("orchestrate: finish {name}"))?;
-    flow.record(name, &loaded.log, What::Finished { commit: commit.to_string(), strategy: strategy.as_str().into() })?;
+    flow.record(name, &loaded.log, What::Finished { commit, strategy: strategy.as_str().into() })?;
     // The phase branches are done: delete the local ones still at the tree their reviewer
     // approved (their work is in the squash); anything else on them is left alone.
     let mut deleted = Vec::new();
     let checked_out: Vec<String> = repo.checked_out_branches()?.into_iter().map(|(b, _)| b).collect();
     for rec in f.phases.values() {
         let Some(tip) = repo.branch_tip(&rec.branch)? else { continue };
-        let reviewed = rec.approval.as_ref().and_then(|a| a.tree.clone());
-        if checked_out.contains(&rec.branch) || reviewed != Some(repo.commit_tree(tip)?.to_string()) {
+        let reviewed = rec.approval.as_ref().and_then(|a| a.tree);
+        if checked_out.contains(&rec.branch) || reviewed != Some(repo.commit_tree(tip)?) {
             continue;
         }
         repo.delete_ref(&format!("refs/heads/{}", rec.branch), tip)?;
@@ -316,7 +314,7 @@ fn phase_commits(repo: &Repo, loaded: &Loaded) -> Result<Vec<(u32, String)>> {
     let mut out = Vec::new();
     for (id, rec) in &loaded.feature.phases {
         if let Some(a) = &rec.approval {
-            let subject = repo.commit_message(a.id()?)?.lines().next().unwrap_or_default().to_string();
+            let subject = repo.commit_message(a.what)?.lines().next().unwrap_or_default().to_string();
             out.push((*id, subject));
         }
     }
@@ -351,7 +349,7 @@ fn complete(repo: &Repo, loaded: &Loaded, tip: ObjectId, base_tip: ObjectId, rep
     for (id, rec) in &f.phases {
         let Some(a) = &rec.approval else { continue };
         let def = plan.and_then(|p| p.phase(*id));
-        let tree = a.tree.as_deref().and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
+        let tree = a.tree;
         let records = match (&evidence, tree) {
             (Some(notes), Some(tree)) => admitted(repo, loaded, gates::evidence_in(notes, tree)?)?,
             _ => Vec::new(),
@@ -370,7 +368,7 @@ fn complete(repo: &Repo, loaded: &Loaded, tip: ObjectId, base_tip: ObjectId, rep
             tests => latest(Kind::Tests).unwrap_or_else(|| "—".into()),
             coverage => latest(Kind::Coverage).unwrap_or_else(|| "—".into()),
             duration => between(&rec.started_at, &a.at),
-            commit => a.what[..10.min(a.what.len())].to_string(),
+            commit => a.what.to_hex_with_len(10).to_string(),
         });
     }
     for ((phase, gate), run) in &f.gate_runs {
@@ -473,7 +471,7 @@ pub fn approve(
     Workflow::new(repo, &config).record(
         name,
         &loaded.log,
-        What::FinishApproved { commit: tip.to_string(), note: note.map(str::to_string), agent },
+        What::FinishApproved { commit: tip, note: note.map(str::to_string), agent },
     )?;
     Ok(tip)
 }

@@ -58,7 +58,7 @@ pub fn places(
 ) -> Result<HashMap<ObjectId, Place>> {
     let f = &loaded.feature;
     let mut place = HashMap::new();
-    let created = ObjectId::from_hex(f.created_commit.as_bytes()).ok();
+    let created = Some(f.created_commit);
     let start = match created {
         Some(c) => repo.commit_parents(c).unwrap_or_default(),
         None => Vec::new(),
@@ -72,7 +72,7 @@ pub fn places(
         place.entry(c).or_insert(Place::Integration);
     }
     for (id, rec) in &f.phases {
-        let fork = ObjectId::from_hex(rec.fork.as_bytes()).ok();
+        let fork = rec.fork;
         if let Some(t) = tip(&rec.branch)? {
             for c in repo.rev_list(&[t], &fork.into_iter().collect::<Vec<_>>(), None)? {
                 place.entry(c).or_insert(Place::Phase(*id));
@@ -104,7 +104,7 @@ pub struct Judge<'a> {
     config: Config,
     config_blob: Option<ObjectId>,
     signing: Option<Signing>,
-    tool: Vec<String>,
+    tool: Vec<ObjectId>,
 }
 
 impl<'a> Judge<'a> {
@@ -112,7 +112,7 @@ impl<'a> Judge<'a> {
         let f = &loaded.feature;
         let (config, config_blob) = crate::workflow::judging_config(repo, Some(f))?;
         let signing = crate::workflow::evidence_signing(repo, Some(f))?;
-        let tool = f.tool_commits().into_iter().map(str::to_string).collect();
+        let tool = f.tool_commits();
         Ok(Self { repo, loaded, config, config_blob, signing, tool })
     }
 
@@ -127,7 +127,7 @@ impl<'a> Judge<'a> {
     /// Whether `commit` is in what a person approved at a pause point (`approval`'s commit).
     pub fn approved_by(&self, commit: ObjectId, approval: Option<&Approval>) -> Result<bool> {
         let Some(a) = approval else { return Ok(false) };
-        Ok(self.repo.merge_base(commit, a.id()?)? == Some(commit))
+        Ok(self.repo.merge_base(commit, a.what)? == Some(commit))
     }
 
     /// Whether every one of `commits` reached the base with the feature finished, as its finish
@@ -168,8 +168,7 @@ impl<'a> Judge<'a> {
             stage: None,
             phase,
         };
-        let hex = commit.to_string();
-        if self.tool.contains(&hex) {
+        if self.tool.contains(&commit) {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();

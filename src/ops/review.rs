@@ -21,7 +21,7 @@ fn phase_tip(repo: &Repo, loaded: &Loaded, id: u32) -> Result<(ObjectId, ObjectI
     if rec.approval.is_some() {
         return Err(Error::blocked(format!("phase {id} of {name} is already approved")));
     }
-    let fork = rec.fork_id()?.ok_or_else(|| Error::blocked(format!("phase {id} of {name} has no fork point")))?;
+    let fork = rec.fork.ok_or_else(|| Error::blocked(format!("phase {id} of {name} has no fork point")))?;
     let tip = repo.branch_tip(&rec.branch)?.ok_or_else(|| {
         Error::blocked(format!("branch {} of phase {id} is gone", rec.branch))
             .hint(format!("recreate it from its fork point: git branch {} {fork}", rec.branch))
@@ -57,13 +57,13 @@ pub fn submit(
     let reports = phase_evidence(repo, loaded, id, tip, trust, progress)?;
     let blocked = reports.iter().any(|r| !r.blocking().is_empty());
     let rec = &loaded.feature.phases[&id];
-    let already = rec.submitted.as_deref() == Some(tip.to_string().as_str());
+    let already = rec.submitted == Some(tip);
     if !blocked && !already {
         let (config, _) = super::judging_config(repo, Some(&loaded.feature))?;
         Workflow::new(repo, &config).record(
             &loaded.feature.name,
             &loaded.log,
-            What::PhaseSubmitted { phase: id, commit: tip.to_string() },
+            What::PhaseSubmitted { phase: id, commit: tip },
         )?;
     }
     Ok(Submitted { tip, reports, submitted: !blocked, already })
@@ -244,7 +244,7 @@ pub fn review(
     let skipped = f
         .gate_runs
         .iter()
-        .filter(|((p, _), run)| *p == id && run.verdict == "skipped" && tree.to_hex() == run.tree)
+        .filter(|((p, _), run)| *p == id && run.verdict == "skipped" && tree == run.tree)
         .map(|((_, g), _)| g.clone())
         .collect();
     let mut look = Vec::new();
@@ -276,7 +276,7 @@ pub fn review(
         fork: fork.to_string(),
         tip: tip.to_string(),
         tree: tree.to_string(),
-        submitted: rec.submitted.as_deref() == Some(tip.to_string().as_str()),
+        submitted: rec.submitted == Some(tip),
         commits,
         added: files.iter().map(|s| s.added).sum(),
         removed: files.iter().map(|s| s.removed).sum(),
@@ -351,7 +351,7 @@ pub fn request_changes(repo: &Repo, loaded: &Loaded, id: u32, note: &str) -> Res
     Workflow::new(repo, &config).record(
         &loaded.feature.name,
         &loaded.log,
-        What::ChangesRequested { phase: id, commit: tip.to_string(), note: Some(note.to_string()) },
+        What::ChangesRequested { phase: id, commit: tip, note: Some(note.to_string()) },
     )?;
     Ok(())
 }

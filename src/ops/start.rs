@@ -178,7 +178,7 @@ pub fn start(repo: &Repo, config: &Config, req: &StartRequest<'_>) -> Result<Sta
             base: base.clone(),
             branch: branch.clone(),
             plan: path.clone(),
-            commit: commit.to_string(),
+            commit,
             lane: req.lane.map(str::to_string),
         },
     )?;

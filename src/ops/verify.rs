@@ -281,7 +281,7 @@ fn range_commits(repo: &Repo, spec: &str, features: &[Loaded]) -> Result<Vec<Obj
     let tip = resolve(spec)?;
     let starts: Vec<ObjectId> = features
         .iter()
-        .filter_map(|l| ObjectId::from_hex(l.feature.created_commit.as_bytes()).ok())
+        .map(|l| l.feature.created_commit)
         .flat_map(|c| repo.commit_parents(c).unwrap_or_default())
         .collect();
     Ok(repo.rev_list(&[tip], &starts, None)?)
