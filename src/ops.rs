@@ -317,12 +317,7 @@ pub fn judge_push(
         let new = if let Some(theirs) = update.remote {
             repo.rev_list(&[update.local], &[theirs], None)?
         } else {
-            let starts: Vec<ObjectId> = features
-                .iter()
-                .map(|l| l.feature.created_commit)
-                .flat_map(|c| repo.commit_parents(c).unwrap_or_default())
-                .collect();
-            repo.rev_list(&[update.local], &starts, None)?
+            repo.rev_list(&[update.local], &judge::features_start(repo, features)?, None)?
         };
         if new.is_empty() {
             continue;

@@ -514,3 +514,112 @@ fn a_command_that_needs_a_branch_only_a_remote_has_says_how_to_bring_it() {
     t.run_in(&b, ["sync"]).ok();
     t.run_in(&b, ["phase", "start", "--feature", "here"]).ok();
 }
+
+#[test]
+fn a_hostile_remote_cannot_plant_a_non_commit_nor_move_or_send_branches_outside_the_layout() {
+    let t = TestRepo::new();
+    let remote = with_origin(&t);
+    t.started_and_approved("h", 1);
+    // Private work that must never leave this clone, and a base that must not move.
+    t.git(["switch", "-q", "-c", "private/wip", "main"]);
+    t.commit_file("secret.txt", "mine\n", "wip: private");
+    t.git(["switch", "-q", "orchestrate/h/main"]);
+    // The attacker's clone: a record naming those branches, and notes refs that are no commits.
+    let evil = clone(&t, &remote, "evil", "Mallory");
+    t.run_in(&evil, ["sync", "--no-branches"]).ok();
+    let key = t.hash_blob("git-orchestrate feature h\n");
+    let fork = t.rev("orchestrate/h/main");
+    for (phase, branch) in [(7, "private/wip"), (8, "main")] {
+        let line = format!(
+            r#"{{"seq":90,"ts":"2026-01-01T00:00:00Z","id":"evil{phase}","by":"Mallory <m@example.com>","event":"phase-started","phase":{phase},"branch":"{branch}","fork":"{fork}"}}"#
+        );
+        t.git_in(&evil, ["notes", "--ref=orchestrate", "append", "--no-separator", "-m", &line, &key]);
+    }
+    t.git_in(&evil, ["push", "-q", "--no-verify", "origin", "refs/notes/orchestrate"]);
+    let garbage = {
+        let mut cmd = t.command("git", &remote);
+        cmd.args(["hash-object", "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"garbage\n").unwrap();
+        drop(child.stdin.take());
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string()
+    };
+    t.git_in(&remote, ["update-ref", "refs/notes/orchestrate-planted", &garbage]);
+    let main_before = t.rev("main");
+    let out = t.run(["sync", "--json"]).code(1).json();
+    let planted = out["notes"].as_array().unwrap().iter().find(|n| n["notes_ref"] == "refs/notes/orchestrate-planted");
+    assert_eq!(planted.unwrap()["merged"], "not-a-commit", "{out}");
+    let local = t
+        .command("git", &t.dir)
+        .args(["rev-parse", "-q", "--verify", "refs/notes/orchestrate-planted"])
+        .output()
+        .unwrap();
+    assert!(!local.status.success(), "no non-commit becomes a local notes ref");
+    // The other notes were still exchanged, and the branches outside the layout left alone.
+    assert_eq!(
+        t.git(["rev-parse", "refs/notes/orchestrate"]),
+        t.git_in(&remote, ["rev-parse", "refs/notes/orchestrate"])
+    );
+    let names: Vec<&str> = out["branches"].as_array().unwrap().iter().map(|b| b["branch"].as_str().unwrap()).collect();
+    assert!(!names.contains(&"private/wip") && !names.contains(&"main"), "{names:?}");
+    assert!(t.git_in(&remote, ["for-each-ref", "refs/heads/private"]).is_empty(), "private work never left");
+    assert_eq!(t.rev("main"), main_before);
+}
+
+#[test]
+fn verify_keeps_an_older_feature_in_view_and_refuses_a_feature_started_from_an_unshared_base() {
+    let t = TestRepo::new();
+    t.configure(COUNTING_GATE);
+    let remote = with_origin(&t);
+    t.started_and_approved("old", 1);
+    t.run(["phase", "start"]).ok();
+    t.write("area1/ok", "ok\n");
+    t.git(["add", "area1/ok"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(old): ungated"]);
+    t.git(["switch", "-q", "main"]);
+    t.git(["merge", "-q", "--no-ff", "--no-verify", "-m", "merge old by hand", "orchestrate/old/1-database-schema"]);
+    assert!(t.run(["verify", "--json"]).code(1).json()["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not finished"));
+    // A later feature starts: the older one's commits in main stay in view.
+    t.started_and_approved("new", 1);
+    t.git(["switch", "-q", "main"]);
+    let v = t.run(["verify", "--json"]).code(1).json();
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["message"].as_str().unwrap().contains("feature old's commits reach main")),
+        "{v}"
+    );
+
+    // An agent weakens the rules on its own main, never shared, and starts a feature from it.
+    t.git(["push", "-q", "--no-verify", "origin", "main"]);
+    t.write(".orchestrate.toml", "[approvals]\nrequire = \"any\"\n");
+    t.git(["commit", "-qam", "chore: tidy config", "--no-verify"]);
+    t.started_and_approved("weak", 1);
+    t.run(["phase", "start"]).ok();
+    t.write("area1/work.txt", "w\n");
+    t.git(["add", "area1/work.txt"]);
+    t.git(["commit", "-q", "--no-verify", "-m", "feat(weak): no ok"]);
+    t.git(["push", "-q", "--no-verify", "origin", "orchestrate/weak/main", "orchestrate/weak/1-database-schema"]);
+    t.run(["sync", "--no-branches"]).ok();
+    let ci = clone(&t, &remote, "ci", "CI");
+    t.run_in(&ci, ["sync", "--no-branches"]).ok();
+    let v = t
+        .run_in(&ci, ["verify", "--range", "origin/main..origin/orchestrate/weak/1-database-schema", "--json"])
+        .code(1)
+        .json();
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["message"].as_str().unwrap().contains("which main does not hold")),
+        "{v}"
+    );
+}

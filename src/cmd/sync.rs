@@ -35,7 +35,7 @@ pub struct Args {
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let remote = args.remote.clone().unwrap_or_else(|| ctx.config.sync.remote.clone());
     let branches = ctx.config.sync.branches && !args.no_branches;
-    let report = sync::sync(&ctx.repo, &ctx.config, &remote, branches)?;
+    let report = sync::sync(&ctx.repo, &ctx.config, &remote, branches, sync::SYNC_LIMIT)?;
     let incomplete = report.incomplete();
     if args.json {
         ui.json(&report)?;
@@ -47,6 +47,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
                 NotesMerge::UpToDate => "had everything",
                 NotesMerge::FastForward => "fast-forwarded",
                 NotesMerge::Merged => "merged by union",
+                NotesMerge::NotACommit => "the remote's ref is not a commit: left out",
             };
             let pushed = match &n.pushed {
                 Some(Pushed::Updated) => "pushed".to_string(),
@@ -64,6 +65,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
                 BranchAction::BehindCheckedOut => "behind, and checked out: git pull --ff-only".to_string(),
                 BranchAction::Diverged => "diverged: merge or rebase it by hand (never forced)".to_string(),
                 BranchAction::Rejected(why) => format!("push rejected: {}", e(why)),
+                BranchAction::NotACommit => format!("{}'s copy is not a commit: left alone", e(&report.remote)),
             };
             let _ = writeln!(text, "{}: {what}", e(&b.branch));
         }

@@ -23,6 +23,8 @@ pub struct Git {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     clean_env: bool,
+    /// Ended (killed) when it runs longer: for talking to a remote that may never answer.
+    limit: Option<std::time::Duration>,
 }
 
 /// What a finished `git` run left behind.
@@ -34,7 +36,7 @@ pub struct Output {
 
 impl Git {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf(), args: Vec::new(), env: Vec::new(), clean_env: false }
+        Self { dir: dir.to_path_buf(), args: Vec::new(), env: Vec::new(), clean_env: false, limit: None }
     }
 
     #[must_use]
@@ -57,6 +59,13 @@ impl Git {
     #[must_use]
     pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// End the run (an error) when it takes longer than `limit`.
+    #[must_use]
+    pub fn limit(mut self, limit: std::time::Duration) -> Self {
+        self.limit = Some(limit);
         self
     }
 
@@ -88,7 +97,23 @@ impl Git {
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }
-        let out = expr.run().map_err(|e| Error::Spawn(format!("{}: {e}", self.describe())))?;
+        let out = match self.limit {
+            None => expr.run().map_err(|e| Error::Spawn(format!("{}: {e}", self.describe())))?,
+            Some(limit) => {
+                let handle = expr.start().map_err(|e| Error::Spawn(format!("{}: {e}", self.describe())))?;
+                let done = handle.wait_timeout(limit).map_err(|e| Error::Spawn(format!("{}: {e}", self.describe())))?;
+                if let Some(out) = done {
+                    out.clone()
+                } else {
+                    let _ = handle.kill();
+                    return Err(Error::Io(format!(
+                        "`{}` did not finish within {} s",
+                        self.describe(),
+                        limit.as_secs()
+                    )));
+                }
+            }
+        };
         Ok(Output {
             success: out.status.success(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -110,5 +135,23 @@ impl Git {
         } else {
             Err(Error::Cli { command, stderr: out.stderr })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_past_its_limit_is_ended_with_an_error() {
+        let dir = std::env::temp_dir();
+        let start = std::time::Instant::now();
+        let run = Git::new(&dir)
+            .args(["-c", "alias.hang=!sleep 3", "hang"])
+            .limit(std::time::Duration::from_millis(300))
+            .output();
+        let Err(Error::Io(why)) = run else { panic!("not ended: {:?}", run.map(|o| o.stdout)) };
+        assert!(why.contains("did not finish within"), "{why}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(3), "ended at the limit, not when it finished");
     }
 }

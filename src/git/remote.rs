@@ -53,9 +53,10 @@ impl Repo {
 
     /// Fetch from `remote` what its configured refspecs fetch, plus `extra` (no tags). Prompts
     /// are off: an unreachable remote is an error, never a wait for a password.
-    pub fn fetch(&self, remote: &str, extra: &[String]) -> Result<()> {
+    pub fn fetch(&self, remote: &str, extra: &[String], limit: std::time::Duration) -> Result<()> {
         let configured = self.local_config_all(&format!("remote.{remote}.fetch"))?;
         self.cli()
+            .limit(limit)
             .env("GIT_TERMINAL_PROMPT", "0")
             .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote])
             .args(configured)
@@ -73,15 +74,20 @@ impl Repo {
     /// pre-push hook like any push. Returns each ref's result; a ref the remote rejected is a
     /// result, not an error. An error is a push that could not be made at all (no remote, no
     /// network, a hook that declined the whole push).
-    pub fn push_refs(&self, remote: &str, refspecs: &[String]) -> Result<Vec<RefPush>> {
+    pub fn push_refs(&self, remote: &str, refspecs: &[String], limit: std::time::Duration) -> Result<Vec<RefPush>> {
         if refspecs.is_empty() {
             return Ok(Vec::new());
         }
         if let Some(forced) = refspecs.iter().find(|s| s.starts_with('+')) {
             return Err(Error::Io(format!("refusing to force {forced}: pushes here are never forced")));
         }
-        let out =
-            self.cli().env("GIT_TERMINAL_PROMPT", "0").args(["push", "--porcelain", remote]).args(refspecs).output()?;
+        let out = self
+            .cli()
+            .limit(limit)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .args(["push", "--porcelain", remote])
+            .args(refspecs)
+            .output()?;
         let results = parse_porcelain(&out.stdout);
         if results.is_empty() && !out.success {
             return Err(Error::Cli { command: format!("git push {remote}"), stderr: out.stderr });
@@ -104,6 +110,11 @@ impl Repo {
         Ok(out)
     }
 
+    /// Whether `id` names a commit (not a blob, a tree or a tag).
+    pub fn is_commit(&self, id: ObjectId) -> bool {
+        self.repo.find_object(id).is_ok_and(|o| o.kind == gix::object::Kind::Commit)
+    }
+
     /// The remote-tracking branches of every remote: `(remote, branch) → tip`.
     pub fn remote_branch_tips(&self) -> Result<HashMap<(String, String), ObjectId>> {
         let mut out = HashMap::new();
@@ -121,6 +132,9 @@ impl Repo {
     /// order, ours first, none twice). Compare-and-swap on `local`: a concurrent writer makes
     /// this start over on the new tip, so no record is ever lost.
     pub fn merge_notes_union(&self, local: &str, theirs: ObjectId, message: &str) -> Result<NotesMerge> {
+        if !self.is_commit(theirs) {
+            return Ok(NotesMerge::NotACommit);
+        }
         for _ in 0..50 {
             let ours = self.ref_id(local)?;
             let Some(ours_id) = ours else {
@@ -207,6 +221,9 @@ pub enum NotesMerge {
     UpToDate,
     FastForward,
     Merged,
+    /// The remote's ref is not a commit (a blob, a tree, a tag): notes history never is. Left
+    /// out, the local ref untouched.
+    NotACommit,
 }
 
 /// The lines of `a`, then those of `b` that `a` lacks, each once; every line ends in `\n`.

@@ -97,6 +97,23 @@ pub fn places(
     Ok(place)
 }
 
+/// Where "every commit since the features started" begins: the newest commit that every
+/// feature's start descends from. Excluding each start's parents instead would hide an older
+/// feature's commits, merged into the base before a newer feature started, behind the newer
+/// one's start. Empty (nothing excluded) without features or when histories are unrelated.
+pub fn features_start(repo: &Repo, features: &[Loaded]) -> Result<Vec<ObjectId>> {
+    let mut starts = features.iter().flat_map(|l| repo.commit_parents(l.feature.created_commit).unwrap_or_default());
+    let Some(first) = starts.next() else { return Ok(Vec::new()) };
+    let mut common = Some(first);
+    for s in starts {
+        common = match common {
+            Some(c) => repo.merge_base(c, s)?,
+            None => None,
+        };
+    }
+    Ok(common.into_iter().collect())
+}
+
 /// What judges one feature's commits: its judging configuration, evidence policy and plan.
 pub struct Judge<'a> {
     repo: &'a Repo,

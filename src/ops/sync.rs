@@ -1,11 +1,20 @@
 //! Sharing the state through a remote: the notes (events, evidence) merged by union, the
 //! features' branches brought and sent, nothing ever forced.
 
+use std::time::Duration;
+
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::remote::{self, NotesMerge, Pushed, RefPush, NOTES_PREFIX, TRACKING_PREFIX};
 use crate::git::Repo;
 use crate::workflow::Workflow;
+
+/// How long the share after an approval may talk to the remote: one that never answers is
+/// left to `sync`, and the approval returns.
+pub const SHARE_LIMIT: Duration = Duration::from_secs(20);
+
+/// How long `sync` may wait on one fetch or push.
+pub const SYNC_LIMIT: Duration = Duration::from_secs(300);
 
 /// How often a push the remote rejected (it moved meanwhile) is fetched, merged and retried.
 pub const TRIES: u32 = 5;
@@ -28,8 +37,13 @@ impl SyncReport {
     /// Whether something is left undone: a rejected push, a diverged branch.
     pub fn incomplete(&self) -> bool {
         self.branches_refused.is_some()
-            || self.notes.iter().any(|n| matches!(n.pushed, Some(Pushed::Rejected(_))))
-            || self.branches.iter().any(|b| matches!(b.action, BranchAction::Diverged | BranchAction::Rejected(_)))
+            || self
+                .notes
+                .iter()
+                .any(|n| matches!(n.pushed, Some(Pushed::Rejected(_))) || n.merged == NotesMerge::NotACommit)
+            || self.branches.iter().any(|b| {
+                matches!(b.action, BranchAction::Diverged | BranchAction::Rejected(_) | BranchAction::NotACommit)
+            })
     }
 }
 
@@ -62,11 +76,13 @@ pub enum BranchAction {
     Diverged,
     /// The remote refused it: why.
     Rejected(String),
+    /// The remote's copy is not a commit: left alone.
+    NotACommit,
 }
 
 /// Fetch, merge by union and push the orchestration notes with `remote`, retrying a push the
 /// remote rejected because it moved meanwhile; then, when `branches`, the features' branches.
-pub fn sync(repo: &Repo, config: &Config, remote: &str, branches: bool) -> Result<SyncReport> {
+pub fn sync(repo: &Repo, config: &Config, remote: &str, branches: bool, limit: Duration) -> Result<SyncReport> {
     if !repo.remotes()?.iter().any(|r| r == remote) {
         return Err(Error::usage(format!("no remote named `{remote}`"))
             .hint(format!("add it: git remote add {remote} <url>; or name another: git orchestrate sync <remote>")));
@@ -80,21 +96,21 @@ pub fn sync(repo: &Repo, config: &Config, remote: &str, branches: bool) -> Resul
     };
     for round in 1..=TRIES {
         report.rounds = round;
-        report.notes = exchange_notes(repo, remote)?;
+        report.notes = exchange_notes(repo, remote, limit)?;
         let rejected = report.notes.iter().any(|n| matches!(n.pushed, Some(Pushed::Rejected(_))));
         if !rejected {
             break;
         }
     }
     if branches {
-        sync_branches(repo, config, remote, &mut report)?;
+        sync_branches(repo, config, remote, &mut report, limit)?;
     }
     Ok(report)
 }
 
 /// One round: fetch the remote's notes, merge each into ours, push ours back.
-fn exchange_notes(repo: &Repo, remote: &str) -> Result<Vec<NotesSynced>> {
-    repo.fetch(remote, &[remote::notes_fetch_refspec(remote)])?;
+fn exchange_notes(repo: &Repo, remote: &str, limit: Duration) -> Result<Vec<NotesSynced>> {
+    repo.fetch(remote, &[remote::notes_fetch_refspec(remote)], limit)?;
     let tracking = format!("{TRACKING_PREFIX}{remote}/notes/");
     let mut out = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -103,6 +119,9 @@ fn exchange_notes(repo: &Repo, remote: &str) -> Result<Vec<NotesSynced>> {
         let local = format!("refs/notes/{name}");
         let merged = repo.merge_notes_union(&local, theirs, &format!("notes: sync with {remote}"))?;
         out.push(NotesSynced { notes_ref: local, merged, pushed: None });
+        if merged == NotesMerge::NotACommit {
+            continue;
+        }
         names.push(name);
     }
     for (full, _) in repo.refs_under(NOTES_PREFIX)? {
@@ -110,8 +129,9 @@ fn exchange_notes(repo: &Repo, remote: &str) -> Result<Vec<NotesSynced>> {
             out.push(NotesSynced { notes_ref: full, merged: NotesMerge::UpToDate, pushed: None });
         }
     }
-    let specs: Vec<String> = out.iter().map(|n| format!("{0}:{0}", n.notes_ref)).collect();
-    let pushed = repo.push_refs(remote, &specs)?;
+    let specs: Vec<String> =
+        out.iter().filter(|n| n.merged != NotesMerge::NotACommit).map(|n| format!("{0}:{0}", n.notes_ref)).collect();
+    let pushed = repo.push_refs(remote, &specs, limit)?;
     for n in &mut out {
         n.pushed = pushed.iter().find(|p| p.remote_ref == n.notes_ref).map(|p| p.result.clone());
     }
@@ -121,10 +141,16 @@ fn exchange_notes(repo: &Repo, remote: &str) -> Result<Vec<NotesSynced>> {
 /// The branches of every unfinished feature (its integration branch, and each phase branch
 /// not yet approved): made or moved forward here from the remote's copies, pushed where ours
 /// are ahead or new. A diverged branch is reported, never forced either way.
-fn sync_branches(repo: &Repo, config: &Config, remote: &str, report: &mut SyncReport) -> Result<()> {
+fn sync_branches(repo: &Repo, config: &Config, remote: &str, report: &mut SyncReport, limit: Duration) -> Result<()> {
     let flow = Workflow::new(repo, config);
+    // Only branches the layout gives features: a record naming any other branch (`main`, a
+    // private one) came from a hand or a hostile clone, and sync never moves or sends it.
+    let prefixes: Vec<String> = config.branches.prefixes().into_iter().filter(|p| !p.is_empty()).collect();
+    let features = flow.features()?;
+    let bases: Vec<&str> = features.iter().map(|(_, f)| f.base.as_str()).collect();
+    let ours = |b: &str| prefixes.iter().any(|p| b.starts_with(p.as_str())) && !bases.contains(&b);
     let mut wanted = Vec::new();
-    for (_, f) in flow.features()? {
+    for (_, f) in &features {
         if f.finished.is_some() {
             continue;
         }
@@ -133,6 +159,7 @@ fn sync_branches(repo: &Repo, config: &Config, remote: &str, report: &mut SyncRe
             f.phases.values().filter(|p| p.approval.is_none() && !p.branch.is_empty()).map(|p| p.branch.clone()),
         );
     }
+    wanted.retain(|b| ours(b));
     wanted.sort();
     wanted.dedup();
     let checked_out: Vec<String> = repo.checked_out_branches()?.into_iter().map(|(b, _)| b).collect();
@@ -145,6 +172,7 @@ fn sync_branches(repo: &Repo, config: &Config, remote: &str, report: &mut SyncRe
         let theirs = repo.ref_id(&format!("refs/remotes/{remote}/{branch}"))?;
         let action = match (ours, theirs) {
             (None, None) => continue,
+            (_, Some(t)) if !repo.is_commit(t) => BranchAction::NotACommit,
             (None, Some(t)) => {
                 repo.cas_ref(&format!("refs/heads/{branch}"), None, t, &format!("sync: from {remote}"))?;
                 BranchAction::Created
@@ -175,7 +203,7 @@ fn sync_branches(repo: &Repo, config: &Config, remote: &str, report: &mut SyncRe
         report.branches.push(BranchSynced { branch, action });
     }
     let specs: Vec<String> = push.iter().map(|b| format!("refs/heads/{b}:refs/heads/{b}")).collect();
-    match repo.push_refs(remote, &specs) {
+    match repo.push_refs(remote, &specs, limit) {
         Ok(results) => apply_push_results(report, &results),
         Err(e) => {
             report.branches_refused = Some(e.to_string());
@@ -229,7 +257,7 @@ pub fn after_approval(repo: &Repo, config: &Config) -> AutoPush {
         Ok(remotes) if remotes.contains(&remote) => {}
         _ => return AutoPush::Off,
     }
-    match sync(repo, config, &remote, config.sync.branches) {
+    match sync(repo, config, &remote, config.sync.branches, SHARE_LIMIT) {
         Ok(report) if !report.incomplete() => AutoPush::Done { remote },
         Ok(report) => AutoPush::Failed { remote, why: incomplete_reason(&report) },
         Err(e) => AutoPush::Failed { remote, why: e.message },
@@ -246,11 +274,15 @@ pub fn incomplete_reason(report: &SyncReport) -> String {
         if let Some(Pushed::Rejected(why)) = &n.pushed {
             parts.push(format!("{}: {why}", n.notes_ref));
         }
+        if n.merged == NotesMerge::NotACommit {
+            parts.push(format!("{}: the remote's ref is not a commit", n.notes_ref));
+        }
     }
     for b in &report.branches {
         match &b.action {
             BranchAction::Diverged => parts.push(format!("{} has diverged from {}", b.branch, report.remote)),
             BranchAction::Rejected(why) => parts.push(format!("{}: {why}", b.branch)),
+            BranchAction::NotACommit => parts.push(format!("{}: the remote's copy is not a commit", b.branch)),
             _ => {}
         }
     }

@@ -100,6 +100,32 @@ pub fn verify(
             }
         }
         let judge = Judge::new(repo, loaded)?;
+        // A feature starts from its base as the shared history has it (the remote's copy where
+        // there is one): its rules are the base's configuration at that point, and a fork the
+        // base never held means rules nobody shared, let alone reviewed.
+        let shared_base = match flow.remote_copy(&f.base)? {
+            Some((_, id)) => Some(id),
+            None => repo.branch_tip(&f.base)?,
+        };
+        if let Some(base) = shared_base {
+            for fork in repo.commit_parents(f.created_commit)? {
+                if repo.merge_base(fork, base)? != Some(fork) {
+                    report.problems.push(feature_problem(
+                        f,
+                        Error::blocked(format!(
+                            "feature {} starts from {}, which {} does not hold: the configuration that judges it never reached the base",
+                            f.name,
+                            fork.to_hex_with_len(10),
+                            f.base
+                        ))
+                        .hint(format!(
+                            "bring those commits of {} in through review first, then start the feature from the base as it is shared",
+                            f.base
+                        )),
+                    ));
+                }
+            }
+        }
         // The stricter of the checked-out configuration and the one that judges the feature
         // (its base's): a pushed branch cannot trust its own forged evidence.
         let trusted = trusted_here && judge.config().ci.trust_pushed_evidence;
@@ -252,7 +278,9 @@ fn approvals(f: &crate::state::Feature) -> Vec<(String, String)> {
 fn names_a_person(by: &str) -> bool {
     let Some((name, rest)) = by.split_once(" <") else { return false };
     let email = rest.trim_end_matches('>');
-    !name.trim().is_empty() && email.contains('@') && email != "git-orchestrate@localhost"
+    let domain_ok = |d: &str| d.contains('.') && !d.starts_with('.') && !d.ends_with('.');
+    let address = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain_ok(domain));
+    !name.trim().is_empty() && address && email != "git-orchestrate@localhost"
 }
 
 /// The commits of `spec`: `A..B`, or every commit reachable from one revision since the
@@ -279,12 +307,7 @@ fn range_commits(repo: &Repo, spec: &str, features: &[Loaded]) -> Result<Vec<Obj
         return Ok(repo.rev_list(&[b], &[a], None)?);
     }
     let tip = resolve(spec)?;
-    let starts: Vec<ObjectId> = features
-        .iter()
-        .map(|l| l.feature.created_commit)
-        .flat_map(|c| repo.commit_parents(c).unwrap_or_default())
-        .collect();
-    Ok(repo.rev_list(&[tip], &starts, None)?)
+    Ok(repo.rev_list(&[tip], &judge::features_start(repo, features)?, None)?)
 }
 
 #[cfg(test)]
@@ -298,5 +321,7 @@ mod tests {
         assert!(!names_a_person("ci"));
         assert!(!names_a_person(" <ada@example.com>"));
         assert!(!names_a_person("Ada <nobody>"));
+        assert!(!names_a_person("x <@>"), "an address needs a mailbox and a domain");
+        assert!(!names_a_person("x <a@localhost>"));
     }
 }
