@@ -329,7 +329,7 @@ impl<'r> Workflow<'r> {
     pub fn remote_copy(&self, branch: &str) -> Result<Option<(String, ObjectId)>> {
         let mut remotes: Vec<String> =
             self.repo.remote_branches()?.into_iter().filter(|(_, b)| b == branch).map(|(r, _)| r).collect();
-        remotes.sort_by_key(|r| (*r != self.config.sync.remote, r.clone()));
+        remotes.sort_by(|a, b| self.remote_rank(a).cmp(&self.remote_rank(b)));
         for remote in remotes {
             if let Some(id) = self.repo.ref_id(&format!("refs/remotes/{remote}/{branch}"))? {
                 return Ok(Some((format!("{remote}/{branch}"), id)));
@@ -338,15 +338,18 @@ impl<'r> Workflow<'r> {
         Ok(None)
     }
 
+    /// Which remote's copy of a branch is read first: `[sync] remote`, then the others by name.
+    fn remote_rank<'a>(&self, remote: &'a str) -> (bool, &'a str) {
+        (remote != self.config.sync.remote, remote)
+    }
+
     /// Local branch tips, with the remote-tracking copy of each branch missing here (see
     /// [`Self::remote_copy`]), and which were taken from where: `branch → origin/branch`.
     fn branch_tips(&self) -> Result<(HashMap<String, ObjectId>, HashMap<String, String>)> {
         let mut tips = self.repo.branches_under("")?;
         let mut copies = HashMap::new();
         let mut remote: Vec<((String, String), ObjectId)> = self.repo.remote_branch_tips()?.into_iter().collect();
-        remote.sort_by(|((ra, ba), _), ((rb, bb), _)| {
-            (ba, *ra != self.config.sync.remote, ra).cmp(&(bb, *rb != self.config.sync.remote, rb))
-        });
+        remote.sort_by(|((ra, ba), _), ((rb, bb), _)| (ba, self.remote_rank(ra)).cmp(&(bb, self.remote_rank(rb))));
         for ((r, b), id) in remote {
             if let std::collections::hash_map::Entry::Vacant(slot) = tips.entry(b.clone()) {
                 copies.insert(b.clone(), format!("{r}/{b}"));

@@ -87,7 +87,7 @@ pub fn places(
             if f.phases.contains_key(&def.id) {
                 continue;
             }
-            if let Some(t) = tip(&layout.phase(&f.name, def.id, &def.slug()))? {
+            if let Some(t) = tip(&phase_branch(loaded, layout, def.id).unwrap_or_default())? {
                 for c in repo.rev_list(&[t], &integration, None)? {
                     place.entry(c).or_insert(Place::Phase(def.id));
                 }
@@ -114,6 +114,17 @@ pub fn features_start(repo: &Repo, features: &[Loaded]) -> Result<Vec<ObjectId>>
     Ok(common.into_iter().collect())
 }
 
+/// The branch of phase `id`: the one its start recorded, else the one the layout gives it.
+pub fn phase_branch(loaded: &Loaded, layout: &crate::config::Branches, id: u32) -> Option<String> {
+    let f = &loaded.feature;
+    match f.phases.get(&id) {
+        Some(rec) => Some(rec.branch.clone()),
+        None => {
+            loaded.plan.as_ref().ok().and_then(|(p, _)| p.phase(id)).map(|def| layout.phase(&f.name, id, &def.slug()))
+        }
+    }
+}
+
 /// What judges one feature's commits: its judging configuration, evidence policy and plan.
 pub struct Judge<'a> {
     repo: &'a Repo,
@@ -126,8 +137,16 @@ pub struct Judge<'a> {
 
 impl<'a> Judge<'a> {
     pub fn new(repo: &'a Repo, loaded: &'a Loaded) -> Result<Self> {
+        Self::judged_by(repo, loaded, crate::workflow::judging_config(repo, Some(&loaded.feature))?)
+    }
+
+    /// A judge under the judging configuration already read (`judging_config` of the feature).
+    pub fn judged_by(
+        repo: &'a Repo,
+        loaded: &'a Loaded,
+        (config, config_blob): (Config, Option<ObjectId>),
+    ) -> Result<Self> {
         let f = &loaded.feature;
-        let (config, config_blob) = crate::workflow::judging_config(repo, Some(f))?;
         let signing = crate::workflow::evidence_signing(repo, Some(f))?;
         let tool = f.tool_commits();
         Ok(Self { repo, loaded, config, config_blob, signing, tool })

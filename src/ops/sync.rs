@@ -113,16 +113,10 @@ fn exchange_notes(repo: &Repo, remote: &str, limit: Duration) -> Result<Vec<Note
     repo.fetch(remote, &[remote::notes_fetch_refspec(remote)], limit)?;
     let tracking = format!("{TRACKING_PREFIX}{remote}/notes/");
     let mut out = Vec::new();
-    let mut names: Vec<String> = Vec::new();
     for (full, theirs) in repo.refs_under(&tracking)? {
-        let name = full.trim_start_matches(&tracking).to_string();
-        let local = format!("refs/notes/{name}");
+        let local = format!("refs/notes/{}", full.trim_start_matches(&tracking));
         let merged = repo.merge_notes_union(&local, theirs, &format!("notes: sync with {remote}"))?;
         out.push(NotesSynced { notes_ref: local, merged, pushed: None });
-        if merged == NotesMerge::NotACommit {
-            continue;
-        }
-        names.push(name);
     }
     for (full, _) in repo.refs_under(NOTES_PREFIX)? {
         if !out.iter().any(|n| n.notes_ref == full) {

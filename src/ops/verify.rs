@@ -79,12 +79,14 @@ pub fn verify(
         })
     };
     for loaded in &features {
-        let (judging, _) = crate::workflow::judging_config(repo, Some(&loaded.feature))?;
-        let places = judge::places(repo, loaded, Some(&judging.branches), &tip)?;
+        let judging = crate::workflow::judging_config(repo, Some(&loaded.feature))?;
+        let places = judge::places(repo, loaded, Some(&judging.0.branches), &tip)?;
         let mut mine: Vec<(ObjectId, Place)> = commits.iter().filter_map(|c| places.get(c).map(|p| (*c, *p))).collect();
         if mine.is_empty() {
             continue;
         }
+        let judge = Judge::judged_by(repo, loaded, judging)?;
+        let layout = &judge.config().branches;
         report.judged += mine.len();
         let f = &loaded.feature;
         if let Err(e) = super::require_verified(repo, &loaded.log) {
@@ -99,7 +101,6 @@ pub fn verify(
                 ));
             }
         }
-        let judge = Judge::new(repo, loaded)?;
         // A feature starts from its base as the shared history has it (the remote's copy where
         // there is one): its rules are the base's configuration at that point, and a fork the
         // base never held means rules nobody shared, let alone reviewed.
@@ -140,16 +141,22 @@ pub fn verify(
                 report.problems.push(p);
             }
         }
-        // The tips of the phase branches: where pre-push runs its own stage's gates.
-        let tips: Vec<ObjectId> = places
-            .iter()
-            .filter_map(|(c, p)| match p {
-                Place::Phase(id) => Some((*c, *id)),
+        // The tips of the phase branches: where pre-push runs its own stage's gates. One lookup
+        // per phase, kept when that tip is a commit of the phase.
+        let phases: std::collections::BTreeSet<u32> = places
+            .values()
+            .filter_map(|p| match p {
+                Place::Phase(id) => Some(*id),
                 Place::Integration => None,
             })
-            .filter(|(c, id)| phase_tip(loaded, &judging.branches, *id, &tip).ok().flatten() == Some(*c))
-            .map(|(c, _)| c)
             .collect();
+        let mut tips = Vec::new();
+        for id in phases {
+            let Some(branch) = judge::phase_branch(loaded, layout, id) else { continue };
+            if let Some(t) = tip(&branch)?.filter(|t| places.get(t) == Some(&Place::Phase(id))) {
+                tips.push(t);
+            }
+        }
         for (commit, at) in mine {
             let mut problems = judge.commit(commit, at, trusted, true)?;
             if let (Place::Phase(phase), true) = (at, tips.contains(&commit)) {
@@ -208,24 +215,6 @@ pub fn verify(
         }
     }
     Ok(report)
-}
-
-/// The tip of phase `id`'s branch: the recorded branch, else the one the layout names.
-fn phase_tip(
-    loaded: &Loaded,
-    layout: &crate::config::Branches,
-    id: u32,
-    tip: &dyn Fn(&str) -> Result<Option<ObjectId>>,
-) -> Result<Option<ObjectId>> {
-    let f = &loaded.feature;
-    let branch = match f.phases.get(&id) {
-        Some(rec) => rec.branch.clone(),
-        None => match loaded.plan.as_ref().ok().and_then(|(p, _)| p.phase(id)) {
-            Some(def) => layout.phase(&f.name, id, &def.slug()),
-            None => return Ok(None),
-        },
-    };
-    tip(&branch)
 }
 
 /// Under `[ci] trust_pushed_evidence = false` a missing gate says why evidence did not count.
