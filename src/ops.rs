@@ -15,7 +15,7 @@ use crate::config::{Config, Stage};
 use crate::error::{Error, Result};
 use crate::gates::{self, Key, Outcome, Verdict};
 use crate::git::{ObjectId, Repo};
-use crate::state::{Feature, What};
+use crate::state::{Feature, GateRun, PhaseApproved, PlanApproved, What};
 use crate::workflow::{Loaded, Workflow};
 use judge::Place;
 
@@ -156,13 +156,13 @@ pub fn gate(
         let flow = Workflow::new(repo, &config);
         let mut log = l.log.clone();
         for name in &skipped {
-            let what = What::GateRun {
+            let what = What::GateRun(GateRun {
                 phase: p,
                 gate: name.clone(),
                 tree,
                 fingerprint: String::new(),
-                verdict: "skipped".into(),
-            };
+                verdict: crate::state::RunVerdict::Skipped,
+            });
             log.push(flow.record(&l.feature.name, &log, what)?);
         }
     }
@@ -447,7 +447,9 @@ use crate::gates::signing::principal;
 
 /// Check one approval event's signature under `policy`.
 pub fn verify_approval(policy: &ApprovalPolicy, event: &crate::state::Event) -> Result<Verification> {
-    let (What::PlanApproved { given, .. } | What::PhaseApproved { given, .. }) = &event.what else {
+    let (What::PlanApproved(PlanApproved { given, .. }) | What::PhaseApproved(PhaseApproved { given, .. })) =
+        &event.what
+    else {
         return Ok(Verification::Unsigned);
     };
     let signed = policy.require == crate::config::Require::Signed;
@@ -488,7 +490,7 @@ pub fn check_approvals(
     let mut out = std::collections::HashMap::new();
     let Some(feature) = crate::state::fold(log) else { return Ok(out) };
     let approvals: Vec<&crate::state::Event> =
-        log.iter().filter(|e| matches!(e.what, What::PlanApproved { .. } | What::PhaseApproved { .. })).collect();
+        log.iter().filter(|e| matches!(e.what, What::PlanApproved(_) | What::PhaseApproved(_))).collect();
     if approvals.is_empty() {
         return Ok(out);
     }
@@ -521,7 +523,7 @@ pub fn require_verified(repo: &Repo, log: &[crate::state::Event]) -> Result<()> 
     for e in log {
         if let Some(Verification::Unverified(why)) = checks.get(&e.id) {
             let what = match &e.what {
-                What::PhaseApproved { phase, .. } => format!("the approval of phase {phase}"),
+                What::PhaseApproved(PhaseApproved { phase, .. }) => format!("the approval of phase {phase}"),
                 _ => "the plan approval".into(),
             };
             return Err(Error::blocked(format!("{what} recorded at {} by {} does not verify: {why}", e.ts, e.by))

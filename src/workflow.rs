@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::git::notes::{NotesTree, EVENTS_REF};
 use crate::git::{ObjectId, Repo};
 use crate::plan::{self, Plan};
-use crate::state::{self, Event, Feature, What};
+use crate::state::{self, Event, Feature, PhaseApproved, PlanApproved, What};
 
 /// The object a feature's log is attached to: a blob whose content names the feature, so every
 /// clone computes the same id without any branch existing.
@@ -250,7 +250,9 @@ impl<'r> Workflow<'r> {
                             .cause("approvals.require = \"signed\": each approval is signed with your git signing key")
                     },
                 )?;
-                if let What::PlanApproved { given, .. } | What::PhaseApproved { given, .. } = &mut event.what {
+                if let What::PlanApproved(PlanApproved { given, .. })
+                | What::PhaseApproved(PhaseApproved { given, .. }) = &mut event.what
+                {
                     given.sig = Some(sig);
                 }
             }
@@ -697,7 +699,9 @@ impl Workflow<'_> {
             }
             let run = f.gate_runs.get(&(phase, name.clone()));
             let run_tree = run.map(|r| r.tree);
-            let skipped = run.is_some_and(|r| r.verdict == "skipped") && tip_tree.is_some() && run_tree == tip_tree;
+            let skipped = run.is_some_and(|r| r.verdict == state::RunVerdict::Skipped)
+                && tip_tree.is_some()
+                && run_tree == tip_tree;
             let found = crate::gates::cached(&at_tip, &spec, None)?;
             if let Some(e) = found {
                 figures.insert(name.clone(), e.summary.clone());
@@ -951,7 +955,7 @@ pub fn load_config(root: &std::path::Path) -> Result<Config> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{fold, Event, What};
+    use crate::state::{fold, ChangesRequested, Created, Event, PhaseStarted, PhaseSubmitted, What};
 
     fn id(n: u8) -> ObjectId {
         ObjectId::from_hex(format!("{n:02x}").repeat(20).as_bytes()).unwrap()
@@ -961,7 +965,7 @@ mod tests {
     fn log(more: Vec<What>) -> Vec<Event> {
         let mut log = Vec::new();
         let mut whats = vec![
-            What::Created {
+            What::Created(Created {
                 feature: "f".into(),
                 title: "T".into(),
                 base: "main".into(),
@@ -969,9 +973,14 @@ mod tests {
                 plan: "plans/f/plan.md".into(),
                 commit: id(9),
                 lane: None,
-            },
-            What::PlanApproved { plan_blob: id(8), note: None, agent: None, given: state::Given::default() },
-            What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1) },
+            }),
+            What::PlanApproved(PlanApproved {
+                plan_blob: id(8),
+                note: None,
+                agent: None,
+                given: state::Given::default(),
+            }),
+            What::PhaseStarted(PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1) }),
         ];
         whats.extend(more);
         for what in whats {
@@ -989,19 +998,19 @@ mod tests {
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(1))), PhaseState::Active, "no commit past the fork");
         assert_eq!(phase_state(rec, Some(id(1)), None), PhaseState::Active, "branch gone: not under review");
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Active, "commits alone ask no review");
-        let submitted = fold(&log(vec![What::PhaseSubmitted { phase: 1, commit: id(2) }])).unwrap();
+        let submitted = fold(&log(vec![What::PhaseSubmitted(PhaseSubmitted { phase: 1, commit: id(2) })])).unwrap();
         let rec = submitted.phases.get(&1);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::AwaitingReview);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(3))), PhaseState::Active, "a later commit: back to work");
         let sent_back = fold(&log(vec![
-            What::PhaseSubmitted { phase: 1, commit: id(2) },
-            What::ChangesRequested { phase: 1, commit: id(2), note: Some("more tests".into()) },
+            What::PhaseSubmitted(PhaseSubmitted { phase: 1, commit: id(2) }),
+            What::ChangesRequested(ChangesRequested { phase: 1, commit: id(2), note: Some("more tests".into()) }),
         ]))
         .unwrap();
         let rec = sent_back.phases.get(&1);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Active);
         assert_eq!(rec.unwrap().changes_requested.as_ref().unwrap().note.as_deref(), Some("more tests"));
-        let approved = log(vec![What::PhaseApproved {
+        let approved = log(vec![What::PhaseApproved(PhaseApproved {
             phase: 1,
             commit: id(3),
             tree: id(4),
@@ -1010,7 +1019,7 @@ mod tests {
             overrides: vec!["tests: flaky".into()],
             accepted: Vec::new(),
             given: state::Given::default(),
-        }]);
+        })]);
         let f = fold(&approved).unwrap();
         let rec = f.phases.get(&1);
         assert_eq!(phase_state(rec, Some(id(1)), Some(id(2))), PhaseState::Approved);
@@ -1027,8 +1036,12 @@ mod tests {
 
     #[test]
     fn a_restarted_phase_keeps_its_approval_and_takes_the_new_fork() {
-        let f =
-            fold(&log(vec![What::PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(5) }])).unwrap();
+        let f = fold(&log(vec![What::PhaseStarted(PhaseStarted {
+            phase: 1,
+            branch: "orchestrate/f/1-a".into(),
+            fork: id(5),
+        })]))
+        .unwrap();
         assert_eq!(f.phases[&1].fork, Some(id(5)));
         assert_eq!(f.tool_commits(), [id(9)]);
     }

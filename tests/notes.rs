@@ -13,7 +13,12 @@ const EACH: u32 = 50;
 #[test]
 #[ignore = "run as a child process by the concurrency test"]
 fn concurrent_writer_child() {
-    use git_orchestrate::{config::Config, git::Repo, state::What, workflow::Workflow};
+    use git_orchestrate::{
+        config::Config,
+        git::Repo,
+        state::{PhaseStarted, What},
+        workflow::Workflow,
+    };
     #[allow(clippy::disallowed_methods)]
     let (Ok(repo), Ok(writer)) = (std::env::var("ORCH_TEST_REPO"), std::env::var("ORCH_TEST_WRITER")) else {
         return;
@@ -24,11 +29,11 @@ fn concurrent_writer_child() {
     let flow = Workflow::new(&repo, &config);
     for i in 0..EACH {
         let log = flow.log("race").unwrap();
-        let what = What::PhaseStarted {
+        let what = What::PhaseStarted(PhaseStarted {
             phase: writer * 1000 + i + 1,
             branch: format!("w{writer}"),
             fork: git_orchestrate::git::ObjectId::from_hex("0".repeat(40).as_bytes()).unwrap(),
-        };
+        });
         flow.record("race", &log, what).unwrap();
     }
 }

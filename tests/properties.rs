@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use git_orchestrate::coverage::{self, Format};
-use git_orchestrate::state::{self, Event, What};
+use git_orchestrate::state::{self, Created, Event, PhaseStarted, PlanApproved, What};
 use git_orchestrate::{commitmsg, config, plan};
 use proptest::prelude::*;
 
@@ -212,7 +212,7 @@ fn parse_report(bytes: Vec<u8>) {
 
 fn event_log() -> String {
     let events = [
-        What::Created {
+        What::Created(Created {
             feature: "x".into(),
             title: "JWT".into(),
             base: "main".into(),
@@ -220,18 +220,18 @@ fn event_log() -> String {
             plan: "plans/x/plan.md".into(),
             commit: git_orchestrate::git::ObjectId::from_hex("0".repeat(40).as_bytes()).unwrap(),
             lane: None,
-        },
-        What::PlanApproved {
+        }),
+        What::PlanApproved(PlanApproved {
             plan_blob: git_orchestrate::git::ObjectId::from_hex("1".repeat(40).as_bytes()).unwrap(),
             note: Some("lgtm".into()),
             agent: None,
             given: git_orchestrate::state::Given::default(),
-        },
-        What::PhaseStarted {
+        }),
+        What::PhaseStarted(PhaseStarted {
             phase: 1,
             branch: "orchestrate/x/1-schema".into(),
             fork: git_orchestrate::git::ObjectId::from_hex("2".repeat(40).as_bytes()).unwrap(),
-        },
+        }),
     ];
     events
         .into_iter()

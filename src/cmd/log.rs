@@ -6,7 +6,10 @@ use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::output::{self, Paint, Ui};
-use crate::state::What;
+use crate::state::{
+    ChangesRequested, Created, FinishApproved, Finished, GateRun, PhaseApproved, PhaseStarted, PhaseSubmitted,
+    PlanApproved, What,
+};
 
 /// Print a feature's event history (from git notes), oldest first.
 #[derive(Debug, clap::Args)]
@@ -35,8 +38,8 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let mut text = String::new();
     for e in &log {
         let detail = match &e.what {
-            What::Created { title, base, branch, .. } => format!("{title} ({branch} from {base})"),
-            What::PlanApproved { plan_blob, note, agent, given } => {
+            What::Created(Created { title, base, branch, .. }) => format!("{title} ({branch} from {base})"),
+            What::PlanApproved(PlanApproved { plan_blob, note, agent, given }) => {
                 format!(
                     "plan {} ({}){}",
                     plan_blob.to_hex_with_len(12),
@@ -44,34 +47,36 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
                     note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
                 )
             }
-            What::PhaseStarted { phase, branch, .. } => format!("phase {phase} on {branch}"),
-            What::PhaseApproved { phase, commit, note, agent, overrides, accepted, given, .. } => format!(
-                "phase {phase} as {} ({}){}{}{}",
-                commit.to_hex_with_len(12),
-                ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
-                note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
-                overrides.iter().fold(String::new(), |s, o| s + "; override " + o),
-                accepted.iter().fold(String::new(), |s, o| s + "; accepted " + o)
-            ),
-            What::GateRun { phase, gate, tree, verdict, .. } => {
-                format!("phase {phase}: {gate} {verdict} on tree {}", tree.to_hex_with_len(12))
+            What::PhaseStarted(PhaseStarted { phase, branch, .. }) => format!("phase {phase} on {branch}"),
+            What::PhaseApproved(PhaseApproved { phase, commit, note, agent, overrides, accepted, given, .. }) => {
+                format!(
+                    "phase {phase} as {} ({}){}{}{}",
+                    commit.to_hex_with_len(12),
+                    ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
+                    note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
+                    overrides.iter().fold(String::new(), |s, o| s + "; override " + o),
+                    accepted.iter().fold(String::new(), |s, o| s + "; accepted " + o)
+                )
             }
-            What::PhaseSubmitted { phase, commit } => {
+            What::GateRun(GateRun { phase, gate, tree, verdict, .. }) => {
+                format!("phase {phase}: {gate} {} on tree {}", verdict.as_str(), tree.to_hex_with_len(12))
+            }
+            What::PhaseSubmitted(PhaseSubmitted { phase, commit }) => {
                 format!("phase {phase} at {} is ready for review", commit.to_hex_with_len(12))
             }
-            What::ChangesRequested { phase, note, .. } => {
+            What::ChangesRequested(ChangesRequested { phase, note, .. }) => {
                 format!("phase {phase} needs revision{}", note.as_ref().map(|n| format!(": {n}")).unwrap_or_default())
             }
-            What::FinishApproved { commit, note, agent } => format!(
+            What::FinishApproved(FinishApproved { commit, note, agent }) => format!(
                 "finish of {}{}{}",
                 commit.to_hex_with_len(12),
                 agent.as_ref().map(|a| format!(" (from inside {a})")).unwrap_or_default(),
                 note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
             ),
-            What::Finished { commit, strategy } => {
+            What::Finished(Finished { commit, strategy }) => {
                 format!("merged into the base as {} ({strategy})", commit.to_hex_with_len(12))
             }
-            What::Unknown { name } => format!("`{name}` (an event from a newer version)"),
+            What::Unknown(name) => format!("`{name}` (an event from a newer version)"),
         };
         let _ = writeln!(
             text,

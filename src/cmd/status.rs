@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{self, Paint, Ui};
-use crate::state::What;
+use crate::state::{PhaseApproved, PlanApproved, What};
 use crate::workflow::{FeatureState, FeatureView, PhaseState};
 
 /// Show every feature and phase: state, what it waits for, who acts next.
@@ -104,10 +104,10 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
         let checks = crate::ops::check_approvals(&ctx.repo, &log)?;
         let approval_of = |phase: Option<u32>| {
             log.iter().rev().find_map(|ev| match (&ev.what, phase) {
-                (What::PlanApproved { agent, given, .. }, None)
-                | (What::PhaseApproved { agent, given, .. }, Some(_))
+                (What::PlanApproved(PlanApproved { agent, given, .. }), None)
+                | (What::PhaseApproved(PhaseApproved { agent, given, .. }), Some(_))
                     if phase.is_none()
-                        || matches!(ev.what, What::PhaseApproved { phase: p, .. } if Some(p) == phase) =>
+                        || matches!(ev.what, What::PhaseApproved(PhaseApproved { phase: p, .. }) if Some(p) == phase) =>
                 {
                     let check = checks.get(&ev.id);
                     let counts = check.is_none_or(crate::ops::Verification::counts);

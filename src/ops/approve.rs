@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::gates::{self, Kind, Outcome, Verdict};
 use crate::git::{self, ObjectId, Repo};
 use crate::render::Renderer;
-use crate::state::{Given, What};
+use crate::state::{Given, PhaseApproved, PlanApproved, What};
 use crate::workflow::{FeatureView, Loaded, PhaseState, Workflow};
 
 /// A person's answer to an approval's question, and where it was given: what the approval
@@ -191,12 +191,12 @@ pub fn approve_plan(repo: &Repo, config: &Config, pending: PlanApproval<'_>, con
     let event = Workflow::new(repo, config).record_approval(
         name,
         &loaded.log,
-        What::PlanApproved {
+        What::PlanApproved(PlanApproved {
             plan_blob: blob,
             note: note.0,
             agent: consent.agent,
             given: Given { via: Some(consent.via), sig: None },
-        },
+        }),
         require == Require::Signed,
     )?;
     Ok(Approved {
@@ -544,7 +544,7 @@ pub fn approve_phase(repo: &Repo, config: &Config, pending: PhaseApproval<'_>, c
     let event = Workflow::new(repo, config).record_approval(
         name,
         &loaded.log,
-        What::PhaseApproved {
+        What::PhaseApproved(PhaseApproved {
             phase: id,
             commit,
             tree: reviewed,
@@ -553,7 +553,7 @@ pub fn approve_phase(repo: &Repo, config: &Config, pending: PhaseApproval<'_>, c
             overrides,
             accepted: accepts,
             given: Given { via: Some(consent.via), sig: None },
-        },
+        }),
         require == Require::Signed,
     )?;
     let next = if plan.phases.iter().any(|p| p.id != id && f.phases.get(&p.id).is_none_or(|r| r.approval.is_none())) {

@@ -251,7 +251,11 @@ fn merge(
     let contains = |a: ObjectId, b: ObjectId| -> Result<bool> { Ok(repo.merge_base(a, b)? == Some(a)) };
     // Merged by hand (the base holds the approved tip): record it.
     if contains(integration, base_tip)? {
-        flow.record(name, &loaded.log, What::Finished { commit: base_tip, strategy: "by-hand".into() })?;
+        flow.record(
+            name,
+            &loaded.log,
+            What::Finished(crate::state::Finished { commit: base_tip, strategy: "by-hand".into() }),
+        )?;
         return Ok(Finish::Recognised { commit: base_tip.to_string() });
     }
     if !contains(base_tip, integration)? {
@@ -271,7 +275,11 @@ fn merge(
         }
     };
     move_branch(repo, &f.base, base_tip, commit, &format!("orchestrate: finish {name}"))?;
-    flow.record(name, &loaded.log, What::Finished { commit, strategy: strategy.as_str().into() })?;
+    flow.record(
+        name,
+        &loaded.log,
+        What::Finished(crate::state::Finished { commit, strategy: strategy.as_str().into() }),
+    )?;
     // The phase branches are done: delete the local ones still at the tree their reviewer
     // approved (their work is in the squash); anything else on them is left alone.
     let mut deleted = Vec::new();
@@ -372,7 +380,7 @@ fn complete(repo: &Repo, loaded: &Loaded, tip: ObjectId, base_tip: ObjectId, rep
         });
     }
     for ((phase, gate), run) in &f.gate_runs {
-        if run.verdict == "skipped" {
+        if run.verdict == crate::state::RunVerdict::Skipped {
             overridden.push(format!("phase {phase}: {gate} skipped (ORCHESTRATE_SKIP)"));
         }
     }
@@ -471,7 +479,7 @@ pub fn approve(
     Workflow::new(repo, &config).record(
         name,
         &loaded.log,
-        What::FinishApproved { commit: tip, note: note.map(str::to_string), agent },
+        What::FinishApproved(crate::state::FinishApproved { commit: tip, note: note.map(str::to_string), agent }),
     )?;
     Ok(tip)
 }

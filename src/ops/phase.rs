@@ -107,7 +107,11 @@ pub fn start_phase(repo: &Repo, config: &Config, loaded: &Loaded, which: &str) -
             .hint(format!("rename or delete it first (git branch -m {branch} {branch}-old)")));
     }
     super::branch_off(repo, &branch, fork, &format!("orchestrate: start phase {id}"))?;
-    flow.record(&name, &loaded.log, What::PhaseStarted { phase: id, branch: branch.clone(), fork })?;
+    flow.record(
+        &name,
+        &loaded.log,
+        What::PhaseStarted(crate::state::PhaseStarted { phase: id, branch: branch.clone(), fork }),
+    )?;
     // The team (and CI) learn of the phase at once; an unreachable remote fails nothing.
     let shared = Some(super::sync::after_approval(repo, config));
     Ok(PhaseStarted { feature: name, phase: id, branch, fork: fork.to_string(), resumed: false, shared })

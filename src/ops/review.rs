@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gates::{self, Kind, Verdict};
 use crate::git::{FileStat, ObjectId, Repo, Status};
-use crate::state::What;
+use crate::state::{ChangesRequested, PhaseSubmitted, What};
 use crate::workflow::{Loaded, PhaseState, Workflow};
 
 /// The phase record, its branch tip and its fork point, or why there is nothing to review.
@@ -63,7 +63,7 @@ pub fn submit(
         Workflow::new(repo, &config).record(
             &loaded.feature.name,
             &loaded.log,
-            What::PhaseSubmitted { phase: id, commit: tip },
+            What::PhaseSubmitted(PhaseSubmitted { phase: id, commit: tip }),
         )?;
     }
     Ok(Submitted { tip, reports, submitted: !blocked, already })
@@ -244,7 +244,7 @@ pub fn review(
     let skipped = f
         .gate_runs
         .iter()
-        .filter(|((p, _), run)| *p == id && run.verdict == "skipped" && tree == run.tree)
+        .filter(|((p, _), run)| *p == id && run.verdict == crate::state::RunVerdict::Skipped && tree == run.tree)
         .map(|((_, g), _)| g.clone())
         .collect();
     let mut look = Vec::new();
@@ -351,7 +351,7 @@ pub fn request_changes(repo: &Repo, loaded: &Loaded, id: u32, note: &str) -> Res
     Workflow::new(repo, &config).record(
         &loaded.feature.name,
         &loaded.log,
-        What::ChangesRequested { phase: id, commit: tip, note: Some(note.to_string()) },
+        What::ChangesRequested(ChangesRequested { phase: id, commit: tip, note: Some(note.to_string()) }),
     )?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::git::{Head, Repo};
 use crate::plan;
 use crate::render::Renderer;
-use crate::state::What;
+use crate::state::{Created, What};
 use crate::workflow::{plan_path, Workflow};
 
 /// What to start.
@@ -172,7 +172,7 @@ pub fn start(repo: &Repo, config: &Config, req: &StartRequest<'_>) -> Result<Sta
     flow.record(
         feature,
         &log,
-        What::Created {
+        What::Created(Created {
             feature: feature.into(),
             title: parsed.title.clone(),
             base: base.clone(),
@@ -180,7 +180,7 @@ pub fn start(repo: &Repo, config: &Config, req: &StartRequest<'_>) -> Result<Sta
             plan: path.clone(),
             commit,
             lane: req.lane.map(str::to_string),
-        },
+        }),
     )?;
     Ok(Started { feature: feature.into(), title: parsed.title, base, branch, plan: path, commit: commit.to_string() })
 }
