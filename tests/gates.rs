@@ -659,7 +659,7 @@ fn secrets_scan_skips_what_git_ignores_and_reads_the_repositorys_gitleaks_config
     std::fs::remove_file(t.dir.join("config/leaks.toml")).unwrap();
     t.run(["secrets", "scan", "."]).ok();
     // Outside any repository, a scan works as before.
-    let outside = tempfile::tempdir().unwrap();
+    let outside = crate::common::tempdir();
     std::fs::write(outside.path().join("a.env"), &key).unwrap();
     let json = t.run(["secrets", "scan", outside.path().to_str().unwrap(), "--json"]).code(1).json();
     assert_eq!((json["secrets"].as_u64(), json["ignored"].as_u64()), (Some(1), Some(0)), "{json}");
