@@ -73,8 +73,7 @@ impl GateReport {
 
 /// The phase of `loaded` whose branch is being worked on (during a rebase: the one rebased).
 pub fn working_phase(repo: &Repo, loaded: &Loaded) -> Result<Option<u32>> {
-    let branch = repo.working_branch()?;
-    Ok(loaded.feature.phases.iter().find(|(_, r)| Some(&r.branch) == branch.as_ref()).map(|(id, _)| *id))
+    Ok(repo.working_branch()?.and_then(|b| loaded.feature.phase_on(&b)))
 }
 
 /// The tree a phase's change is measured against: its fork point's.

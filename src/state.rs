@@ -638,6 +638,16 @@ impl Feature {
         self.plan_approval.as_ref().is_some_and(|a| Some(a.what) == plan_blob)
     }
 
+    /// The phase recorded on `branch`, if any: the phase a commit on it belongs to.
+    pub fn phase_on(&self, branch: &str) -> Option<u32> {
+        self.phases.iter().find(|(_, p)| p.branch == branch).map(|(id, _)| *id)
+    }
+
+    /// Whether `branch` is this feature's integration branch or one of its phases'.
+    pub fn owns(&self, branch: &str) -> bool {
+        branch == self.branch || self.phase_on(branch).is_some()
+    }
+
     /// The commits the tool made itself: the plan commit, each phase's squash, and what finish
     /// approved (the integration tip with `complete.md`).
     pub fn tool_commits(&self) -> Vec<ObjectId> {

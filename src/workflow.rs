@@ -27,9 +27,10 @@ pub fn plan_path(feature: &str) -> String {
     format!("plans/{feature}/plan.md")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeatureState {
+    #[default]
     AwaitingPlanApproval,
     InProgress,
     AwaitingFinish,
@@ -39,9 +40,10 @@ pub enum FeatureState {
     Corrupt,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PhaseState {
+    #[default]
     Planned,
     Active,
     AwaitingReview,
@@ -72,7 +74,7 @@ impl PhaseState {
 }
 
 /// Where a feature stands: what `status` shows and what commands decide on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FeatureView {
     pub name: String,
     pub title: String,
@@ -107,7 +109,7 @@ pub struct FeatureView {
     pub divergent: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct PhaseView {
     pub id: u32,
     pub title: String,
@@ -294,6 +296,73 @@ impl<'r> Workflow<'r> {
             }
         }
         Ok(out)
+    }
+
+    /// The feature a command means: the one named (`--feature`), else the one whose branch is
+    /// checked out. **The one rule** of which feature a command acts on.
+    pub fn feature_meant(&self, feature: Option<&str>) -> Result<String> {
+        if let Some(f) = feature {
+            return Ok(f.to_string());
+        }
+        let branch = self.repo.working_branch()?;
+        if let Some(b) = &branch {
+            if let Some(owner) = self.owner_of(b)? {
+                return Ok(owner.feature.name);
+            }
+        }
+        let mut names: Vec<String> = self.features()?.into_iter().map(|(_, f)| f.name).collect();
+        let on = branch.map_or_else(|| "a detached HEAD".to_string(), |b| format!("branch {b}"));
+        let err = Error::usage(format!("{on} belongs to no feature"));
+        Err(if names.is_empty() {
+            err.hint("start one with: git orchestrate start <feature>")
+        } else {
+            names.sort();
+            err.hint(format!("name one with --feature: {}", names.join(", ")))
+        })
+    }
+
+    /// [`Self::feature_meant`], or, off any feature's branches, the one feature that waits for
+    /// its finish (`finish` and `approve finish` are usually run from the base).
+    pub fn finishing_feature(&self, named: Option<&str>) -> Result<String> {
+        self.feature_meant(named).or_else(|err| {
+            let waiting: Vec<String> = self
+                .overview()?
+                .into_iter()
+                .filter(|f| f.state == FeatureState::AwaitingFinish)
+                .map(|f| f.name)
+                .collect();
+            match waiting.as_slice() {
+                [one] => Ok(one.clone()),
+                _ => Err(err),
+            }
+        })
+    }
+
+    /// The feature a run is in the context of, if any: the one named, else the one whose branch
+    /// is checked out (an error, not `None`, when that feature's log is damaged: callers fail
+    /// closed). Gates also run outside any feature.
+    pub fn context_feature(&self, named: Option<&str>) -> Result<Option<Loaded>> {
+        if let Some(name) = named {
+            return self.load(name).map(Some);
+        }
+        match self.repo.working_branch()? {
+            Some(branch) => self.owner_of(&branch),
+            None => Ok(None),
+        }
+    }
+
+    /// The feature whose integration or phase branch `branch` is, loaded.
+    pub fn owner_of(&self, branch: &str) -> Result<Option<Loaded>> {
+        // The branch patterns name the feature: one note to read instead of every feature's.
+        for name in self.config.branches.features_in(branch) {
+            if let Some(loaded) = self.load_log(self.log(&name)?).filter(|l| l.feature.owns(branch)) {
+                return Ok(Some(loaded));
+            }
+        }
+        // A branch made under an earlier pattern: ask every feature, then read the owner's log
+        // again in full, so a damaged one fails closed here too.
+        let Some((_, f)) = self.features()?.into_iter().find(|(_, f)| f.owns(branch)) else { return Ok(None) };
+        Ok(self.load_log(self.log(&f.name)?))
     }
 
     /// A feature from its log (`None`: the log starts no feature), with its committed plan.
@@ -774,6 +843,43 @@ impl FeatureView {
         startable(&self.phases)
     }
 
+    /// The phase meant when a command names none: **the one rule** (`approve phase`, `review`,
+    /// `request-changes`, `phase brief`, `phase submit`). The phase whose branch is checked out
+    /// (`branch`: during a rebase, the branch being rebased), when it was started; else, for a
+    /// review, the one phase awaiting review; for work, the first active or awaiting review,
+    /// else the first planned.
+    pub fn phase_meant(&self, branch: Option<&str>, purpose: Purpose) -> Result<u32> {
+        let started = |p: &&PhaseView| p.fork.is_some();
+        if let Some(p) = self.phases.iter().filter(started).find(|p| Some(p.branch.as_str()) == branch) {
+            return Ok(p.id);
+        }
+        let waiting: Vec<u32> =
+            self.phases.iter().filter(|p| p.state == PhaseState::AwaitingReview).map(|p| p.id).collect();
+        let status = "`git orchestrate status` shows where things stand";
+        match purpose {
+            Purpose::Review(command) => match waiting.as_slice() {
+                [one] => Ok(*one),
+                [] => Err(Error::blocked(format!("no phase of {} awaits review", self.name))
+                    .hint(format!("commit the phase's work on its branch and submit it, or name one: git orchestrate {command} <N>; {status}"))),
+                many => {
+                    let list = many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                    Err(Error::usage(format!("phases {list} await review: say which"))
+                        .hint(format!("git orchestrate {command} {}", many[0])))
+                }
+            },
+            Purpose::Work => self
+                .phases
+                .iter()
+                .find(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview))
+                .or_else(|| self.phases.iter().find(|p| p.state == PhaseState::Planned))
+                .map(|p| p.id)
+                .ok_or_else(|| {
+                    Error::usage(format!("every phase of {} is approved: there is no phase to work on", self.name))
+                        .hint(format!("name a phase, or finish the feature; {status}"))
+                }),
+        }
+    }
+
     /// The phases phase `id` depends on that are not approved yet (none: it may start).
     pub fn unapproved_dependencies(&self, id: u32) -> Vec<u32> {
         let deps = self.phases.iter().find(|p| p.id == id).map(|p| p.depends_on.as_slice()).unwrap_or_default();
@@ -810,6 +916,15 @@ fn next_step(phases: &[PhaseView], flag: &str) -> (String, Option<String>) {
         );
     }
     ("nothing startable".to_string(), None)
+}
+
+/// What a command wants the phase it did not name for (see [`FeatureView::phase_meant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// To review, approve or send back: the phase awaiting review. Names the command for hints.
+    Review(&'static str),
+    /// To brief or submit: the phase being worked on, else the next one.
+    Work,
 }
 
 /// What approvals of a feature must come from, and the allowed signers that verify them.
@@ -988,6 +1103,42 @@ mod tests {
             log.push(e);
         }
         log
+    }
+
+    #[test]
+    fn the_phase_meant_is_the_checked_out_one_else_what_the_command_needs() {
+        let phase = |id: u32, state: PhaseState, started: bool| PhaseView {
+            id,
+            state,
+            branch: format!("orchestrate/f/{id}"),
+            fork: started.then(|| "f".repeat(40)),
+            ..PhaseView::default()
+        };
+        let view = |phases| FeatureView { name: "f".into(), phases, ..FeatureView::default() };
+        let review = Purpose::Review("review");
+        let f = view(vec![
+            phase(1, PhaseState::Approved, true),
+            phase(2, PhaseState::AwaitingReview, true),
+            phase(3, PhaseState::Planned, false),
+        ]);
+        // Off every phase branch: the one awaiting review, for reviews and for work alike.
+        assert_eq!(f.phase_meant(Some("main"), review).unwrap(), 2);
+        assert_eq!(f.phase_meant(None, Purpose::Work).unwrap(), 2);
+        // On a phase's branch: that phase, whatever waits elsewhere.
+        assert_eq!(f.phase_meant(Some("orchestrate/f/1"), review).unwrap(), 1);
+        // A branch named like a phase that never started is no phase's.
+        assert_eq!(f.phase_meant(Some("orchestrate/f/3"), review).unwrap(), 2);
+        // Nothing awaits review: a review names the command; work takes the next planned.
+        let f = view(vec![phase(1, PhaseState::Approved, true), phase(2, PhaseState::Planned, false)]);
+        let err = f.phase_meant(None, Purpose::Review("approve phase")).unwrap_err();
+        assert!(err.message.contains("no phase of f awaits review"), "{}", err.message);
+        assert!(err.hints[0].contains("git orchestrate approve phase <N>"), "{:?}", err.hints);
+        assert_eq!(f.phase_meant(None, Purpose::Work).unwrap(), 2);
+        // Two await review (clones apart): a review must be told which.
+        let f = view(vec![phase(1, PhaseState::AwaitingReview, true), phase(2, PhaseState::AwaitingReview, true)]);
+        assert!(f.phase_meant(None, review).unwrap_err().message.contains("phases 1, 2 await review"));
+        let f = view(vec![phase(1, PhaseState::Approved, true)]);
+        assert!(f.phase_meant(None, Purpose::Work).unwrap_err().message.contains("every phase of f is approved"));
     }
 
     #[test]

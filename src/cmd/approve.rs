@@ -155,7 +155,7 @@ fn phase(ui: &Ui, ctx: &Ctx, req: PhaseRequest<'_>, c: &Common) -> Result<()> {
 }
 
 fn finish(ui: &Ui, ctx: &Ctx, c: &Common, note: Note) -> Result<()> {
-    let loaded = ctx.workflow().load(&ctx.finishing_feature(c.feature.as_deref())?)?;
+    let loaded = ctx.workflow().load(&ctx.workflow().finishing_feature(c.feature.as_deref())?)?;
     let pending = match approve::prepare_finish(&ctx.repo, &loaded, note)? {
         Prepared::Already(done) => return render(ui, c.json, &done),
         Prepared::Ask(pending) => pending,

@@ -40,7 +40,7 @@ pub struct Args {
 
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
-    let name = ctx.finishing_feature(args.feature.as_deref())?;
+    let name = ctx.workflow().finishing_feature(args.feature.as_deref())?;
     let loaded = flow.load(&name)?;
     let mut progress = ui.progress();
     let req =

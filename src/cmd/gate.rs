@@ -54,13 +54,7 @@ pub struct Args {
 
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
-    // Feature and phase are context when the branch being worked on belongs to one; gates also
-    // run outside any feature.
-    let loaded = match &args.feature {
-        Some(f) => Some(flow.load(f)?),
-        // A feature whose log cannot be read is an error, never a run without its context.
-        None => ctx.current_feature()?.map(|f| flow.load(&f)).transpose()?,
-    };
+    let loaded = flow.context_feature(args.feature.as_deref())?;
     let req = ops::GateRequest {
         stage: args.stage,
         only: &args.only,

@@ -32,7 +32,6 @@ use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::ops::approve::Consent;
 use crate::output::{Progress, Ui};
-use crate::state;
 use crate::workflow::{Loaded, Workflow};
 
 /// Show a gate run's progress: the running gate on a terminal, and once on stderr that it
@@ -118,77 +117,14 @@ impl Ctx {
         Workflow::new(&self.repo, &self.config)
     }
 
-    /// The feature named with `--feature`, else the one whose branch is checked out.
+    /// The feature a command means (see [`Workflow::feature_meant`]).
     pub fn feature(&self, explicit: Option<&str>) -> Result<String> {
-        if let Some(f) = explicit {
-            return Ok(f.to_string());
-        }
-        let branch = self.repo.working_branch()?;
-        if let Some(b) = &branch {
-            if let Some(f) = self.feature_of_branch(b)? {
-                return Ok(f);
-            }
-        }
-        let mut names: Vec<String> = self.workflow().features()?.into_iter().map(|(_, f)| f.name).collect();
-        let on = branch.map_or_else(|| "a detached HEAD".to_string(), |b| format!("branch {b}"));
-        let err = Error::usage(format!("{on} belongs to no feature"));
-        Err(if names.is_empty() {
-            err.hint("start one with: git orchestrate start <feature>")
-        } else {
-            names.sort();
-            err.hint(format!("name one with --feature: {}", names.join(", ")))
-        })
+        self.workflow().feature_meant(explicit)
     }
 
-    /// The feature whose branch is checked out, if any (an error, not `None`, when that
-    /// feature's log is damaged: callers fail closed).
-    pub fn current_feature(&self) -> Result<Option<String>> {
-        match self.repo.working_branch()? {
-            Some(branch) => self.feature_of_branch(&branch),
-            None => Ok(None),
-        }
-    }
-
-    /// [`Ctx::feature`], or, off any feature's branches, the one feature that waits for its
-    /// finish (`finish` and `approve finish` are usually run from the base).
-    pub fn finishing_feature(&self, explicit: Option<&str>) -> Result<String> {
-        match self.feature(explicit) {
-            Ok(name) => Ok(name),
-            Err(err) => {
-                let waiting: Vec<String> = self
-                    .workflow()
-                    .overview()?
-                    .into_iter()
-                    .filter(|f| f.state == crate::workflow::FeatureState::AwaitingFinish)
-                    .map(|f| f.name)
-                    .collect();
-                match waiting.as_slice() {
-                    [one] => Ok(one.clone()),
-                    _ => Err(err),
-                }
-            }
-        }
-    }
-
-    /// The feature whose integration or phase branch `branch` is.
-    pub fn feature_of_branch(&self, branch: &str) -> Result<Option<String>> {
-        Ok(self.load_feature_of_branch(branch)?.map(|l| l.feature.name))
-    }
-
-    /// [`Ctx::feature_of_branch`], loaded.
+    /// The feature whose branch is `branch`, loaded (see [`Workflow::owner_of`]).
     pub fn load_feature_of_branch(&self, branch: &str) -> Result<Option<Loaded>> {
-        let owns = |f: &state::Feature| branch == f.branch || f.phases.values().any(|p| p.branch == branch);
-        let flow = self.workflow();
-        // The branch patterns name the feature: one note to read instead of every feature's.
-        for name in self.config.branches.features_in(branch) {
-            if let Some(loaded) = flow.load_log(flow.log(&name)?).filter(|l| owns(&l.feature)) {
-                return Ok(Some(loaded));
-            }
-        }
-        // A branch made under an earlier pattern: ask every feature, then read the owner's log
-        // again in full, so a damaged one fails closed here too.
-        let Some((_, f)) = flow.features()?.into_iter().find(|(_, f)| owns(f)) else { return Ok(None) };
-        Ok(flow.load_log(flow.log(&f.name)?))
+        self.workflow().owner_of(branch)
     }
 }
 

@@ -43,10 +43,7 @@ struct Report<'a> {
 
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
-    let feature = match &args.feature {
-        Some(f) => Some(flow.load(f)?.feature),
-        None => ctx.current_feature()?.map(|f| flow.load(&f)).transpose()?.map(|l| l.feature),
-    };
+    let feature = flow.context_feature(args.feature.as_deref())?.map(|l| l.feature);
     let (config, _) = crate::ops::judging_config(&ctx.repo, feature.as_ref())?;
     let commands = crate::trust::commands(&config);
     let mut trusted = crate::trust::is_trusted(&commands.hash);

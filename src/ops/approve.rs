@@ -17,7 +17,7 @@ use crate::gates::{self, Kind, Outcome, Verdict};
 use crate::git::{self, ObjectId, Repo};
 use crate::render::Renderer;
 use crate::state::{Given, PhaseApproved, PlanApproved, What};
-use crate::workflow::{FeatureView, Loaded, PhaseState, Workflow};
+use crate::workflow::{Loaded, Purpose, Workflow};
 
 /// A person's answer to an approval's question, and where it was given: what the approval
 /// records. The command obtains it (`cmd::confirm_human`); an operation never asks.
@@ -243,28 +243,6 @@ pub struct PhaseApproval<'a> {
     note: Note,
 }
 
-/// The phase meant when none is named: the checked-out one, else the only one awaiting review.
-fn pick_phase(repo: &Repo, view: &FeatureView) -> Result<u32> {
-    // During a rebase HEAD is detached: the branch being rebased is the one worked on.
-    let branch = repo.working_branch()?;
-    if let Some(p) = view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref() && p.fork.is_some()) {
-        return Ok(p.id);
-    }
-    let waiting: Vec<u32> =
-        view.phases.iter().filter(|p| p.state == PhaseState::AwaitingReview).map(|p| p.id).collect();
-    match waiting.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(Error::blocked(format!("no phase of {} awaits review", view.name))
-            .hint("commit the phase's work on its branch first; `git orchestrate status` shows where things stand")),
-        many => Err(Error::usage(format!("phases {} await review: say which", join(many)))
-            .hint(format!("git orchestrate approve phase {}", many[0]))),
-    }
-}
-
-fn join(ids: &[u32]) -> String {
-    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-}
-
 /// Check a phase approval: the plan is approved (and every recorded approval verifies), the
 /// phase started, has work, was submitted at its tip (or a person overrides gates or accepts
 /// findings by name, with a reason); every required gate of every stage passes on the tip's
@@ -285,7 +263,7 @@ pub fn prepare_phase<'a>(
     let name = &f.name;
     let id = match n {
         Some(id) => id,
-        None => pick_phase(repo, &view)?,
+        None => view.phase_meant(repo.working_branch()?.as_deref(), Purpose::Review("approve phase"))?,
     };
     let def = plan
         .phase(id)

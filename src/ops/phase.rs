@@ -12,7 +12,7 @@ use crate::gates;
 use crate::git::{ObjectId, Repo};
 use crate::render::Renderer;
 use crate::state::What;
-use crate::workflow::{FeatureView, Loaded, PhaseState, Workflow};
+use crate::workflow::{FeatureView, Loaded, PhaseState, Purpose, Workflow};
 use minijinja::value::Serde;
 
 /// A phase started, or checked out again.
@@ -117,25 +117,6 @@ pub fn start_phase(repo: &Repo, config: &Config, loaded: &Loaded, which: &str) -
     Ok(PhaseStarted { feature: name, phase: id, branch, fork: fork.to_string(), resumed: false, shared })
 }
 
-/// The phase meant when none is named: the checked-out one (during a rebase, the one being
-/// rebased), else the first active or awaiting review, else the first planned.
-fn pick(repo: &Repo, view: &FeatureView) -> Result<u32> {
-    // During a rebase HEAD is detached: the branch being rebased is the one worked on.
-    let branch = repo.working_branch()?;
-    if let Some(p) = view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref()) {
-        return Ok(p.id);
-    }
-    view.phases
-        .iter()
-        .find(|p| matches!(p.state, PhaseState::Active | PhaseState::AwaitingReview))
-        .or_else(|| view.phases.iter().find(|p| p.state == PhaseState::Planned))
-        .map(|p| p.id)
-        .ok_or_else(|| {
-            Error::usage("every phase is approved: there is nothing to brief")
-                .hint("name a phase: git orchestrate phase brief <N>")
-        })
-}
-
 /// A phase's hand-off brief.
 #[derive(Debug, Serialize)]
 pub struct Brief {
@@ -156,7 +137,7 @@ pub fn brief(repo: &Repo, config: &Config, loaded: &Loaded, phase: Option<u32>) 
     let (plan, _) = loaded.plan.as_ref().map_err(|e| Error::blocked(e.message.clone()))?;
     let id = match phase {
         Some(id) => id,
-        None => pick(repo, &view)?,
+        None => view.phase_meant(repo.working_branch()?.as_deref(), Purpose::Work)?,
     };
     let def = plan
         .phase(id)
@@ -250,7 +231,7 @@ pub fn submit(
     let view = flow.view_of(loaded)?;
     let id = match phase {
         Some(id) => id,
-        None => pick(repo, &view)?,
+        None => view.phase_meant(repo.working_branch()?.as_deref(), Purpose::Work)?,
     };
     let done = super::review::submit(repo, loaded, id, false, progress)?;
     let pull_request = pr.filter(|_| done.submitted).map(|pr| -> Result<(PullRequest, String)> {

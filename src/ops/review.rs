@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::gates::{self, Kind, Verdict};
 use crate::git::{FileStat, ObjectId, Repo, Status};
 use crate::state::{ChangesRequested, PhaseSubmitted, What};
-use crate::workflow::{Loaded, PhaseState, Workflow};
+use crate::workflow::{Loaded, Purpose, Workflow};
 
 /// The phase record, its branch tip and its fork point, or why there is nothing to review.
 fn phase_tip(repo: &Repo, loaded: &Loaded, id: u32) -> Result<(ObjectId, ObjectId)> {
@@ -292,27 +292,18 @@ pub fn review(
     })
 }
 
-/// The phase a review means: the one named, else the one awaiting review, else the one
-/// checked out.
+/// The phase a review means: the one named, else [`FeatureView::phase_meant`]'s.
 fn meant(repo: &Repo, config: &Config, loaded: &Loaded, phase: Option<u32>) -> Result<u32> {
-    if let Some(id) = phase {
-        return Ok(id);
+    match phase {
+        Some(id) => Ok(id),
+        None => Workflow::new(repo, config)
+            .view_of(loaded)?
+            .phase_meant(repo.working_branch()?.as_deref(), Purpose::Review("review")),
     }
-    let view = Workflow::new(repo, config).view_of(loaded)?;
-    let branch = repo.working_branch()?;
-    view.phases
-        .iter()
-        .find(|p| p.state == PhaseState::AwaitingReview)
-        .map(|p| p.id)
-        .or_else(|| view.phases.iter().find(|p| Some(&p.branch) == branch.as_ref()).map(|p| p.id))
-        .ok_or_else(|| {
-            Error::usage(format!("no phase of {} awaits review", loaded.feature.name))
-                .hint("name one: git orchestrate review <N>")
-        })
 }
 
-/// [`review`] of the phase meant (named, else the one awaiting review, else the one checked
-/// out): what `git orchestrate review` shows.
+/// [`review`] of the phase meant (named, else the checked-out one, else the one awaiting
+/// review): what `git orchestrate review` shows.
 pub fn review_phase(
     repo: &Repo,
     config: &Config,
