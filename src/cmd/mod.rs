@@ -30,7 +30,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::git::Repo;
-use crate::ops::approve::Consent;
+use crate::ops::approve::{Approver, Consent};
 use crate::output::{Progress, Ui};
 use crate::workflow::{Loaded, Workflow};
 
@@ -141,40 +141,17 @@ pub use crate::workflow::load_config;
 /// Set by `tour` for its own throwaway repository, where it approves as the demonstration.
 static TOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Approvals are human pause points: refused inside an agent's environment (unless the user's
-/// own git configuration opts in, never the repository's: the approval records the agent), and
-/// under the repository's `approvals.require` (`tty`, the default, and `signed`) refused without
-/// a terminal, `--yes` or not; under `any`, `--yes` stands in for the terminal. Every approval
-/// passes here: the operation it hands the [`Consent`] to never asks.
+/// Ask for an approval: [`crate::ops::approve::approver`] says who may give it and whether to
+/// ask; the question is asked here. Every approval passes here: the operation it hands the
+/// [`Consent`] to never asks.
 pub fn confirm_human(ui: &Ui, repo: &Repo, require: config::Require, yes: bool, question: &str) -> Result<Consent> {
     if TOUR.load(std::sync::atomic::Ordering::Relaxed) {
         // The tour approves on the reader's behalf in its own throwaway repository.
         return Ok(Consent { agent: Some("the tour".into()), via: "the tour".into() });
     }
-    let agent = crate::env::agent();
-    if let Some(agent) = agent {
-        if !repo.user_config_bool("orchestrate.allowAgentApprovals") {
-            return Err(Error::blocked(format!("approvals are human pause points, and this runs inside {agent}"))
-                .hint("ask a person to approve from their own terminal"));
-        }
+    match crate::ops::approve::approver(repo, require, ui.interactive(), yes)? {
+        Approver::Given(consent) => Ok(consent),
+        Approver::Ask(consent) if ui.confirm(question)? => Ok(consent),
+        Approver::Ask(_) => Err(Error::blocked("not approved")),
     }
-    let terminal = ui.interactive();
-    if !terminal && require != config::Require::Any {
-        return Err(Error::blocked(format!(
-            "approving needs a person at a terminal (approvals.require = \"{}\"), and stdin is not one",
-            require.as_str()
-        ))
-        .hint("ask a person to approve from their own terminal"));
-    }
-    if !yes {
-        if !terminal {
-            return Err(Error::usage("approving needs a terminal to ask on, or --yes")
-                .hint("run it in a terminal, or add --yes to confirm without one"));
-        }
-        if !ui.confirm(question)? {
-            return Err(Error::blocked("not approved"));
-        }
-    }
-    let via = if terminal { "terminal" } else { "--yes without a terminal" };
-    Ok(Consent { agent: agent.map(str::to_string), via: via.into() })
 }

@@ -20,12 +20,53 @@ use crate::state::{Given, PhaseApproved, PlanApproved, What};
 use crate::workflow::{Loaded, Purpose, Workflow};
 
 /// A person's answer to an approval's question, and where it was given: what the approval
-/// records. The command obtains it (`cmd::confirm_human`); an operation never asks.
+/// records. The command obtains it (`cmd::confirm_human`, after [`approver`]); an operation
+/// never asks.
 pub struct Consent {
     /// The agent whose environment it was given in, when the user opted in.
     pub agent: Option<String>,
     /// `terminal`, or `--yes without a terminal`.
     pub via: String,
+}
+
+/// Who may give an approval, and whether they must still be asked: the human pause point's
+/// rule. Refused inside an AI agent's environment, unless the user's own git configuration opts
+/// in (never the repository's; the approval then records the agent); under
+/// `approvals.require` `tty` (the default) and `signed`, refused without a `terminal`, `--yes`
+/// or not; under `any`, `--yes` stands in for the terminal. Without `--yes`, the person at the
+/// terminal is asked (`Ask`); with it, consent is given (`Given`).
+pub fn approver(repo: &Repo, require: Require, terminal: bool, yes: bool) -> Result<Approver> {
+    let agent = crate::env::agent();
+    if let Some(agent) = agent {
+        if !repo.user_config_bool("orchestrate.allowAgentApprovals") {
+            return Err(Error::blocked(format!("approvals are human pause points, and this runs inside {agent}"))
+                .hint("ask a person to approve from their own terminal"));
+        }
+    }
+    if !terminal && require != Require::Any {
+        return Err(Error::blocked(format!(
+            "approving needs a person at a terminal (approvals.require = \"{}\"), and stdin is not one",
+            require.as_str()
+        ))
+        .hint("ask a person to approve from their own terminal"));
+    }
+    let via = if terminal { "terminal" } else { "--yes without a terminal" };
+    let consent = Consent { agent: agent.map(str::to_string), via: via.into() };
+    if yes {
+        return Ok(Approver::Given(consent));
+    }
+    if !terminal {
+        return Err(Error::usage("approving needs a terminal to ask on, or --yes")
+            .hint("run it in a terminal, or add --yes to confirm without one"));
+    }
+    Ok(Approver::Ask(consent))
+}
+
+/// What [`approver`] decided: consent given with `--yes`, or to be asked at the terminal (the
+/// consent it becomes when the person says yes).
+pub enum Approver {
+    Given(Consent),
+    Ask(Consent),
 }
 
 /// The note given with an approval, checked: it goes into the notes, the squash message and the
