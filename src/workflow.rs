@@ -551,9 +551,12 @@ impl<'r> Workflow<'r> {
         copies: &HashMap<String, String>,
         evidence: Option<&NotesTree>,
     ) -> Result<FeatureView> {
-        // Verdicts are read under the configuration that judges the feature.
-        let judging = judging_config(self.repo, Some(f)).ok();
-        let signing = evidence_signing(self.repo, Some(f))?;
+        // Verdicts are read under the configuration that judges the feature, and its policy:
+        // both read once.
+        let commit = judging_commit(self.repo, Some(f))?;
+        let judging = config_at(self.repo, commit)?;
+        let signing = signing_of(approval_policy_at(self.repo, f, commit, &judging.0, judging.1)?);
+        let judging = Some(judging);
         let (plan, plan_blob, problem) = match plan {
             Ok((p, blob)) => (Some(p), Some(*blob), None),
             Err(e) => (None, None, Some(e)),
@@ -939,6 +942,19 @@ pub struct ApprovalPolicy {
 /// feature started and the one that judges it now (an approval recorded by hand cannot lower
 /// it by naming a commit of its own). The allowed signers come from the judging tree.
 pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy> {
+    let judging = judging_commit(repo, Some(feature))?;
+    let (now, blob) = config_at(repo, judging)?;
+    approval_policy_at(repo, feature, judging, &now, blob)
+}
+
+/// [`approval_policy`] with the judging commit and its configuration already read.
+fn approval_policy_at(
+    repo: &Repo,
+    feature: &Feature,
+    judging: Option<ObjectId>,
+    now: &Config,
+    now_blob: Option<ObjectId>,
+) -> Result<ApprovalPolicy> {
     use crate::config::Require;
     let rank = |r: Require| match r {
         Require::Any => 0,
@@ -946,10 +962,14 @@ pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy>
         Require::Signed => 2,
     };
     let created = Some(feature.created_commit).filter(|c| repo.commit_tree(*c).is_ok());
-    let (at_start, _) = config_at(repo, created)?;
-    let judging = judging_commit(repo, Some(feature))?;
-    let (now, _) = config_at(repo, judging)?;
-    let require = std::cmp::max_by_key(at_start.approvals.require, now.approvals.require, |r| rank(*r));
+    // The configuration at the start is most often the one judging now: parsed once, then.
+    let start_blob = match created {
+        Some(c) => repo.blob_at(c, crate::config::FILE)?,
+        None => None,
+    };
+    let at_start =
+        if start_blob == now_blob { now.approvals.require } else { config_at(repo, created)?.0.approvals.require };
+    let require = std::cmp::max_by_key(at_start, now.approvals.require, |r| rank(*r));
     let path = now.approvals.allowed_signers().to_string();
     let mut content = None;
     for commit in [judging, created].into_iter().flatten() {
@@ -961,14 +981,17 @@ pub fn approval_policy(repo: &Repo, feature: &Feature) -> Result<ApprovalPolicy>
     Ok(ApprovalPolicy { require, allowed_signers: (path, content) })
 }
 
-/// The evidence policy of `feature` (or, outside any feature, of the configuration that judges
-/// HEAD): under `approvals.require = "signed"` evidence is signed, and counts only when it
-/// verifies against the allowed signers.
+/// The evidence policy a policy sets: signed records only, under `signed`.
+fn signing_of(policy: ApprovalPolicy) -> Option<crate::gates::signing::Signing> {
+    (policy.require == crate::config::Require::Signed)
+        .then(|| crate::gates::signing::Signing::new(policy.allowed_signers.0, policy.allowed_signers.1))
+}
+
+/// The evidence policy of a feature (see [`approval_policy`]), or outside any feature, of the
+/// configuration at HEAD: under `signed`, only records that verify count.
 pub fn evidence_signing(repo: &Repo, feature: Option<&Feature>) -> Result<Option<crate::gates::signing::Signing>> {
     if let Some(f) = feature {
-        let policy = approval_policy(repo, f)?;
-        return Ok((policy.require == crate::config::Require::Signed)
-            .then(|| crate::gates::signing::Signing::new(policy.allowed_signers.0, policy.allowed_signers.1)));
+        return Ok(signing_of(approval_policy(repo, f)?));
     }
     let judging = judging_commit(repo, None)?;
     signing_under(repo, &config_at(repo, judging)?.0, judging)
@@ -1009,17 +1032,7 @@ pub fn config_at(repo: &Repo, commit: Option<ObjectId>) -> Result<(Config, Optio
 /// a hand-made commit on that branch nor anything in a phase can change it; elsewhere HEAD.
 pub fn judging_commit(repo: &Repo, feature: Option<&Feature>) -> Result<Option<ObjectId>> {
     let Some(f) = feature else { return Ok(repo.resolve_commit("HEAD")?) };
-    let mut newest: Option<ObjectId> = None;
-    for c in f.tool_commits() {
-        if repo.resolve_commit(&c.to_string())?.is_none() {
-            continue;
-        }
-        newest = match newest {
-            Some(n) if repo.merge_base(n, c)? != Some(n) => Some(n),
-            _ => Some(c),
-        };
-    }
-    Ok(newest)
+    Ok(repo.newest_descendant(f.tool_commits())?)
 }
 
 /// The configuration that judges a snapshot: the one committed at [`judging_commit`], never
