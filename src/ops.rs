@@ -3,6 +3,7 @@
 
 pub mod approve;
 pub mod finish;
+pub mod hook;
 pub mod init;
 pub mod judge;
 pub mod phase;
