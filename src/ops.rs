@@ -2,6 +2,7 @@
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
 pub mod approve;
+pub mod doctor;
 pub mod finish;
 pub mod hook;
 pub mod init;

@@ -510,6 +510,27 @@ fn doctor_tells_what_is_missing_and_how_to_fix_it() {
     assert!(bad.iter().all(|c| *c == "binary on PATH"), "{bad:?}");
 }
 
+/// `doctor --json` is the report as the operation returns it: its keys in the order they always
+/// had (alphabetical), each failed check with its fix, each passed one without.
+#[test]
+fn doctor_json_keeps_its_key_order() {
+    let t = TestRepo::new();
+    let run = t.run(["doctor", "--json"]).code(1);
+    assert!(
+        run.stdout
+            .starts_with("{\n  \"checks\": [\n    {\n      \"check\": \"git\",\n      \"detail\": \"git version "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("\n  ],\n  \"ok\": false\n}\n"), "{}", run.stdout);
+    let report = run.json();
+    for c in report["checks"].as_array().unwrap() {
+        let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["check", "detail", "fix", "ok"], "{c}");
+        assert_eq!(c["fix"].is_null(), c["ok"] == true, "{c}");
+    }
+}
+
 #[test]
 fn a_merge_into_a_phase_branch_is_gated_like_a_commit() {
     let t = on_phase();
