@@ -9,6 +9,7 @@ pub mod init;
 pub mod judge;
 pub mod phase;
 pub mod review;
+pub mod secrets;
 pub mod start;
 pub mod sync;
 pub mod verify;
