@@ -33,6 +33,32 @@ pub fn untrusted(config: &Config, trust: bool) -> Option<crate::trust::Commands>
     (!ok).then_some(commands)
 }
 
+/// The commands a feature's judging configuration runs, and whether this user trusts them.
+pub struct Trust {
+    pub commands: crate::trust::Commands,
+    pub trusted: bool,
+    /// Where the trust was recorded, when this call recorded it.
+    pub recorded: Option<std::path::PathBuf>,
+}
+
+/// The commands of the configuration that judges `feature` (off a feature, the one committed at
+/// HEAD), and whether this user trusts them; with `record`, trusted from now on, the trust
+/// recorded in the user's own configuration directory (nothing is recorded for a configuration
+/// that runs no command, or one already trusted).
+pub fn trust_commands(repo: &Repo, feature: Option<&Feature>, record: bool) -> Result<Trust> {
+    let (config, _) = judging_config(repo, feature)?;
+    let commands = crate::trust::commands(&config);
+    let mut trusted = crate::trust::is_trusted(&commands.hash);
+    let mut recorded = None;
+    if record && !trusted && !commands.commands.is_empty() {
+        recorded = Some(
+            crate::trust::trust(&commands.hash).map_err(|e| Error::blocked(format!("cannot record the trust: {e}")))?,
+        );
+        trusted = true;
+    }
+    Ok(Trust { commands, trusted, recorded })
+}
+
 /// What to gate.
 #[derive(Debug, Clone, Default)]
 pub struct GateRequest<'a> {
