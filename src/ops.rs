@@ -565,6 +565,8 @@ pub fn require_verified(repo: &Repo, log: &[crate::state::Event]) -> Result<()> 
 
 /// What installing the hooks did, and the feature records it skipped as damaged.
 pub struct HooksInstalled {
+    /// Where they were installed.
+    pub dir: std::path::PathBuf,
     pub changes: Vec<crate::hooks::Change>,
     pub damage: Vec<String>,
 }
@@ -612,5 +614,38 @@ pub fn install_hooks(repo: &Repo) -> Result<HooksInstalled> {
     let in_work_tree = dir.starts_with(repo.workdir()) && !dir.starts_with(repo.common_dir());
     let changes = crate::hooks::install(&dir, &bin, &prefixes, !in_work_tree)
         .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))?;
-    Ok(HooksInstalled { changes, damage })
+    Ok(HooksInstalled { dir, changes, damage })
+}
+
+/// What removing the hooks did, and where.
+pub struct HooksUninstalled {
+    pub dir: std::path::PathBuf,
+    pub changes: Vec<crate::hooks::Change>,
+}
+
+/// Remove the shims from where git runs hooks, and put back exactly what was there before.
+pub fn uninstall_hooks(repo: &Repo) -> Result<HooksUninstalled> {
+    let dir = repo.hooks_dir().path;
+    let changes = crate::hooks::uninstall(&dir)
+        .map_err(|e| Error::blocked(format!("removing hooks from {}: {e}", dir.display())))?;
+    Ok(HooksUninstalled { dir, changes })
+}
+
+/// Whether each hook will fire, where git looks for them.
+pub struct HooksStatus {
+    pub dir: crate::git::HooksDir,
+    pub hooks: Vec<crate::hooks::HookStatus>,
+}
+
+/// Whether git will really run each hook; a hooks directory the tool refuses to install into
+/// (see [`hooks_target`]) is each hook's problem.
+pub fn hooks_status(repo: &Repo) -> HooksStatus {
+    let dir = repo.hooks_dir();
+    let mut hooks = crate::hooks::status(&dir.path);
+    if let Err(e) = hooks_target(repo) {
+        for s in &mut hooks {
+            s.problem.get_or_insert_with(|| e.message.clone());
+        }
+    }
+    HooksStatus { dir, hooks }
 }
