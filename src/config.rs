@@ -306,6 +306,12 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// Secrets: the file its gitleaks configuration is read from (`gitleaks`, else
+    /// `.gitleaks.toml`).
+    pub fn gitleaks_file(&self) -> String {
+        self.gitleaks.clone().unwrap_or_else(|| ".gitleaks.toml".into())
+    }
+
     /// The gate's kind: `kind` when set; else the gate's name when that is a kind; else what its
     /// keys say (`scanner` → scanner, `report` with `min`/`min_changed` → coverage, `report`
     /// with `path` → metric); else `command`. A key only a measuring gate reads, on a gate that

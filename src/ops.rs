@@ -2,11 +2,14 @@
 //! takes typed inputs and returns a report; none prints or prompts (commands render reports).
 
 pub mod approve;
+pub mod doctor;
 pub mod finish;
+pub mod hook;
 pub mod init;
 pub mod judge;
 pub mod phase;
 pub mod review;
+pub mod secrets;
 pub mod start;
 pub mod sync;
 pub mod verify;
@@ -28,6 +31,32 @@ pub fn untrusted(config: &Config, trust: bool) -> Option<crate::trust::Commands>
     let ok =
         commands.commands.is_empty() || trust || crate::env::trust_config() || crate::trust::is_trusted(&commands.hash);
     (!ok).then_some(commands)
+}
+
+/// The commands a feature's judging configuration runs, and whether this user trusts them.
+pub struct Trust {
+    pub commands: crate::trust::Commands,
+    pub trusted: bool,
+    /// Where the trust was recorded, when this call recorded it.
+    pub recorded: Option<std::path::PathBuf>,
+}
+
+/// The commands of the configuration that judges `feature` (off a feature, the one committed at
+/// HEAD), and whether this user trusts them; with `record`, trusted from now on, the trust
+/// recorded in the user's own configuration directory (nothing is recorded for a configuration
+/// that runs no command, or one already trusted).
+pub fn trust_commands(repo: &Repo, feature: Option<&Feature>, record: bool) -> Result<Trust> {
+    let (config, _) = judging_config(repo, feature)?;
+    let commands = crate::trust::commands(&config);
+    let mut trusted = crate::trust::is_trusted(&commands.hash);
+    let mut recorded = None;
+    if record && !trusted && !commands.commands.is_empty() {
+        recorded = Some(
+            crate::trust::trust(&commands.hash).map_err(|e| Error::blocked(format!("cannot record the trust: {e}")))?,
+        );
+        trusted = true;
+    }
+    Ok(Trust { commands, trusted, recorded })
 }
 
 /// What to gate.
@@ -535,6 +564,8 @@ pub fn require_verified(repo: &Repo, log: &[crate::state::Event]) -> Result<()> 
 
 /// What installing the hooks did, and the feature records it skipped as damaged.
 pub struct HooksInstalled {
+    /// Where they were installed.
+    pub dir: std::path::PathBuf,
     pub changes: Vec<crate::hooks::Change>,
     pub damage: Vec<String>,
 }
@@ -582,5 +613,38 @@ pub fn install_hooks(repo: &Repo) -> Result<HooksInstalled> {
     let in_work_tree = dir.starts_with(repo.workdir()) && !dir.starts_with(repo.common_dir());
     let changes = crate::hooks::install(&dir, &bin, &prefixes, !in_work_tree)
         .map_err(|e| Error::blocked(format!("installing hooks in {}: {e}", dir.display())))?;
-    Ok(HooksInstalled { changes, damage })
+    Ok(HooksInstalled { dir, changes, damage })
+}
+
+/// What removing the hooks did, and where.
+pub struct HooksUninstalled {
+    pub dir: std::path::PathBuf,
+    pub changes: Vec<crate::hooks::Change>,
+}
+
+/// Remove the shims from where git runs hooks, and put back exactly what was there before.
+pub fn uninstall_hooks(repo: &Repo) -> Result<HooksUninstalled> {
+    let dir = repo.hooks_dir().path;
+    let changes = crate::hooks::uninstall(&dir)
+        .map_err(|e| Error::blocked(format!("removing hooks from {}: {e}", dir.display())))?;
+    Ok(HooksUninstalled { dir, changes })
+}
+
+/// Whether each hook will fire, where git looks for them.
+pub struct HooksStatus {
+    pub dir: crate::git::HooksDir,
+    pub hooks: Vec<crate::hooks::HookStatus>,
+}
+
+/// Whether git will really run each hook; a hooks directory the tool refuses to install into
+/// (see [`hooks_target`]) is each hook's problem.
+pub fn hooks_status(repo: &Repo) -> HooksStatus {
+    let dir = repo.hooks_dir();
+    let mut hooks = crate::hooks::status(&dir.path);
+    if let Err(e) = hooks_target(repo) {
+        for s in &mut hooks {
+            s.problem.get_or_insert_with(|| e.message.clone());
+        }
+    }
+    HooksStatus { dir, hooks }
 }

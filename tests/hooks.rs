@@ -510,6 +510,27 @@ fn doctor_tells_what_is_missing_and_how_to_fix_it() {
     assert!(bad.iter().all(|c| *c == "binary on PATH"), "{bad:?}");
 }
 
+/// `doctor --json` is the report as the operation returns it: its keys in the order they always
+/// had (alphabetical), each failed check with its fix, each passed one without.
+#[test]
+fn doctor_json_keeps_its_key_order() {
+    let t = TestRepo::new();
+    let run = t.run(["doctor", "--json"]).code(1);
+    assert!(
+        run.stdout
+            .starts_with("{\n  \"checks\": [\n    {\n      \"check\": \"git\",\n      \"detail\": \"git version "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("\n  ],\n  \"ok\": false\n}\n"), "{}", run.stdout);
+    let report = run.json();
+    for c in report["checks"].as_array().unwrap() {
+        let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["check", "detail", "fix", "ok"], "{c}");
+        assert_eq!(c["fix"].is_null(), c["ok"] == true, "{c}");
+    }
+}
+
 #[test]
 fn a_merge_into_a_phase_branch_is_gated_like_a_commit() {
     let t = on_phase();
@@ -709,6 +730,49 @@ fn the_commit_msg_shim_only_passes_what_the_binary_passes() {
     let run = t.git_try(["commit", "-m", &format!("feat(x): token {key}")]);
     assert!(run.stderr.contains("AWS access key id"), "{}", run.stderr);
     t.git(["commit", "-q", "-m", "feat(x): a"]);
+}
+
+/// The message prepare-commit-msg writes, as `ops::hook::prepared_message` decides it: the phase's
+/// commit message above git's own comment lines; nothing over a message already written, nor off
+/// a phase branch.
+#[test]
+fn a_message_is_prepared_only_for_a_phase_commit_without_one() {
+    use git_orchestrate::{git::Repo, ops::hook::prepared_message, workflow::Workflow};
+    let t = on_phase();
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "-A"]);
+    let repo = Repo::discover(&t.dir).unwrap();
+    let config = git_orchestrate::cmd::committed_config(&repo).unwrap();
+    let loaded = Workflow::new(&repo, &config).load("x").unwrap();
+    let branch = t.head_branch();
+
+    let comments = "\n# Please enter the commit message for your changes.\n#\n";
+    let written = prepared_message(&repo, &loaded, &branch, comments).unwrap().expect("a phase commit's message");
+    assert!(written.starts_with("feat(x): database schema\n"), "{written}");
+    assert!(written.contains("- area1/a.txt (new, +1)"), "the staged change, measured: {written}");
+    assert!(written.ends_with(&format!("\n\n{comments}")), "git's lines are kept below: {written}");
+    assert!(prepared_message(&repo, &loaded, &branch, "").unwrap().is_some(), "an empty file gets one");
+
+    let mine = "fix(x): my own words\n# Please enter the commit message\n";
+    assert_eq!(prepared_message(&repo, &loaded, &branch, mine).unwrap(), None, "a message is never rewritten");
+    assert_eq!(prepared_message(&repo, &loaded, "   \nfoo", "").unwrap(), None, "no phase's branch");
+    assert_eq!(prepared_message(&repo, &loaded, &loaded.feature.branch, "").unwrap(), None, "the integration branch");
+}
+
+/// A shim older than the committed configuration is reinstalled by the next hook that runs;
+/// an up-to-date one, or one that is not ours, is left alone.
+#[test]
+fn only_a_stale_shim_of_ours_is_refreshed() {
+    use git_orchestrate::{git::Repo, ops::hook::refresh_stale_shims};
+    let t = TestRepo::new();
+    t.run(["hooks", "install"]).ok();
+    let repo = Repo::discover(&t.dir).unwrap();
+    assert!(refresh_stale_shims(&repo, "pre-commit").unwrap().is_none(), "the shim is newer than the configuration");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    t.write(".orchestrate.toml", "[gates.secrets]\n");
+    let refreshed = refresh_stale_shims(&repo, "pre-commit").unwrap().expect("a stale shim is refreshed");
+    assert_eq!(refreshed.changes.len(), git_orchestrate::hooks::HOOKS.len());
+    assert!(refresh_stale_shims(&repo, "no-such-hook").unwrap().is_none(), "not ours");
 }
 
 #[test]

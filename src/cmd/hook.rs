@@ -7,10 +7,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::Ctx;
-use crate::config::Stage;
 use crate::error::{Error, Result};
 use crate::output::Ui;
-use crate::render::Renderer;
 use crate::workflow::Loaded;
 
 /// What a shim established before starting the binary.
@@ -49,17 +47,8 @@ pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     } else {
         None
     };
-    let chained = crate::hooks::chained_path(&repo.hooks_dir().path, &args.hook);
-    if args.seen == Seen::None && chained.is_file() {
-        let code = crate::gates::runner::run_hook(&chained, &args.args, stdin.as_deref())
-            .map_err(|e| Error::blocked(format!("running your {} hook ({}): {e}", args.hook, chained.display())))?;
-        if code != 0 {
-            return Err(Error::blocked(format!(
-                "your own {} hook ({}) failed with exit {code}",
-                args.hook,
-                chained.display()
-            )));
-        }
+    if args.seen == Seen::None {
+        crate::ops::hook::run_chained(&repo, &args.hook, &args.args, stdin.as_deref())?;
     }
     let config = super::committed_config(&repo)?;
     if args.hook == "pre-push" {
@@ -67,15 +56,9 @@ pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
         return pre_push(ui, &Ctx { repo, config }, &String::from_utf8_lossy(stdin.as_deref().unwrap_or_default()));
     }
     let Some(branch) = repo.working_branch()? else { return Ok(()) };
-    // A configuration newer than the shims sends every commit here; refresh them (they bake the
-    // branch prefixes in) so the next commit takes the fast path again.
-    let dir = repo.hooks_dir().path;
-    if crate::hooks::is_ours(&dir.join(&args.hook)) {
-        let modified = |f: &std::path::Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
-        if modified(&repo.workdir().join(crate::config::FILE)) > modified(&dir.join(&args.hook)) {
-            let _ = crate::ops::install_hooks(&repo);
-        }
-    }
+    // A configuration newer than the shims sends every commit here: refresh them (never failing
+    // the commit for it).
+    let _ = crate::ops::hook::refresh_stale_shims(&repo, &args.hook);
     // Cheap decisions first: a message git already has is not rewritten, and linting a message
     // on a feature's branch needs no feature state.
     if args.hook == "prepare-commit-msg" && args.args.len() != 1 {
@@ -102,34 +85,7 @@ pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
 }
 
 fn pre_commit(ui: &Ui, ctx: &Ctx, loaded: &Loaded, branch: &str) -> Result<()> {
-    let f = &loaded.feature;
-    let feature = &f.name;
-    let on_phase = f.phases.iter().find(|(_, p)| p.branch == branch);
-    if let Some((id, phase)) = on_phase {
-        let plan_blob = loaded.plan.as_ref().ok().map(|(_, blob)| *blob);
-        if !f.plan_approved_as(plan_blob) {
-            return Err(Error::blocked(format!(
-                "the plan of {feature} changed since it was approved: no commits on phase {id} until it is approved again"
-            ))
-            .hint(format!("git orchestrate approve plan --feature {feature}")));
-        }
-        if phase.approval.is_some() {
-            return Err(Error::blocked(format!(
-                "phase {id} of {feature} is approved and squashed; new work belongs to the next phase"
-            ))
-            .hint("git orchestrate phase start next"));
-        }
-    }
-    if branch == f.branch {
-        crate::ops::check_integration_commit(&ctx.repo, f)?;
-    }
-    let req = crate::ops::GateRequest {
-        stage: Some(Stage::PreCommit),
-        // The phase is known: the gate run need not look for it again.
-        phase: on_phase.map(|(id, _)| *id),
-        ..crate::ops::GateRequest::default()
-    };
-    let report = crate::ops::gate(&ctx.repo, Some(loaded), &req, &mut |p| {
+    let report = crate::ops::hook::pre_commit(&ctx.repo, loaded, branch, &mut |p| {
         if let crate::gates::Progress::Waiting { holder } = p {
             super::say_waiting(ui, holder);
         }
@@ -152,27 +108,11 @@ fn commit_msg(args: &[OsString]) -> Result<()> {
 fn prepare_commit_msg(ctx: &Ctx, loaded: &Loaded, branch: &str, args: &[OsString]) -> Result<()> {
     // Only when git has no message yet: not for -m/-F, templates, merges, squashes or amends.
     let (Some(file), None) = (args.first(), args.get(1)) else { return Ok(()) };
-    let feature = &loaded.feature.name;
-    let Ok((plan, _)) = &loaded.plan else { return Ok(()) };
-    let Some((id, _)) = loaded.feature.phases.iter().find(|(_, r)| r.branch == branch) else { return Ok(()) };
-    let Some(def) = plan.phase(*id) else { return Ok(()) };
     let current = std::fs::read_to_string(file).unwrap_or_default();
-    if current.lines().any(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    let Some(message) = crate::ops::hook::prepared_message(&ctx.repo, loaded, branch, &current)? else {
         return Ok(());
-    }
-    // The body says what is staged: measured, not guessed.
-    let repo = &ctx.repo;
-    let head = repo.resolve_commit("HEAD")?.map(|h| repo.commit_tree(h)).transpose()?;
-    let changes = repo.diff_summary(head, repo.index_tree()?, 20)?;
-    let message = Renderer::new(Some(repo.workdir())).render(
-        "phase-commit.txt",
-        minijinja::context! {
-            feature, phase => minijinja::value::Serde(def), phase_count => plan.phases.len(),
-            plan_path => &loaded.feature.plan, approved_by => "", changes,
-        },
-    )?;
-    std::fs::write(file, format!("{}\n\n{current}", message.trim_end()))
-        .map_err(|e| Error::blocked(format!("cannot write the commit message: {e}")))
+    };
+    std::fs::write(file, message).map_err(|e| Error::blocked(format!("cannot write the commit message: {e}")))
 }
 
 /// pre-push: each update is judged by the ref it lands on and the commits it brings (see

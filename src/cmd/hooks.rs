@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::Ctx;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hooks::{self, Action};
 use crate::output::Ui;
 use crate::{ops, output};
@@ -68,22 +68,14 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
         HooksCommand::Install { json } => {
             let installed = ops::install_hooks(repo)?;
             super::show::warn_damage(ui, &installed.damage);
-            report(ui, &installed.changes, &repo.hooks_dir().path, *json)
+            report(ui, &installed.changes, &installed.dir, *json)
         }
         HooksCommand::Uninstall { json } => {
-            let dir = repo.hooks_dir().path;
-            let changes = hooks::uninstall(&dir)
-                .map_err(|e| Error::blocked(format!("removing hooks from {}: {e}", dir.display())))?;
-            report(ui, &changes, &dir, *json)
+            let removed = ops::uninstall_hooks(repo)?;
+            report(ui, &removed.changes, &removed.dir, *json)
         }
         HooksCommand::Status { json } => {
-            let dir = repo.hooks_dir();
-            let mut status = hooks::status(&dir.path);
-            if let Err(e) = ops::hooks_target(repo) {
-                for s in &mut status {
-                    s.problem.get_or_insert_with(|| e.message.clone());
-                }
-            }
+            let ops::HooksStatus { dir, hooks: status } = ops::hooks_status(repo);
             if *json {
                 return Ok(ui.json(
                     &serde_json::json!({ "dir": dir.path, "core_hooks_path": dir.configured, "hooks": status }),

@@ -1,15 +1,16 @@
 //! `git orchestrate secrets scan`: the secret scanner on files and directories, outside any
-//! gate (the `secrets` gate scans what a commit adds).
+//! gate (the `secrets` gate scans what a commit adds). [`crate::ops::secrets`] scans; this
+//! renders the findings and what was not scanned.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::ops::secrets::ScanRequest;
 use crate::output::{self, Ui};
-use crate::secrets::{self, Finding, Scanner};
+use crate::secrets::{self, Finding};
 
 /// Find secrets in files and directories.
 #[derive(Debug, clap::Args)]
@@ -56,58 +57,11 @@ struct Report<'a> {
     ignored: usize,
 }
 
-/// The repository the scan runs in, if any: what git does not ignore, and its gitleaks
-/// configuration (path, text) as the secrets gate names it.
-fn repository(dir: &Path) -> Option<(secrets::Unignored, Option<(String, String)>)> {
-    let repo = crate::git::Repo::discover(dir).ok()?;
-    let root = std::fs::canonicalize(repo.workdir()).ok()?;
-    let files = repo.unignored_files(std::slice::from_ref(&root)).ok()?;
-    let files = files.into_iter().map(|f| f.strip_prefix(repo.workdir()).map_or(f.clone(), |rel| root.join(rel)));
-    let unignored = secrets::Unignored::new(root.clone(), files);
-    // The path the secrets gate reads its gitleaks configuration from.
-    let config = super::committed_config(&repo).unwrap_or_default();
-    let path = config
-        .gates_in_effect()
-        .into_iter()
-        .find(|(name, g)| g.kind_name(name).is_ok_and(|k| k == "secrets"))
-        .and_then(|(_, g)| g.gitleaks)
-        .unwrap_or_else(|| ".gitleaks.toml".into());
-    let text = std::fs::read_to_string(root.join(&path)).ok().or_else(|| {
-        let head = repo.resolve_commit("HEAD").ok()??;
-        let tree = repo.commit_tree(head).ok()?;
-        repo.tree_blob(tree, &path).ok()?.map(|b| String::from_utf8_lossy(&b).into_owned())
-    });
-    Some((unignored, text.map(|t| (path, t))))
-}
-
-fn read(path: &PathBuf, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {what} {}: {e}", path.display())))
-}
-
 pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     let SecretsCommand::Scan { paths, gitleaks, baseline, json } = &args.command;
-    let repository = repository(dir);
-    let (unignored, repo_gitleaks) = match repository {
-        Some((u, g)) => (Some(u), g),
-        None => (None, None),
-    };
-    let (gitleaks_name, gitleaks_text) = match gitleaks {
-        Some(p) => (p.display().to_string(), Some(read(p, "gitleaks configuration")?)),
-        None => repo_gitleaks.map_or((String::new(), None), |(name, text)| (name, Some(text))),
-    };
-    let baseline: HashSet<String> = match baseline {
-        None => HashSet::new(),
-        Some(p) => {
-            let text = read(p, "baseline")?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| Error::usage(format!("{}:{}: {e}", p.display(), e.line())))?;
-            v["fingerprints"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)).collect()
-        }
-    };
-    let scanner = Scanner::new(gitleaks_text.as_deref().map(|t| (gitleaks_name.as_str(), t)), baseline)
-        .map_err(|e| Error::usage(e.to_string()))?;
-    let secrets::Scanned { findings, bytes, skipped, ignored } =
-        secrets::scan_paths(&scanner, paths, unignored.as_ref());
+    let repo = crate::git::Repo::discover(dir).ok();
+    let req = ScanRequest { paths, gitleaks: gitleaks.as_deref(), baseline: baseline.as_deref() };
+    let secrets::Scanned { findings, bytes, skipped, ignored } = crate::ops::secrets::scan(repo.as_ref(), &req)?;
     let blocking = findings.iter().filter(|f| !f.warning).count();
     for s in &skipped {
         ui.warn(&format!("not scanned: {}: {}", s.path, s.reason));

@@ -45,10 +45,8 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     }
     if features.is_empty() {
         ui.status("no features yet");
-        if ctx.repo.remotes()?.contains(&ctx.config.sync.remote)
-            && ctx.repo.ref_id(crate::git::notes::EVENTS_REF)?.is_none()
-        {
-            ui.hint(&format!("in a clone, `git orchestrate sync` brings the features from {}", ctx.config.sync.remote));
+        if let Some(remote) = crate::ops::sync::state_to_bring(&ctx.repo, &ctx.config)? {
+            ui.hint(&format!("in a clone, `git orchestrate sync` brings the features from {remote}"));
         }
         ui.hint("start one with: git orchestrate start <feature>");
         return Ok(());

@@ -33,9 +33,9 @@ pub struct Args {
 }
 
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
-    let remote = args.remote.clone().unwrap_or_else(|| ctx.config.sync.remote.clone());
-    let branches = ctx.config.sync.branches && !args.no_branches;
-    let report = sync::sync(&ctx.repo, &ctx.config, &remote, branches, sync::SYNC_LIMIT)?;
+    let req = sync::SyncRequest { remote: args.remote.as_deref(), no_branches: args.no_branches };
+    let report = sync::sync_requested(&ctx.repo, &ctx.config, &req)?;
+    let remote = &report.remote;
     let incomplete = report.incomplete();
     if args.json {
         ui.json(&report)?;
@@ -76,7 +76,7 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
             let _ = writeln!(text, "branches not pushed: {}", output::escape_text(why));
         }
         if text.is_empty() {
-            text = format!("nothing to share with {}", e(&remote));
+            text = format!("nothing to share with {}", e(remote));
         }
         ui.out(text.trim_end())?;
     }

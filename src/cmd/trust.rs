@@ -1,12 +1,13 @@
 //! `git orchestrate trust`: consent to run the commands a repository's committed configuration
-//! names. Shows them, then records their hash in your own configuration directory.
+//! names. Shows them; [`crate::ops::trust_commands`] finds them and records their hash in your
+//! own configuration directory.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::Ctx;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::{self, Ui};
 
 /// Trust the commands of the committed .orchestrate.toml on this machine.
@@ -44,16 +45,8 @@ struct Report<'a> {
 pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     let flow = ctx.workflow();
     let feature = flow.context_feature(args.feature.as_deref())?.map(|l| l.feature);
-    let (config, _) = crate::ops::judging_config(&ctx.repo, feature.as_ref())?;
-    let commands = crate::trust::commands(&config);
-    let mut trusted = crate::trust::is_trusted(&commands.hash);
-    let mut recorded = None;
-    if !args.show && !trusted && !commands.commands.is_empty() {
-        recorded = Some(
-            crate::trust::trust(&commands.hash).map_err(|e| Error::blocked(format!("cannot record the trust: {e}")))?,
-        );
-        trusted = true;
-    }
+    let crate::ops::Trust { commands, trusted, recorded } =
+        crate::ops::trust_commands(&ctx.repo, feature.as_ref(), !args.show)?;
     if args.json {
         return Ok(ui.json(&Report { hash: &commands.hash, trusted, commands: &commands.commands })?);
     }

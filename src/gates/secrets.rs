@@ -22,7 +22,7 @@ pub(super) fn gate(repo: &Repo, spec: &Spec, ctx: &Context, by: &str) -> Result<
         Ok(repo.tree_blob(tree, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
     };
     let config_error = |message: String| Error::Config { gate: spec.name.clone(), message };
-    let gitleaks_path = cfg.gitleaks.clone().unwrap_or_else(|| ".gitleaks.toml".into());
+    let gitleaks_path = cfg.gitleaks_file();
     let gitleaks = read(&gitleaks_path)?;
     if cfg.gitleaks.is_some() && gitleaks.is_none() {
         return Err(config_error(format!("`gitleaks = \"{gitleaks_path}\"`: no such file in the snapshot")));

@@ -80,6 +80,31 @@ pub enum BranchAction {
     NotACommit,
 }
 
+/// What `git orchestrate sync` asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncRequest<'a> {
+    /// The remote (default: `[sync] remote`).
+    pub remote: Option<&'a str>,
+    /// Only the notes, whatever `[sync] branches` says.
+    pub no_branches: bool,
+}
+
+/// `git orchestrate sync`: [`sync`] with the remote asked for, else the configured one; the
+/// features' branches too unless the request or the configuration (`[sync] branches`) leaves
+/// them out.
+pub fn sync_requested(repo: &Repo, config: &Config, req: &SyncRequest<'_>) -> Result<SyncReport> {
+    let remote = req.remote.unwrap_or(&config.sync.remote);
+    sync(repo, config, remote, config.sync.branches && !req.no_branches, SYNC_LIMIT)
+}
+
+/// A clone whose orchestration state was never brought: no events here, and the configured
+/// remote to bring them from. Its name, when so.
+pub fn state_to_bring(repo: &Repo, config: &Config) -> Result<Option<String>> {
+    let remote = &config.sync.remote;
+    Ok((repo.remotes()?.contains(remote) && repo.ref_id(crate::git::notes::EVENTS_REF)?.is_none())
+        .then(|| remote.clone()))
+}
+
 /// Fetch, merge by union and push the orchestration notes with `remote`, retrying a push the
 /// remote rejected because it moved meanwhile; then, when `branches`, the features' branches.
 pub fn sync(repo: &Repo, config: &Config, remote: &str, branches: bool, limit: Duration) -> Result<SyncReport> {
