@@ -216,6 +216,9 @@ pub fn install(dir: &Path, bin: &Path, prefixes: &[String], arm: bool) -> std::i
             std::fs::remove_file(&stash)?;
         }
         if action == Action::Updated && std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            // Unchanged, but newer than the configuration again: the shim's fast path compares
+            // the two (`-nt`), and a stale time would send every commit to the binary.
+            std::fs::OpenOptions::new().write(true).open(&path)?.set_modified(std::time::SystemTime::now())?;
             out.push(Change { hook: (*hook).to_string(), action });
             continue;
         }

@@ -768,11 +768,36 @@ fn only_a_stale_shim_of_ours_is_refreshed() {
     t.run(["hooks", "install"]).ok();
     let repo = Repo::discover(&t.dir).unwrap();
     assert!(refresh_stale_shims(&repo, "pre-commit").unwrap().is_none(), "the shim is newer than the configuration");
-    std::thread::sleep(std::time::Duration::from_millis(20));
     t.write(".orchestrate.toml", "[gates.secrets]\n");
+    let config = std::fs::File::options().write(true).open(t.dir.join(".orchestrate.toml")).unwrap();
+    config.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
     let refreshed = refresh_stale_shims(&repo, "pre-commit").unwrap().expect("a stale shim is refreshed");
     assert_eq!(refreshed.changes.len(), git_orchestrate::hooks::HOOKS.len());
     assert!(refresh_stale_shims(&repo, "no-such-hook").unwrap().is_none(), "not ours");
+}
+
+/// A configuration edit that leaves the branch prefixes alone leaves the shims' text alone: the
+/// refresh must still make them newer, or every later commit pays for the binary.
+#[test]
+fn a_refresh_that_changes_no_shim_still_restores_the_fast_path() {
+    let t = TestRepo::new();
+    t.run(["hooks", "install"]).ok();
+    let shim = t.dir.join(".git/hooks/pre-commit");
+    let config = t.dir.join(".orchestrate.toml");
+    let before = std::fs::read_to_string(&shim).unwrap();
+    t.write(
+        ".orchestrate.toml",
+        &format!("{}\n[gates.lint]\nrun = \"true\"\n", std::fs::read_to_string(&config).unwrap()),
+    );
+    let age = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(&shim).unwrap().set_modified(age).unwrap();
+    // A commit off every feature: the shim sees a newer configuration and calls the binary.
+    t.write("notes.txt", "x\n");
+    t.git(["add", "notes.txt"]);
+    t.git(["commit", "-q", "-m", "docs: notes"]);
+    assert_eq!(std::fs::read_to_string(&shim).unwrap(), before, "the prefixes did not change");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    assert!(modified(&shim) >= modified(&config), "the shim is newer than the configuration again");
 }
 
 #[test]
