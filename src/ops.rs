@@ -515,16 +515,23 @@ pub fn check_approvals(
     repo: &Repo,
     log: &[crate::state::Event],
 ) -> Result<std::collections::HashMap<String, Verification>> {
-    let mut out = std::collections::HashMap::new();
-    let Some(feature) = crate::state::fold(log) else { return Ok(out) };
+    let Some(feature) = crate::state::fold(log) else { return Ok(std::collections::HashMap::new()) };
     let approvals: Vec<&crate::state::Event> =
         log.iter().filter(|e| matches!(e.what, What::PlanApproved(_) | What::PhaseApproved(_))).collect();
     if approvals.is_empty() {
-        return Ok(out);
+        return Ok(std::collections::HashMap::new());
     }
-    let policy = approval_policy(repo, &feature)?;
+    check_approvals_under(&approval_policy(repo, &feature)?, approvals)
+}
+
+/// Approval records checked under a policy already read: event id → verification.
+pub fn check_approvals_under<'e>(
+    policy: &ApprovalPolicy,
+    approvals: impl IntoIterator<Item = &'e crate::state::Event>,
+) -> Result<std::collections::HashMap<String, Verification>> {
+    let mut out = std::collections::HashMap::new();
     for e in approvals {
-        out.insert(e.id.clone(), verify_approval(&policy, e)?);
+        out.insert(e.id.clone(), verify_approval(policy, e)?);
     }
     Ok(out)
 }

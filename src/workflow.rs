@@ -107,6 +107,12 @@ pub struct FeatureView {
     /// Decisions taken apart in two clones, and how the log settled them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub divergent: Vec<String>,
+    /// The approval records of the log (newest last) and the policy they are checked under,
+    /// for the text that says who approved and whether it verifies.
+    #[serde(skip)]
+    pub approvals: Vec<Event>,
+    #[serde(skip)]
+    pub policy: Option<ApprovalPolicy>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -517,6 +523,7 @@ impl<'r> Workflow<'r> {
             let plan = self.committed_plan_with(&feature, branches);
             out.push(self.view(
                 &feature,
+                &log,
                 plan.as_ref().map_err(|e| e.message.clone()),
                 branches,
                 copies,
@@ -540,12 +547,13 @@ impl<'r> Workflow<'r> {
         let (branches, copies) = self.branch_tips()?;
         let evidence = self.repo.notes_tree(crate::gates::EVIDENCE_REF)?;
         let plan = loaded.plan.as_ref().map_err(|e| e.message.clone());
-        self.view(&loaded.feature, plan, &branches, &copies, evidence.as_ref())
+        self.view(&loaded.feature, &loaded.log, plan, &branches, &copies, evidence.as_ref())
     }
 
     fn view(
         &self,
         f: &Feature,
+        log: &[Event],
         plan: std::result::Result<&(Plan, ObjectId), String>,
         branches: &HashMap<String, ObjectId>,
         copies: &HashMap<String, String>,
@@ -555,7 +563,8 @@ impl<'r> Workflow<'r> {
         // both read once.
         let commit = judging_commit(self.repo, Some(f))?;
         let judging = config_at(self.repo, commit)?;
-        let signing = signing_of(approval_policy_at(self.repo, f, commit, &judging.0, judging.1)?);
+        let policy = approval_policy_at(self.repo, f, commit, &judging.0, judging.1)?;
+        let signing = signing_of(policy.clone());
         let judging = Some(judging);
         let (plan, plan_blob, problem) = match plan {
             Ok((p, blob)) => (Some(p), Some(*blob), None),
@@ -565,6 +574,7 @@ impl<'r> Workflow<'r> {
         let void = f.plan_approval.is_some() && !approved && plan_blob.is_some();
 
         let mut phases = Vec::new();
+        let untuned = std::cell::RefCell::new(HashMap::new());
         let ids: Vec<u32> = match plan {
             Some(p) => p.phases.iter().map(|p| p.id).collect(),
             None => f.phases.keys().copied().collect(),
@@ -600,6 +610,7 @@ impl<'r> Workflow<'r> {
                     evidence,
                     judging.as_ref(),
                     signing.as_ref(),
+                    &untuned,
                     &mut figures,
                 )?,
                 figures,
@@ -676,6 +687,12 @@ impl<'r> Workflow<'r> {
             read_from_remote,
             restore,
             divergent: f.divergent.clone(),
+            approvals: log
+                .iter()
+                .filter(|e| matches!(e.what, What::PlanApproved(_) | What::PhaseApproved(_)))
+                .cloned()
+                .collect(),
+            policy: Some(policy),
         })
     }
 }
@@ -696,6 +713,7 @@ impl Workflow<'_> {
         evidence: Option<&NotesTree>,
         judging: Option<&(Config, Option<ObjectId>)>,
         signing: Option<&crate::gates::signing::Signing>,
+        untuned: &std::cell::RefCell<HashMap<String, Option<crate::gates::Spec>>>,
         figures: &mut BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, &'static str>> {
         const HISTORY: usize = 100;
@@ -755,10 +773,19 @@ impl Workflow<'_> {
             scope: def.map(|d| d.paths.as_slice()),
         };
         let in_effect = config.gates_in_effect();
+        // A gate the phase does not tune resolves the same for every phase: once per feature.
         let resolve = |name: &str| {
             let gate = in_effect.iter().find(|(n, _)| n == name).map(|(_, g)| g)?;
             let overrides = def.and_then(|d| d.gates.get(name)).and_then(toml::Value::as_table);
-            crate::gates::Spec::resolve(name, gate, overrides).map(|s| s.bound(&key)).ok()
+            let spec = match overrides {
+                Some(_) => crate::gates::Spec::resolve(name, gate, overrides).ok(),
+                None => untuned
+                    .borrow_mut()
+                    .entry(name.to_string())
+                    .or_insert_with(|| crate::gates::Spec::resolve(name, gate, None).ok())
+                    .clone(),
+            };
+            spec.map(|s| s.bound(&key))
         };
         for (name, gate) in in_effect.iter().filter(|(n, _)| config.lane_allows(f.lane.as_deref(), n)) {
             let source = gate.from.as_deref().map(|from| resolve(from).map(|s| s.fingerprint));
@@ -804,23 +831,11 @@ fn corrupt_view(name: String, first: &state::Error, bad: usize) -> FeatureView {
     };
     FeatureView {
         name,
-        title: String::new(),
         state: FeatureState::Corrupt,
-        base: String::new(),
-        branch: String::new(),
-        plan: String::new(),
-        plan_approval_void: false,
-        plan_approved_by: None,
         waiting_for: "a repair of the event log (human)".into(),
         next: Some("git orchestrate doctor --repair".into()),
-        phases: Vec::new(),
-        events: 0,
-        created_at: String::new(),
         problem: Some(format!("{first}{more}")),
-        merged_as: None,
-        read_from_remote: BTreeMap::new(),
-        restore: None,
-        divergent: Vec::new(),
+        ..FeatureView::default()
     }
 }
 

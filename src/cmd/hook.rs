@@ -71,7 +71,7 @@ pub fn run(ui: &Ui, dir: &Path, args: &Args) -> Result<()> {
     // Off the prefixes the branch may still be a feature's, made under an earlier pattern (the
     // shims bake such branches in, so only they and unusual cases get here).
     let ctx = Ctx { repo, config };
-    let Some(loaded) = ctx.load_feature_of_branch(&branch)? else { return Ok(()) };
+    let Some(loaded) = ctx.workflow().owner_of(&branch)? else { return Ok(()) };
     match args.hook.as_str() {
         "commit-msg" => commit_msg(&args.args),
         // `git merge` runs pre-merge-commit instead of pre-commit: the merge is judged alike.

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::ops::approve::{Approver, Consent};
 use crate::output::{Progress, Ui};
-use crate::workflow::{Loaded, Workflow};
+use crate::workflow::Workflow;
 
 /// Show a gate run's progress: the running gate on a terminal, and once on stderr that it
 /// waits for another run.
@@ -120,11 +120,6 @@ impl Ctx {
     /// The feature a command means (see [`Workflow::feature_meant`]).
     pub fn feature(&self, explicit: Option<&str>) -> Result<String> {
         self.workflow().feature_meant(explicit)
-    }
-
-    /// The feature whose branch is `branch`, loaded (see [`Workflow::owner_of`]).
-    pub fn load_feature_of_branch(&self, branch: &str) -> Result<Option<Loaded>> {
-        self.workflow().owner_of(branch)
     }
 }
 

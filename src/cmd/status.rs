@@ -97,9 +97,11 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
             let _ = writeln!(text, "  {} the plan changed after it was approved", output::paint(Paint::Warn, "void:"));
         }
         // Each approval: who gave it, from what, and whether it verifies under the policy.
-        let log =
-            if f.plan_approved_by.is_some() { ctx.workflow().log(&f.name).unwrap_or_default() } else { Vec::new() };
-        let checks = crate::ops::check_approvals(&ctx.repo, &log)?;
+        let log: &[crate::state::Event] = if f.plan_approved_by.is_some() { &f.approvals } else { &[] };
+        let checks = match &f.policy {
+            Some(policy) => crate::ops::check_approvals_under(policy, log)?,
+            None => std::collections::HashMap::new(),
+        };
         let approval_of = |phase: Option<u32>| {
             log.iter().rev().find_map(|ev| match (&ev.what, phase) {
                 (What::PlanApproved(PlanApproved { agent, given, .. }), None)
