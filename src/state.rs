@@ -94,6 +94,19 @@ macro_rules! kinds {
                 }
             }
 
+            /// The kind named `name`, read from the rest of a line's fields (see [`Rest`]).
+            fn parse_rest<'de, A: serde::de::MapAccess<'de>>(name: &str, rest: A) -> Result<What, A::Error> {
+                use serde::de::value::MapAccessDeserializer;
+                match name {
+                    $($name => $kind::deserialize(MapAccessDeserializer::new(rest)).map(What::$kind),)*
+                    _ => {
+                        let mut rest = rest;
+                        while rest.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                        Ok(What::Unknown(name.to_string()))
+                    }
+                }
+            }
+
             fn kind(&self) -> Option<&dyn Kind> {
                 match self {
                     $(What::$kind(k) => Some(k),)*
@@ -396,13 +409,137 @@ impl Serialize for Event {
 }
 
 impl Event {
-    /// Read one line of a note: its header, then the fields of the kind it names.
+    /// Read one line of a note. A line as the tool writes it (the header, then `event`, then the
+    /// kind's fields) is read in one pass; any other order, in two: its header, then the fields
+    /// of the kind it names.
     fn from_line(line: &str) -> Result<Self, String> {
-        let head: Head<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        let what = What::parse(&head.event, line)?;
-        let event = Event { seq: head.seq, ts: head.ts.into(), id: head.id.into(), by: head.by.into(), what };
+        let mut de = serde_json::Deserializer::from_str(line);
+        let event = match serde::Deserializer::deserialize_map(&mut de, OnePass).and_then(|e| de.end().map(|()| e)) {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                let head: Head<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
+                let what = What::parse(&head.event, line)?;
+                Event { seq: head.seq, ts: head.ts.into(), id: head.id.into(), by: head.by.into(), what }
+            }
+            Err(e) => return Err(field_error(line, &e)),
+        };
         event.check()?;
         Ok(event)
+    }
+}
+
+/// The header's fields as they are read.
+#[derive(Default)]
+struct HeadParts {
+    seq: Option<u64>,
+    ts: Option<String>,
+    id: Option<String>,
+    by: Option<String>,
+}
+
+impl HeadParts {
+    /// Read the value of header field `key` (`seq`, `ts`, `id` or `by`).
+    fn take<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let duplicate = || A::Error::custom(format!("duplicate field `{key}`"));
+        match key {
+            "seq" if self.seq.is_none() => self.seq = Some(map.next_value()?),
+            "ts" if self.ts.is_none() => self.ts = Some(map.next_value()?),
+            "id" if self.id.is_none() => self.id = Some(map.next_value()?),
+            "by" if self.by.is_none() => self.by = Some(map.next_value()?),
+            _ => return Err(duplicate()),
+        }
+        Ok(())
+    }
+
+    fn event<E: serde::de::Error>(self, what: What) -> Result<Event, E> {
+        Ok(Event {
+            seq: self.seq.ok_or_else(|| E::missing_field("seq"))?,
+            ts: self.ts.ok_or_else(|| E::missing_field("ts"))?,
+            id: self.id.ok_or_else(|| E::missing_field("id"))?,
+            by: self.by.ok_or_else(|| E::missing_field("by"))?,
+            what,
+        })
+    }
+}
+
+/// Reads a line in one pass when `event` comes before the kind's fields; `None` otherwise.
+struct OnePass;
+
+impl<'de> serde::de::Visitor<'de> for OnePass {
+    type Value = Option<Event>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event: a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut head = HeadParts::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match &*key.0 {
+                "event" => {
+                    let name: Key<'de> = map.next_value()?;
+                    let what = What::parse_rest(&name.0, Rest { map: &mut map, head: &mut head })?;
+                    return head.event(what).map(Some);
+                }
+                "seq" | "ts" | "id" | "by" => head.take(&key.0, &mut map)?,
+                // A kind's field before the kind's name: not a line the tool wrote.
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                    return Ok(None);
+                }
+            }
+        }
+        Err(serde::de::Error::missing_field("event"))
+    }
+}
+
+/// The fields after `event`, handed to the kind's struct; a header field among them is taken
+/// into the header instead.
+struct Rest<'a, 'h, A> {
+    map: &'a mut A,
+    head: &'h mut HeadParts,
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for Rest<'_, '_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        use serde::de::IntoDeserializer;
+        while let Some(key) = self.map.next_key::<Key<'de>>()? {
+            match &*key.0 {
+                "seq" | "ts" | "id" | "by" => self.head.take(&key.0, self.map)?,
+                _ => return seed.deserialize(key.0.into_deserializer()).map(Some),
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A key (or the kind's name), borrowed from the line when it holds no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(v.to_string().into()))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -989,6 +1126,33 @@ mod tests {
         assert!(parse_log("note", line.as_bytes()).unwrap_err().reason.contains("maybe"));
         let line = r#"{"seq":1,"ts":"t","id":"x","by":"A","event":"finished","strategy":"merge"}"#;
         assert!(parse_log("note", line.as_bytes()).unwrap_err().reason.contains("missing field `commit`"));
+    }
+
+    #[test]
+    fn a_line_reads_the_same_whatever_the_order_of_its_fields() {
+        let id = "0".repeat(40);
+        let written =
+            format!(r#"{{"seq":3,"ts":"t","id":"x","by":"A","event":"phase-submitted","phase":2,"commit":"{id}"}}"#);
+        let expected = parse_log("n", written.as_bytes()).unwrap();
+        for line in [
+            // The header after the kind's name, and after its fields.
+            format!(r#"{{"event":"phase-submitted","phase":2,"seq":3,"commit":"{id}","ts":"t","id":"x","by":"A"}}"#),
+            // A field of the kind before its name: read in two passes.
+            format!(r#"{{"commit":"{id}","seq":3,"ts":"t","id":"x","by":"A","phase":2,"event":"phase-submitted"}}"#),
+        ] {
+            assert_eq!(parse_log("n", line.as_bytes()).unwrap(), expected, "{line}");
+        }
+        let unknown = r#"{"event":"from-the-future","x":[1,{"y":2}],"seq":1,"ts":"t","id":"u","by":"A"}"#;
+        assert_eq!(parse_log("n", unknown.as_bytes()).unwrap()[0].what, What::Unknown("from-the-future".into()));
+        for (line, why) in [
+            (r#"{"seq":1,"seq":2,"ts":"t","id":"x","by":"A","event":"finished"}"#, "duplicate field `seq`"),
+            (r#"{"seq":1,"ts":"t","id":"x","event":"from-the-future"}"#, "missing field `by`"),
+            (r#"{"seq":1,"ts":"t","id":"x","by":"A"}"#, "missing field `event`"),
+            (r#"["seq"]"#, "a JSON object"),
+        ] {
+            let err = parse_log("n", line.as_bytes()).unwrap_err();
+            assert!(err.reason.contains(why), "{line}: {}", err.reason);
+        }
     }
 
     #[test]
