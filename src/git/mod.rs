@@ -130,10 +130,18 @@ impl std::fmt::Display for Identity {
 
 /// An open repository with a work tree. Cloning is cheap and gives an independent handle, one
 /// per thread.
-#[derive(Clone)]
 pub struct Repo {
     repo: gix::Repository,
     workdir: PathBuf,
+    /// The commit-graph, opened at the first ancestry question (`None` inside: there is none).
+    commit_graph: std::cell::OnceCell<Option<gix::commitgraph::Graph>>,
+}
+
+impl Clone for Repo {
+    /// A copy for another thread: the commit-graph is opened again there when needed.
+    fn clone(&self) -> Self {
+        Self { repo: self.repo.clone(), workdir: self.workdir.clone(), commit_graph: std::cell::OnceCell::new() }
+    }
 }
 
 impl Repo {
@@ -147,7 +155,7 @@ impl Repo {
         // than once; without a cache each read is a file opened, mapped and inflated again.
         repo.object_cache_size_if_unset(4 << 20);
         let workdir = repo.workdir().ok_or(Error::Bare)?.to_path_buf();
-        Ok(Self { repo, workdir })
+        Ok(Self { repo, workdir, commit_graph: std::cell::OnceCell::new() })
     }
 
     pub fn workdir(&self) -> &Path {
@@ -485,8 +493,7 @@ impl Repo {
     /// before when it descends from it (a commit off that line leaves the newest as it was).
     /// One revision graph serves every comparison.
     pub fn newest_descendant(&self, commits: impl IntoIterator<Item = ObjectId>) -> Result<Option<ObjectId>> {
-        let cache = self.repo.commit_graph_if_enabled().ctx(|| "reading the commit-graph".into())?;
-        let mut graph = self.repo.revision_graph(cache.as_ref());
+        let mut graph = self.repo.revision_graph(self.commit_graph()?);
         let mut newest: Option<ObjectId> = None;
         for c in commits {
             if !self.is_commit(c) {
@@ -512,7 +519,18 @@ impl Repo {
 
     /// The best common ancestor of two commits.
     pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>> {
-        Ok(self.repo.merge_base(a, b).ctx(|| format!("finding the merge base of {a} and {b}"))?.map(gix::Id::detach))
+        let mut graph = self.repo.revision_graph(self.commit_graph()?);
+        let base = self.repo.merge_base_with_graph(a, b, &mut graph);
+        Ok(base.ctx(|| format!("finding the merge base of {a} and {b}"))?.map(gix::Id::detach))
+    }
+
+    /// The commit-graph, if the repository has one and uses it: opened once.
+    fn commit_graph(&self) -> Result<Option<&gix::commitgraph::Graph>> {
+        if let Some(graph) = self.commit_graph.get() {
+            return Ok(graph.as_ref());
+        }
+        let graph = self.repo.commit_graph_if_enabled().ctx(|| "reading the commit-graph".into())?;
+        Ok(self.commit_graph.get_or_init(|| graph).as_ref())
     }
 
     /// Move (or create, with `expected = None`) a ref only if it still has the value we saw:
