@@ -51,11 +51,30 @@ impl Run {
     }
 }
 
-#[allow(clippy::needless_pass_by_value)]
-/// The one variable passed through: where git is.
+/// The one variable passed through: where git is. When `python3` on it is a version manager's
+/// shim (pyenv's runs a few shell scripts, some 60 ms, before every interpreter), the directory
+/// of the interpreter it runs goes first: the same Python, started directly.
 #[allow(clippy::disallowed_methods)]
 fn path() -> std::ffi::OsString {
-    std::env::var_os("PATH").unwrap_or_default()
+    static PATH: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let real = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .env("PATH", &path)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+        match real.as_deref().and_then(Path::parent).filter(|dir| dir.is_absolute()) {
+            Some(dir) => std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path)))
+                .unwrap_or(path),
+            None => path,
+        }
+    })
+    .clone()
 }
 
 #[allow(clippy::needless_pass_by_value)]
