@@ -510,6 +510,7 @@ impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for Rest<'_, '
         while let Some(key) = self.map.next_key::<Key<'de>>()? {
             match &*key.0 {
                 "seq" | "ts" | "id" | "by" => self.head.take(&key.0, self.map)?,
+                "event" => return Err(serde::de::Error::custom("duplicate field `event`")),
                 _ => return seed.deserialize(key.0.into_deserializer()).map(Some),
             }
         }
@@ -1142,10 +1143,23 @@ mod tests {
         ] {
             assert_eq!(parse_log("n", line.as_bytes()).unwrap(), expected, "{line}");
         }
+        let deep = format!(
+            r#"{{"seq":1,"ts":"t","id":"x","by":"A","event":"from-the-future","x":{}1{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        // Skipped without recursion: no stack to overflow.
+        assert_eq!(parse_log("n", deep.as_bytes()).unwrap()[0].what, What::Unknown("from-the-future".into()));
         let unknown = r#"{"event":"from-the-future","x":[1,{"y":2}],"seq":1,"ts":"t","id":"u","by":"A"}"#;
         assert_eq!(parse_log("n", unknown.as_bytes()).unwrap()[0].what, What::Unknown("from-the-future".into()));
         for (line, why) in [
             (r#"{"seq":1,"seq":2,"ts":"t","id":"x","by":"A","event":"finished"}"#, "duplicate field `seq`"),
+            (r#"{"seq":1,"ts":"t","id":"x","by":"A","event":"finished","event":"x"}"#, "duplicate field `event`"),
+            (
+                r#"{"seq":1,"ts":"t","id":"x","by":"A","event":"from-the-future","event":"x"}"#,
+                "duplicate field `event`",
+            ),
+            (r#"{"seq":1,"ts":"t","id":"x","by":"A","event":7}"#, "invalid type"),
             (r#"{"seq":1,"ts":"t","id":"x","event":"from-the-future"}"#, "missing field `by`"),
             (r#"{"seq":1,"ts":"t","id":"x","by":"A"}"#, "missing field `event`"),
             (r#"["seq"]"#, "a JSON object"),
