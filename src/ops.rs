@@ -475,13 +475,12 @@ use crate::gates::signing::principal;
 
 /// Check one approval event's signature under `policy`.
 pub fn verify_approval(policy: &ApprovalPolicy, event: &crate::state::Event) -> Result<Verification> {
-    let (What::PlanApproved(PlanApproved { given, .. }) | What::PhaseApproved(PhaseApproved { given, .. })) =
-        &event.what
+    let (What::PlanApproved(PlanApproved { sig, .. }) | What::PhaseApproved(PhaseApproved { sig, .. })) = &event.what
     else {
         return Ok(Verification::Unsigned);
     };
     let signed = policy.require == crate::config::Require::Signed;
-    let Some(sig) = &given.sig else {
+    let Some(sig) = sig else {
         return Ok(if signed {
             Verification::Unverified("unsigned, and approvals.require = \"signed\"".into())
         } else {
@@ -538,8 +537,8 @@ pub fn check_approvals_under<'e>(
 
 /// From what an approval was given, for `status`, `log` and the reports: who's terminal or
 /// `--yes`, an agent's environment with the user's opt-in, and whether its signature verifies.
-pub fn approval_source(agent: Option<&str>, given: &crate::state::Given, check: Option<&Verification>) -> String {
-    let mut parts = vec![given.via.clone().unwrap_or_else(|| "source not recorded".into())];
+pub fn approval_source(agent: Option<&str>, via: Option<&str>, check: Option<&Verification>) -> String {
+    let mut parts = vec![via.unwrap_or("source not recorded").to_string()];
     if let Some(agent) = agent {
         parts.push(format!("from inside {agent}, with the user's opt-in"));
     }

@@ -190,8 +190,13 @@ pub struct PlanApproved {
     /// The agent environment the approval was given from, when the user opted in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
-    #[serde(flatten)]
-    pub given: Given,
+    /// From what it was given: `terminal`, or `--yes without a terminal`; absent in logs
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// An SSH signature (armored) over the event's line without it ([`Event::signed_payload`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
 }
 
 impl Kind for PlanApproved {
@@ -234,8 +239,13 @@ pub struct PhaseApproved {
     /// Audit findings a person accepted by name: `audit:<id>: <reason>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accepted: Vec<String>,
-    #[serde(flatten)]
-    pub given: Given,
+    /// From what it was given: `terminal`, or `--yes without a terminal`; absent in logs
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// An SSH signature (armored) over the event's line without it ([`Event::signed_payload`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
 }
 
 impl Kind for PhaseApproved {
@@ -357,17 +367,6 @@ impl Kind for Finished {
     fn check(&self) -> Result<(), String> {
         plain("strategy", &self.strategy)
     }
-}
-
-/// How an approval was given: from what (`terminal`, `--yes` without one), and its signature.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Given {
-    /// `terminal`, or `--yes without a terminal`; absent in logs written before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
-    /// An SSH signature (armored) over the event's line without it ([`Event::signed_payload`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sig: Option<String>,
 }
 
 /// The fields every event has, and its kind's name. Reading it skips the kind's fields, and a
@@ -552,9 +551,12 @@ fn field_error(line: &str, e: &serde_json::Error) -> String {
         let before = upto[..start].trim_end().chars().last();
         matches!(before, Some('{' | ',')).then(|| &upto[start + 1..end])
     });
+    // A message that names its field already (duplicate, missing, unknown) is right as it is:
+    // the key before its column is the one before the field it names.
+    let text = e.to_string();
     match key {
-        Some(key) if !e.to_string().contains(&format!("`{key}`")) => format!("`{key}`: {e}"),
-        _ => e.to_string(),
+        Some(key) if !text.contains("field `") => format!("`{key}`: {text}"),
+        _ => text,
     }
 }
 
@@ -654,10 +656,10 @@ impl Event {
     /// What an approval's signature covers: the event's line without its signature.
     pub fn signed_payload(&self) -> String {
         let mut unsigned = self.clone();
-        if let What::PlanApproved(PlanApproved { given, .. }) | What::PhaseApproved(PhaseApproved { given, .. }) =
+        if let What::PlanApproved(PlanApproved { sig, .. }) | What::PhaseApproved(PhaseApproved { sig, .. }) =
             &mut unsigned.what
         {
-            given.sig = None;
+            *sig = None;
         }
         unsigned.to_line()
     }
@@ -886,7 +888,7 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
         let Some(f) = feature.as_mut() else { continue };
         f.events += 1;
         match &e.what {
-            What::PlanApproved(PlanApproved { plan_blob, agent, given, .. }) => {
+            What::PlanApproved(PlanApproved { plan_blob, agent, via, sig, .. }) => {
                 if let Some(old) = f.plan_approval.as_ref().filter(|a| a.what != *plan_blob && plan_seq == e.seq) {
                     f.divergent.push(format!(
                         "the plan was approved as two different texts at once: {} by {} and {} by {}; the second stands",
@@ -905,8 +907,8 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     overrides: Vec::new(),
                     tree: None,
                     accepted: Vec::new(),
-                    via: given.via.clone(),
-                    signature: given.sig.clone().map(|sig| (e.signed_payload(), sig)),
+                    via: via.clone(),
+                    signature: sig.clone().map(|sig| (e.signed_payload(), sig)),
                 });
             }
             What::PhaseStarted(PhaseStarted { phase, branch, fork }) => {
@@ -921,7 +923,9 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     changes_requested: p.changes_requested.clone(),
                 };
             }
-            What::PhaseApproved(PhaseApproved { phase, commit, tree, agent, overrides, accepted, given, .. }) => {
+            What::PhaseApproved(PhaseApproved {
+                phase, commit, tree, agent, overrides, accepted, via, sig, ..
+            }) => {
                 let p = f.phases.entry(*phase).or_default();
                 if let Some(old) = p.approval.as_ref().filter(|a| a.what != *commit) {
                     f.divergent.push(format!(
@@ -946,8 +950,8 @@ pub fn fold(events: &[Event]) -> Option<Feature> {
                     agent: agent.clone(),
                     overrides: overrides.clone(),
                     accepted: accepted.clone(),
-                    via: given.via.clone(),
-                    signature: given.sig.clone().map(|sig| (e.signed_payload(), sig)),
+                    via: via.clone(),
+                    signature: sig.clone().map(|sig| (e.signed_payload(), sig)),
                     tree: Some(*tree),
                 });
             }
@@ -1037,7 +1041,7 @@ mod tests {
         let b = Event::new(
             std::slice::from_ref(&a),
             "B <b@x>",
-            What::PlanApproved(PlanApproved { plan_blob: hex("1"), note: None, agent: None, given: Given::default() }),
+            What::PlanApproved(PlanApproved { plan_blob: hex("1"), note: None, agent: None, via: None, sig: None }),
         );
         // A union merge (cat_sort_uniq) sorts lines and may duplicate them.
         let mut lines = [b.to_line(), a.to_line(), b.to_line()];
@@ -1070,7 +1074,8 @@ mod tests {
                 agent: None,
                 overrides: Vec::new(),
                 accepted: Vec::new(),
-                given: Given::default(),
+                via: None,
+                sig: None,
             }),
         );
         let sent_back = Event::new(
@@ -1150,6 +1155,18 @@ mod tests {
         );
         // Skipped without recursion: no stack to overflow.
         assert_eq!(parse_log("n", deep.as_bytes()).unwrap()[0].what, What::Unknown("from-the-future".into()));
+        // A message that names its field is not prefixed with the key before it.
+        let twice =
+            format!(r#"{{"seq":1,"ts":"t","id":"x","by":"A","event":"phase-submitted","commit":"{id}","ts":"u"}}"#);
+        let reason = parse_log("n", twice.as_bytes()).unwrap_err().reason;
+        assert!(reason.starts_with("duplicate field `ts`"), "{reason}");
+        // An approval's unknown fields are skipped, not collected: as deep as any other kind's.
+        let deep_approval = format!(
+            r#"{{"seq":1,"ts":"t","id":"x","by":"A","event":"plan-approved","plan_blob":"{id}","x":{}1{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(parse_log("n", deep_approval.as_bytes()).is_ok());
         let unknown = r#"{"event":"from-the-future","x":[1,{"y":2}],"seq":1,"ts":"t","id":"u","by":"A"}"#;
         assert_eq!(parse_log("n", unknown.as_bytes()).unwrap()[0].what, What::Unknown("from-the-future".into()));
         for (line, why) in [
@@ -1216,7 +1233,7 @@ mod tests {
         let b = Event::new(
             &[],
             "B",
-            What::PlanApproved(PlanApproved { plan_blob: hex("1"), note: None, agent: None, given: Given::default() }),
+            What::PlanApproved(PlanApproved { plan_blob: hex("1"), note: None, agent: None, via: None, sig: None }),
         )
         .to_line();
         let text = format!("{a}\n{{broken\n{b}");

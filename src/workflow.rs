@@ -258,10 +258,10 @@ impl<'r> Workflow<'r> {
                             .cause("approvals.require = \"signed\": each approval is signed with your git signing key")
                     },
                 )?;
-                if let What::PlanApproved(PlanApproved { given, .. })
-                | What::PhaseApproved(PhaseApproved { given, .. }) = &mut event.what
+                if let What::PlanApproved(PlanApproved { sig: slot, .. })
+                | What::PhaseApproved(PhaseApproved { sig: slot, .. }) = &mut event.what
                 {
-                    given.sig = Some(sig);
+                    *slot = Some(sig);
                 }
             }
             // Never write what a reader would refuse.
@@ -867,9 +867,22 @@ impl FeatureView {
     /// review, the one phase awaiting review; for work, the first active or awaiting review,
     /// else the first planned.
     pub fn phase_meant(&self, branch: Option<&str>, purpose: Purpose) -> Result<u32> {
-        let started = |p: &&PhaseView| p.fork.is_some();
-        if let Some(p) = self.phases.iter().filter(started).find(|p| Some(p.branch.as_str()) == branch) {
-            return Ok(p.id);
+        if let Some(p) = self.phases.iter().find(|p| Some(p.branch.as_str()) == branch) {
+            if p.fork.is_some() {
+                return Ok(p.id);
+            }
+            // The branch of a phase this clone never saw start (fetched without the notes):
+            // work on it is that phase's, never another's.
+            if purpose == Purpose::Work {
+                return Err(Error::blocked(format!(
+                    "branch {} is phase {}'s, and the log here records no start of it",
+                    p.branch, p.id
+                ))
+                .hint(format!(
+                    "`git orchestrate sync` brings the log from the remote, or `git orchestrate phase start {}` starts it",
+                    p.id
+                )));
+            }
         }
         let waiting: Vec<u32> =
             self.phases.iter().filter(|p| p.state == PhaseState::AwaitingReview).map(|p| p.id).collect();
@@ -1117,12 +1130,7 @@ mod tests {
                 commit: id(9),
                 lane: None,
             }),
-            What::PlanApproved(PlanApproved {
-                plan_blob: id(8),
-                note: None,
-                agent: None,
-                given: state::Given::default(),
-            }),
+            What::PlanApproved(PlanApproved { plan_blob: id(8), note: None, agent: None, via: None, sig: None }),
             What::PhaseStarted(PhaseStarted { phase: 1, branch: "orchestrate/f/1-a".into(), fork: id(1) }),
         ];
         whats.extend(more);
@@ -1154,8 +1162,11 @@ mod tests {
         assert_eq!(f.phase_meant(None, Purpose::Work).unwrap(), 2);
         // On a phase's branch: that phase, whatever waits elsewhere.
         assert_eq!(f.phase_meant(Some("orchestrate/f/1"), review).unwrap(), 1);
-        // A branch named like a phase that never started is no phase's.
+        // A branch named like a phase that never started is no phase's to review; work on it
+        // is refused, never taken for another phase's.
         assert_eq!(f.phase_meant(Some("orchestrate/f/3"), review).unwrap(), 2);
+        let err = f.phase_meant(Some("orchestrate/f/3"), Purpose::Work).unwrap_err();
+        assert!(err.message.contains("phase 3's, and the log here records no start"), "{}", err.message);
         // Nothing awaits review: a review names the command; work takes the next planned.
         let f = view(vec![phase(1, PhaseState::Approved, true), phase(2, PhaseState::Planned, false)]);
         let err = f.phase_meant(None, Purpose::Review("approve phase")).unwrap_err();
@@ -1197,7 +1208,8 @@ mod tests {
             agent: None,
             overrides: vec!["tests: flaky".into()],
             accepted: Vec::new(),
-            given: state::Given::default(),
+            via: None,
+            sig: None,
         })]);
         let f = fold(&approved).unwrap();
         let rec = f.phases.get(&1);

@@ -225,7 +225,8 @@ fn event_log() -> String {
             plan_blob: git_orchestrate::git::ObjectId::from_hex("1".repeat(40).as_bytes()).unwrap(),
             note: Some("lgtm".into()),
             agent: None,
-            given: git_orchestrate::state::Given::default(),
+            via: None,
+            sig: None,
         }),
         What::PhaseStarted(PhaseStarted {
             phase: 1,

@@ -39,20 +39,20 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
     for e in &log {
         let detail = match &e.what {
             What::Created(Created { title, base, branch, .. }) => format!("{title} ({branch} from {base})"),
-            What::PlanApproved(PlanApproved { plan_blob, note, agent, given }) => {
+            What::PlanApproved(PlanApproved { plan_blob, note, agent, via, .. }) => {
                 format!(
                     "plan {} ({}){}",
                     plan_blob.to_hex_with_len(12),
-                    ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
+                    ops::approval_source(agent.as_deref(), via.as_deref(), checks.get(&e.id)),
                     note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
                 )
             }
             What::PhaseStarted(PhaseStarted { phase, branch, .. }) => format!("phase {phase} on {branch}"),
-            What::PhaseApproved(PhaseApproved { phase, commit, note, agent, overrides, accepted, given, .. }) => {
+            What::PhaseApproved(PhaseApproved { phase, commit, note, agent, overrides, accepted, via, .. }) => {
                 format!(
                     "phase {phase} as {} ({}){}{}{}",
                     commit.to_hex_with_len(12),
-                    ops::approval_source(agent.as_deref(), given, checks.get(&e.id)),
+                    ops::approval_source(agent.as_deref(), via.as_deref(), checks.get(&e.id)),
                     note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
                     overrides.iter().fold(String::new(), |s, o| s + "; override " + o),
                     accepted.iter().fold(String::new(), |s, o| s + "; accepted " + o)

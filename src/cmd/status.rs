@@ -104,15 +104,19 @@ pub fn run(ui: &Ui, ctx: &Ctx, args: &Args) -> Result<()> {
         };
         let approval_of = |phase: Option<u32>| {
             log.iter().rev().find_map(|ev| match (&ev.what, phase) {
-                (What::PlanApproved(PlanApproved { agent, given, .. }), None)
-                | (What::PhaseApproved(PhaseApproved { agent, given, .. }), Some(_))
+                (What::PlanApproved(PlanApproved { agent, via, .. }), None)
+                | (What::PhaseApproved(PhaseApproved { agent, via, .. }), Some(_))
                     if phase.is_none()
                         || matches!(ev.what, What::PhaseApproved(PhaseApproved { phase: p, .. }) if Some(p) == phase) =>
                 {
                     let check = checks.get(&ev.id);
                     let counts = check.is_none_or(crate::ops::Verification::counts);
                     Some((
-                        format!("by {} ({})", ev.by, crate::ops::approval_source(agent.as_deref(), given, check)),
+                        format!(
+                            "by {} ({})",
+                            ev.by,
+                            crate::ops::approval_source(agent.as_deref(), via.as_deref(), check)
+                        ),
                         counts,
                     ))
                 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::gates::{self, Kind, Outcome, Verdict};
 use crate::git::{self, ObjectId, Repo};
 use crate::render::Renderer;
-use crate::state::{Given, PhaseApproved, PlanApproved, What};
+use crate::state::{PhaseApproved, PlanApproved, What};
 use crate::workflow::{Loaded, Purpose, Workflow};
 
 /// A person's answer to an approval's question, and where it was given: what the approval
@@ -236,7 +236,8 @@ pub fn approve_plan(repo: &Repo, config: &Config, pending: PlanApproval<'_>, con
             plan_blob: blob,
             note: note.0,
             agent: consent.agent,
-            given: Given { via: Some(consent.via), sig: None },
+            via: Some(consent.via),
+            sig: None,
         }),
         require == Require::Signed,
     )?;
@@ -571,7 +572,8 @@ pub fn approve_phase(repo: &Repo, config: &Config, pending: PhaseApproval<'_>, c
             agent: consent.agent,
             overrides,
             accepted: accepts,
-            given: Given { via: Some(consent.via), sig: None },
+            via: Some(consent.via),
+            sig: None,
         }),
         require == Require::Signed,
     )?;
