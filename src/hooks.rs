@@ -181,7 +181,9 @@ pub fn install(dir: &Path, bin: &Path, prefixes: &[String], arm: bool) -> std::i
         let text = shim(hook, bin, prefixes, &armed);
         if armed.contains(hook) {
             let action = if present(&path) || present(&stash) { Action::Updated } else { Action::Installed };
-            if !std::fs::read_to_string(&stash).is_ok_and(|t| t == text) {
+            if std::fs::read_to_string(&stash).is_ok_and(|t| t == text) {
+                touch(&stash);
+            } else {
                 write_executable(&stash, &text)?;
             }
             // Linked in now; the first commit outside a feature takes it out again.
@@ -216,9 +218,7 @@ pub fn install(dir: &Path, bin: &Path, prefixes: &[String], arm: bool) -> std::i
             std::fs::remove_file(&stash)?;
         }
         if action == Action::Updated && std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
-            // Unchanged, but newer than the configuration again: the shim's fast path compares
-            // the two (`-nt`), and a stale time would send every commit to the binary.
-            std::fs::OpenOptions::new().write(true).open(&path)?.set_modified(std::time::SystemTime::now())?;
+            touch(&path);
             out.push(Change { hook: (*hook).to_string(), action });
             continue;
         }
@@ -226,6 +226,15 @@ pub fn install(dir: &Path, bin: &Path, prefixes: &[String], arm: bool) -> std::i
         out.push(Change { hook: (*hook).to_string(), action });
     }
     Ok(out)
+}
+
+/// Make an unchanged shim newer than the configuration again: its fast path compares the two
+/// (`-nt`), and a stale time would send every commit to the binary. Best effort: a hooks
+/// directory this user cannot write keeps its times, and installing changes nothing there.
+fn touch(path: &Path) {
+    if let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
 }
 
 pub fn uninstall(dir: &Path) -> std::io::Result<Vec<Change>> {

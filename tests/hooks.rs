@@ -800,6 +800,33 @@ fn a_refresh_that_changes_no_shim_still_restores_the_fast_path() {
     assert!(modified(&shim) >= modified(&config), "the shim is newer than the configuration again");
 }
 
+/// The message hooks, kept aside and linked in on a feature's branches, are refreshed alike:
+/// else every commit on a phase would run the binary twice more, for ever.
+#[test]
+fn a_refresh_on_a_phase_makes_the_linked_message_hooks_newer_too() {
+    let t = on_phase();
+    let hooks = t.dir.join(".git/hooks");
+    let config = t.dir.join(".orchestrate.toml");
+    let age = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for name in ["pre-commit", "pre-merge-commit", "pre-push", "commit-msg", "prepare-commit-msg"] {
+        for file in [hooks.join(name), hooks.join(format!("{name}.orchestrate-shim"))] {
+            if let Ok(f) = std::fs::File::options().write(true).open(&file) {
+                f.set_modified(age).unwrap();
+            }
+        }
+    }
+    t.write("area1/a.txt", "a\n");
+    t.git(["add", "area1/a.txt"]);
+    t.git(["commit", "-q", "-m", "feat(x): a"]);
+    let modified = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let stale: Vec<&str> = ["pre-commit", "commit-msg", "prepare-commit-msg"]
+        .into_iter()
+        .filter(|h| hooks.join(h).exists() && modified(&hooks.join(h)) < modified(&config))
+        .collect();
+    assert!(stale.is_empty(), "still older than the configuration after the refresh: {stale:?}");
+    assert!(hooks.join("commit-msg").exists(), "linked in on the phase's branch");
+}
+
 #[test]
 fn a_generated_message_details_twenty_files_and_counts_the_rest() {
     let t = on_phase();

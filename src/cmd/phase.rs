@@ -44,7 +44,7 @@ pub enum PhaseCommand {
     /// a commit after submitting takes it back to work.
     #[command(after_help = "Examples:\n  git orchestrate phase submit\n  git orchestrate phase submit 2 --json")]
     Submit {
-        /// The phase (default: the one checked out).
+        /// The phase (default: the one checked out, else the first active one).
         phase: Option<u32>,
         /// Also push the phase branch and open a pull request against the integration branch
         /// with the review as its body (through `gh` when it is on PATH; else the body file and

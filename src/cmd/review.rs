@@ -17,7 +17,7 @@ use crate::output::{self, Ui};
     after_help = "Examples:\n  git orchestrate review\n  git orchestrate review 2 --json\n  git orchestrate review 2 --request-changes -m \"cover the refresh path\""
 )]
 pub struct Args {
-    /// The phase (default: the one awaiting review, else the one checked out).
+    /// The phase (default: the one checked out, else the one awaiting review).
     pub phase: Option<u32>,
     /// The feature (default: the one whose branch is checked out).
     #[arg(long)]
