@@ -564,7 +564,7 @@ impl<'r> Workflow<'r> {
         let commit = judging_commit(self.repo, Some(f))?;
         let judging = config_at(self.repo, commit)?;
         let policy = approval_policy_at(self.repo, f, commit, &judging.0, judging.1)?;
-        let signing = signing_of(policy.clone());
+        let signing = signing_of(&policy);
         let judging = Some(judging);
         let (plan, plan_blob, problem) = match plan {
             Ok((p, blob)) => (Some(p), Some(*blob), None),
@@ -1010,16 +1010,17 @@ fn approval_policy_at(
 }
 
 /// The evidence policy a policy sets: signed records only, under `signed`.
-fn signing_of(policy: ApprovalPolicy) -> Option<crate::gates::signing::Signing> {
+fn signing_of(policy: &ApprovalPolicy) -> Option<crate::gates::signing::Signing> {
+    let (path, content) = &policy.allowed_signers;
     (policy.require == crate::config::Require::Signed)
-        .then(|| crate::gates::signing::Signing::new(policy.allowed_signers.0, policy.allowed_signers.1))
+        .then(|| crate::gates::signing::Signing::new(path.clone(), content.clone()))
 }
 
 /// The evidence policy of a feature (see [`approval_policy`]), or outside any feature, of the
 /// configuration at HEAD: under `signed`, only records that verify count.
 pub fn evidence_signing(repo: &Repo, feature: Option<&Feature>) -> Result<Option<crate::gates::signing::Signing>> {
     if let Some(f) = feature {
-        return Ok(signing_of(approval_policy(repo, f)?));
+        return Ok(signing_of(&approval_policy(repo, f)?));
     }
     let judging = judging_commit(repo, None)?;
     signing_under(repo, &config_at(repo, judging)?.0, judging)

@@ -491,27 +491,15 @@ impl Repo {
 
     /// Of `commits` taken in order, the newest: each one that is a commit here replaces the one
     /// before when it descends from it (a commit off that line leaves the newest as it was).
-    /// One revision graph serves every comparison.
     pub fn newest_descendant(&self, commits: impl IntoIterator<Item = ObjectId>) -> Result<Option<ObjectId>> {
-        let mut graph = self.repo.revision_graph(self.commit_graph()?);
         let mut newest: Option<ObjectId> = None;
         for c in commits {
             if !self.is_commit(c) {
                 continue;
             }
             newest = match newest {
-                Some(n) => {
-                    let base = self
-                        .repo
-                        .merge_base_with_graph(n, c, &mut graph)
-                        .ctx(|| format!("finding the merge base of {n} and {c}"))?;
-                    if base.map(gix::Id::detach) == Some(n) {
-                        Some(c)
-                    } else {
-                        Some(n)
-                    }
-                }
-                None => Some(c),
+                Some(n) if self.merge_base(n, c)? != Some(n) => Some(n),
+                _ => Some(c),
             };
         }
         Ok(newest)

@@ -296,7 +296,7 @@ fn merge(
     let remote_branches: Vec<String> = repo
         .remote_branches()?
         .into_iter()
-        .filter(|(_, b)| f.phases.values().any(|r| &r.branch == b))
+        .filter(|(_, b)| f.phase_on(b).is_some())
         .map(|(remote, b)| format!("git push {remote} --delete {b}"))
         .collect();
     Ok(Finish::Merged { commit: commit.to_string(), strategy, deleted, remote_branches })

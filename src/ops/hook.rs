@@ -55,8 +55,8 @@ pub fn pre_commit(
 ) -> Result<GateReport> {
     let f = &loaded.feature;
     let feature = &f.name;
-    let on_phase = f.phases.iter().find(|(_, p)| p.branch == branch);
-    if let Some((id, phase)) = on_phase {
+    let on_phase = f.phase_on(branch);
+    if let Some((id, phase)) = on_phase.and_then(|id| f.phases.get(&id).map(|p| (id, p))) {
         let plan_blob = loaded.plan.as_ref().ok().map(|(_, blob)| *blob);
         if !f.plan_approved_as(plan_blob) {
             return Err(Error::blocked(format!(
@@ -77,7 +77,7 @@ pub fn pre_commit(
     let req = GateRequest {
         stage: Some(Stage::PreCommit),
         // The phase is known: the gate run need not look for it again.
-        phase: on_phase.map(|(id, _)| *id),
+        phase: on_phase,
         ..GateRequest::default()
     };
     super::gate(repo, Some(loaded), &req, progress)
@@ -91,8 +91,8 @@ pub fn pre_commit(
 pub fn prepared_message(repo: &Repo, loaded: &Loaded, branch: &str, current: &str) -> Result<Option<String>> {
     let feature = &loaded.feature.name;
     let Ok((plan, _)) = &loaded.plan else { return Ok(None) };
-    let Some((id, _)) = loaded.feature.phases.iter().find(|(_, r)| r.branch == branch) else { return Ok(None) };
-    let Some(def) = plan.phase(*id) else { return Ok(None) };
+    let Some(id) = loaded.feature.phase_on(branch) else { return Ok(None) };
+    let Some(def) = plan.phase(id) else { return Ok(None) };
     if current.lines().any(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         return Ok(None);
     }
